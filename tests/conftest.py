@@ -1,0 +1,93 @@
+"""Shared fixtures: every test runs offline, with its own data directory."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_DIR = REPO / "corpus"
+EXAMPLES_DIR = REPO / "examples"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+    elif isinstance(address, (str, bytes)):
+        return True  # AF_UNIX paths are local
+    else:
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_loopback(address):
+        raise OSError(f"test tried to reach the network: {address!r}")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_loopback(address):
+        raise OSError(f"test tried to reach the network: {address!r}")
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    if host not in (None, "localhost") and not _is_loopback((host,)):
+        raise OSError(f"test tried to resolve a network host: {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Block every connection that is not to 127.0.0.0/8 or ::1."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test gets its own data dir and no LLM endpoint unless it configures one."""
+    from shuzhi.config import reset_settings_cache
+    from shuzhi.datafiles import clear_data_cache
+
+    data_dir = tmp_path_factory.mktemp("shuzhi-data")
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SHUZHI_MODEL", "SHUZHI_PROVIDER", "SHUZHI_RULES_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(data_dir)  # keep a developer's .env out of the tests
+    reset_settings_cache()
+    clear_data_cache()
+    yield data_dir
+    reset_settings_cache()
+    clear_data_cache()
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    return CORPUS_DIR
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES_DIR
