@@ -1,0 +1,353 @@
+"""Command line: a thin shell over the core. Errors go to stderr in Chinese with a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Settings, get_settings
+from .errors import ShuzhiError
+from .logsetup import setup_logging
+from .models import SECTION_KINDS, DraftEvents, SearchFilters, SectionDraft, to_dict
+
+log = logging.getLogger("shuzhi.cli")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _read_text_file(path: str) -> str:
+    from .corpus.load import load_file
+
+    loaded = load_file(Path(path))
+    return "\n".join(b.text for b in loaded.blocks)
+
+
+# ------------------------------------------------------------------ index / parse / search
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .index.search import CorpusIndex
+
+    if args.corpus:
+        settings = settings.model_copy(update={"corpus_dirs": [Path(p) for p in args.corpus]})
+    index = CorpusIndex(settings)
+    if args.if_missing and index.has_index():
+        print("范文库索引已存在，跳过。")
+        return EXIT_OK
+    report = index.build(rebuild=args.rebuild, on_progress=lambda msg: print(msg, file=sys.stderr))
+    if args.json:
+        _print_json(to_dict(report))
+        return EXIT_OK
+    print(f"文档 {report.documents} 篇，章节 {report.sections} 个，片段 {report.chunks} 个；"
+          f"本次新嵌入 {report.embedded} 个，移除 {report.removed} 个；用时 {report.seconds:.1f} 秒。")
+    if report.embedded == 0:
+        print("没有新的或改动的片段需要嵌入。")
+    for warning in report.warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    for skipped in report.skipped:
+        print(f"已跳过：{skipped}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from .corpus.parse import parse_file
+
+    doc = parse_file(Path(args.file), settings)
+    if args.json:
+        data = to_dict(doc)
+        data["removed"] = [to_dict(r) for r in doc.removed]
+        _print_json(data)
+        return EXIT_OK
+    print(f"标题：{doc.title or '（无）'}\n年度：{doc.year or '未识别'}\n单位类型：{doc.org_type or '未识别'}")
+    for section in doc.sections:
+        indent = "  " * max(section.level - 1, 0)
+        theme = f"［{section.theme}］" if section.theme else ""
+        print(f"{indent}- {section.kind}{theme} {section.heading}")
+        for point in section.points:
+            print(f"{indent}    {point.label}{point.text[:60]}")
+    print(f"\n清洗移除 {len(doc.removed)} 处：")
+    for removal in doc.removed:
+        print(f"  [{removal.reason}] {removal.text[:60]}")
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .draft import ensure_index
+
+    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
+    hits = index.search(args.query, SearchFilters(kind=args.kind, theme=args.theme, year=args.year), k=args.k)
+    if args.json:
+        _print_json([
+            {"text": h.chunk.text, "kind": h.chunk.kind, "theme": h.chunk.theme, "source": h.chunk.source,
+             "heading_path": h.chunk.heading_path, "year": h.chunk.year, "score": round(h.score, 6),
+             "id": h.chunk.id}
+            for h in hits
+        ])
+        return EXIT_OK
+    if not hits:
+        print("没有找到匹配的范文片段。")
+    for n, h in enumerate(hits, start=1):
+        print(f"{n}. [{h.chunk.kind}] {h.chunk.source} › {h.chunk.heading_path}  (score {h.score:.4f})")
+        print(f"   {h.chunk.text}\n")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ draft
+class _StreamPrinter:
+    """Prints section progress to stderr so stdout stays clean for --json / the draft."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def events(self) -> DraftEvents:
+        return DraftEvents(on_section_start=self.start, on_section_done=self.done, on_error=self.error)
+
+    def start(self, key: str) -> None:
+        if self.enabled:
+            print(f"… 正在撰写 {key}", file=sys.stderr)
+
+    def done(self, draft: SectionDraft) -> None:
+        if self.enabled and not draft.error:
+            print(f"✓ {draft.key} 完成（{len(draft.text)} 字）", file=sys.stderr)
+
+    def error(self, key: str, message: str) -> None:
+        print(f"✗ {key}：{message}", file=sys.stderr)
+
+
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    from .draft import draft_report, ensure_index
+    from .notes import parse_notes
+    from .plan import build_plan, plan_from_json, plan_to_json
+
+    notes_text = _read_text_file(args.notes)
+    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
+    from .draft import similarity_classifier
+
+    notes = parse_notes(notes_text, year=args.year, classify=similarity_classifier(index))
+    plan = plan_from_json(Path(args.plan).read_text(encoding="utf-8")) if args.plan else build_plan(notes, args.year)
+    if args.plan_only:
+        if args.json:
+            print(plan_to_json(plan))
+        else:
+            _print_plan(plan)
+        return EXIT_OK
+    result = draft_report(plan, index=index, settings=settings, notes_text=notes_text,
+                          events=_StreamPrinter(not args.json).events())
+    if not result.model_configured:
+        return _print_no_model(result, args)
+    return _finish_draft(result, notes, args, index)
+
+
+def _print_plan(plan: Any) -> None:
+    print(f"《{plan.title}》")
+    for section in plan.sections:
+        indent = "  " if section.level >= 2 else ""
+        label = section.heading or {"opening": "（开头）", "closing": "（结束语）"}.get(section.kind, section.kind)
+        print(f"{indent}- [{section.kind}] {label}")
+        for note in section.notes:
+            print(f"{indent}    · {note}")
+
+
+def _print_no_model(result: Any, args: argparse.Namespace) -> int:
+    if args.json:
+        _print_json({
+            "model_configured": False, "message": result.message, "plan": to_dict(result.plan),
+            "sections": [
+                {"key": j.section.key, "kind": j.section.kind, "heading": j.section.heading,
+                 "notes": list(j.section.notes),
+                 "exemplars": [{"text": h.chunk.text, "source": h.chunk.source, "heading_path": h.chunk.heading_path,
+                                "id": h.chunk.id} for h in j.exemplars]}
+                for j in result.jobs
+            ],
+        })
+        return EXIT_OK
+    _print_plan(result.plan)
+    print("\n各节参考范文：")
+    for job in result.jobs:
+        print(f"\n== {job.section.key} {job.section.heading}")
+        for hit in job.exemplars[:2]:
+            print(f"  〔{hit.chunk.source} › {hit.chunk.heading_path}〕{hit.chunk.text[:120]}")
+    print(f"\n{result.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any) -> int:
+    from .checks import run_checks
+    from .export import assemble_report, export_docx, export_markdown, report_to_markdown
+
+    report_doc = assemble_report(result.plan.title, result.sections, result.plan)
+    markdown = report_to_markdown(report_doc)
+    if args.output:
+        export_markdown(report_doc, Path(args.output))
+    if args.docx:
+        export_docx(report_doc, Path(args.docx))
+    check = run_checks(markdown, notes=notes, year=result.plan.year, corpus_texts=index.corpus_texts())
+    if args.json:
+        _print_json({
+            "model_configured": True, "title": result.plan.title, "year": result.plan.year,
+            "plan": to_dict(result.plan),
+            "sections": [to_dict(s) for s in result.sections],
+            "markdown": markdown, "message": result.message, "saved_to": result.saved_to,
+            "check": check.to_dict(),
+        })
+    else:
+        if not args.output:
+            print(markdown)
+        from .checks import format_report_zh
+
+        print("\n" + format_report_zh(check), file=sys.stderr)
+    if result.message:
+        print(result.message, file=sys.stderr)
+    return EXIT_ERROR if result.failed else EXIT_OK
+
+
+# ------------------------------------------------------------------ rewrite / check / export
+def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
+    from .draft import ensure_index
+    from .rewrite import rewrite_section
+
+    text = _read_text_file(args.file)
+    notes_text = _read_text_file(args.notes) if args.notes else ""
+    draft_text = _read_text_file(args.draft) if args.draft else ""
+    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
+    result = rewrite_section(text, notes_text=notes_text, draft_text=draft_text, index=index, settings=settings)
+    if args.output and result.rewritten:
+        from .sessions import _atomic_write
+
+        _atomic_write(Path(args.output), result.rewritten + "\n")
+    if args.json:
+        _print_json({
+            "diagnosis": [to_dict(f) for f in result.diagnosis], "rewritten": result.rewritten,
+            "diff": result.diff, "kept": list(result.kept), "lost": list(result.lost),
+            "exemplars": list(result.exemplar_ids), "model_configured": result.model_configured,
+            "message": result.message, "error": result.error,
+        })
+    else:
+        print("诊断：")
+        for f in result.diagnosis:
+            print(f"  - {f.message}" + (f"（{f.evidence}）" if f.evidence else ""))
+        if not result.diagnosis:
+            print("  未发现明显问题。")
+        if result.rewritten:
+            print("\n改写稿：\n" + result.rewritten)
+            print("\n修改对照：\n" + result.diff)
+    for message in (result.message, result.error):
+        if message:
+            print(message, file=sys.stderr)
+    return EXIT_ERROR if result.error else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .checks import format_report_zh, run_checks
+    from .index.search import CorpusIndex
+    from .notes import parse_notes
+
+    draft_text = _read_text_file(args.draft)
+    notes = parse_notes(_read_text_file(args.notes), year=args.year) if args.notes else None
+    year = args.year or (notes.meta.year if notes else None)
+    index = CorpusIndex(settings)
+    corpus_texts = index.corpus_texts() if index.has_index() else None
+    report = run_checks(draft_text, notes=notes, year=year, corpus_texts=corpus_texts)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(format_report_zh(report))
+        if corpus_texts is None:
+            print("注意：范文库索引尚未建立，未检查与范文的雷同；运行 `shuzhi index` 后可检查。", file=sys.stderr)
+    return EXIT_FINDINGS if report.blocking else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from .export import export_docx, markdown_to_report
+
+    report_doc = markdown_to_report(_read_text_file(args.draft))
+    export_docx(report_doc, Path(args.docx))
+    print(f"已导出：{args.docx}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ wiring
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shuzhi", description="述职：抓基层党建工作述职报告起草与检查工具")
+    parser.add_argument("--version", action="version", version=f"shuzhi {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="在终端显示详细日志")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="建立或更新范文库索引")
+    p.add_argument("--corpus", action="append", metavar="DIR", help="范文目录（可多次给出），默认内置 corpus/")
+    p.add_argument("--rebuild", action="store_true", help="清空后重建")
+    p.add_argument("--if-missing", action="store_true", help="索引已存在时什么也不做")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("parse", help="清洗并解析一篇范文，显示结构")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("search", help="检索范文片段")
+    p.add_argument("query")
+    p.add_argument("--kind", choices=SECTION_KINDS)
+    p.add_argument("--theme")
+    p.add_argument("--year", type=int)
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("draft", help="由笔记生成述职报告初稿")
+    p.add_argument("notes")
+    p.add_argument("--year", type=int)
+    p.add_argument("--plan-only", action="store_true", help="只输出提纲")
+    p.add_argument("--plan", metavar="PLAN.json", help="使用（修改过的）提纲")
+    p.add_argument("-o", "--output", metavar="OUT.md")
+    p.add_argument("--docx", metavar="OUT.docx")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("rewrite", help="诊断并改写“存在问题及原因”")
+    p.add_argument("file")
+    p.add_argument("--notes")
+    p.add_argument("--draft", help="整篇草稿，用于核对问题与措施是否对应")
+    p.add_argument("-o", "--output", metavar="OUT.md")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rewrite)
+
+    p = sub.add_parser("check", help="检查草稿：事实台账、编造数字、占位符、雷同、结构、时效、口吻、问题部分")
+    p.add_argument("draft")
+    p.add_argument("--notes")
+    p.add_argument("--year", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("export", help="把 Markdown 草稿导出为公文格式 Word")
+    p.add_argument("draft")
+    p.add_argument("--docx", required=True, metavar="OUT.docx")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        setup_logging(settings, verbose=args.verbose)
+        return int(args.func(args, settings))
+    except ShuzhiError as exc:
+        log.error("%s failed: %s", args.command, exc.detail)
+        print(f"错误：{exc.user_message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last line of defence: a Chinese message, the traceback in the log
+        log.exception("unexpected failure in %s", args.command)
+        print(f"错误：程序内部出错（{type(exc).__name__}），详情见日志。", file=sys.stderr)
+        return EXIT_ERROR

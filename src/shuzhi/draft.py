@@ -1,0 +1,255 @@
+"""Plan → grounded draft: retrieve exemplars per section, build prompts, call the model concurrently."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings, get_settings
+from .datafiles import load_data
+from .errors import LLMError
+from .models import PLACEHOLDER, DraftEvents, Hit, Plan, PlanSection, SearchFilters, SectionDraft
+from .plan import drafted_sections
+from .prompts import render_prompt, section_guides
+
+if TYPE_CHECKING:
+    from .index.search import CorpusIndex
+    from .llm import ChatClient
+
+log = logging.getLogger(__name__)
+
+NO_MODEL_MESSAGE = (
+    "未配置大模型接口，只生成了提纲、各节事实和参考范文。"
+    "配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL（或 SHUZHI_PROVIDER）后即可生成正文。"
+)
+# Words that stand in for a corpus placeholder in an exemplar: the model sees style, never a fake fact slot.
+_EXEMPLAR_PLACEHOLDER_WORD = "若干"
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+
+
+@dataclass(frozen=True)
+class SectionJob:
+    section: PlanSection
+    exemplars: tuple[Hit, ...]
+    messages: tuple[tuple[str, str], ...]  # (role, content)
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    plan: Plan
+    jobs: tuple[SectionJob, ...]
+    sections: tuple[SectionDraft, ...]
+    model_configured: bool
+    message: str = ""
+    saved_to: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def failed(self) -> list[SectionDraft]:
+        return [s for s in self.sections if s.error]
+
+
+def _kind_name(kind: str) -> str:
+    return str(load_data("plan")["kind_names"].get(kind, kind))
+
+
+# ------------------------------------------------------------------ retrieval
+def sanitise_exemplar(text: str) -> str:
+    """Exemplars reach prompts only through here: no ads, markers or corpus placeholders."""
+    from .corpus.clean import clean_text
+
+    cleaned = clean_text(text)
+    return cleaned.replace(PLACEHOLDER, _EXEMPLAR_PLACEHOLDER_WORD)
+
+
+def _exemplar_query(section: PlanSection) -> str:
+    body = "；".join(n for n in section.notes if not n.startswith("（"))[:300]
+    return f"{section.heading} {body}".strip() or _kind_name(section.kind)
+
+
+def retrieve_for_section(index: CorpusIndex, section: PlanSection, k: int | None = None) -> tuple[Hit, ...]:
+    """Exemplars of the section's kind (and theme when enough exist), fewest placeholders first."""
+    k = k or int(load_data("plan")["exemplars_per_section"])
+    query = _exemplar_query(section)
+    hits: list[Hit] = []
+    if section.theme:
+        hits = index.search(query, SearchFilters(kind=section.kind, theme=section.theme), k=k * 3)
+    if len(hits) < k:
+        seen = {h.chunk.id for h in hits}
+        more = index.search(query, SearchFilters(kind=section.kind), k=k * 3)
+        hits += [h for h in more if h.chunk.id not in seen]
+    # Stable sort: among equally relevant passages prefer those the corpus did not redact.
+    ranked = sorted(enumerate(hits), key=lambda ih: (ih[1].chunk.text.count(PLACEHOLDER) > 1, ih[0]))
+    return tuple(h for _, h in ranked[:k])
+
+
+def similarity_classifier(index: CorpusIndex) -> Callable[[str], tuple[str, float]]:
+    """Note → (section kind, confidence) by the kinds of the nearest corpus chunks."""
+    body_kinds = ("achievements", "problems", "causes", "next_steps", "rectification")
+
+    def classify(text: str) -> tuple[str, float]:
+        hits = index.search(text, k=5, diverse=False)
+        votes: dict[str, float] = {}
+        for rank, hit in enumerate(hits):
+            if hit.chunk.kind in body_kinds:
+                votes[hit.chunk.kind] = votes.get(hit.chunk.kind, 0.0) + 1.0 / (rank + 1)
+        if not votes:
+            return "achievements", 0.0
+        kind = max(votes, key=lambda kd: votes[kd])
+        return kind, votes[kind] / sum(votes.values())
+
+    return classify
+
+
+# ------------------------------------------------------------------ prompts
+def _format_facts(section: PlanSection) -> str:
+    if not section.notes:
+        return "（本节没有具体事实，不写任何数字和名称。）"
+    return "\n".join(f"- {note}" for note in section.notes)
+
+
+def _format_exemplars(hits: Sequence[Hit]) -> str:
+    if not hits:
+        return "（无）"
+    parts = []
+    for n, hit in enumerate(hits, start=1):
+        where = hit.chunk.heading_path or _kind_name(hit.chunk.kind)
+        parts.append(f"【范文片段{n}｜{where}】\n{sanitise_exemplar(hit.chunk.text)}")
+    return "\n\n".join(parts)
+
+
+def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence[Hit]) -> tuple[tuple[str, str], ...]:
+    heading = f"——{section.heading}" if section.heading else ""
+    user = render_prompt(
+        "draft_section",
+        year=plan.year or "本",
+        org=plan.org or "本单位",
+        report_title=plan.title,
+        section_name=_kind_name(section.kind),
+        section_guide=section_guides().get(section.kind, ""),
+        heading=heading,
+        facts=_format_facts(section),
+        exemplars=_format_exemplars(exemplars),
+    )
+    return (("system", render_prompt("draft_system")), ("user", user))
+
+
+def prepare_jobs(plan: Plan, index: CorpusIndex | None) -> list[SectionJob]:
+    jobs = []
+    for section in drafted_sections(plan):
+        exemplars = retrieve_for_section(index, section) if index is not None else ()
+        jobs.append(SectionJob(section, exemplars, build_section_messages(plan, section, exemplars)))
+    return jobs
+
+
+# ------------------------------------------------------------------ model calls
+def tidy_model_text(text: str) -> str:
+    """Strip code fences and any ad/marker text a model might echo."""
+    from .corpus.clean import clean_text
+
+    return clean_text(_FENCE.sub("", text.strip())).strip()
+
+
+def _emit(callback: Any, *args: Any) -> None:
+    if callback is not None:
+        try:
+            callback(*args)
+        except Exception:  # a broken UI callback must not lose the draft
+            log.exception("progress callback failed")
+
+
+def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | None = None,
+                  temperature: float | None = None) -> SectionDraft:
+    """One section through the model; failures come back as a SectionDraft with `error` set."""
+    key = job.section.key
+    events = events or DraftEvents()
+    _emit(events.on_section_start, key)
+    messages = [{"role": role, "content": content} for role, content in job.messages]
+    citations = tuple(h.chunk.id for h in job.exemplars)
+    try:
+        text = client.complete(messages, on_token=lambda token: _emit(events.on_token, key, token),
+                               temperature=temperature)
+    except LLMError as exc:
+        log.warning("section %s failed: %s", key, exc.detail)
+        partial = tidy_model_text(getattr(exc, "partial", "") or "")
+        result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading, text=partial,
+                              citations=citations, error=exc.user_message, complete=False)
+        _emit(events.on_error, key, exc.user_message)
+        _emit(events.on_section_done, result)
+        return result
+    result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading,
+                          text=tidy_model_text(text), citations=citations)
+    _emit(events.on_section_done, result)
+    return result
+
+
+def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: int,
+             events: DraftEvents | None = None) -> list[SectionDraft]:
+    """Sections run concurrently (bounded); results keep plan order whatever finishes first."""
+    lock = threading.Lock()
+    results: dict[str, SectionDraft] = {}
+
+    def work(job: SectionJob) -> None:
+        draft = draft_section(job, client, events)
+        with lock:
+            results[job.section.key] = draft
+
+    with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft") as pool:
+        list(pool.map(work, jobs))
+    return [results[j.section.key] for j in jobs]
+
+
+def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClient | None = None,
+                 settings: Settings | None = None, events: DraftEvents | None = None,
+                 notes_text: str = "") -> DraftResult:
+    """The whole draft. Without a configured model it returns the prepared jobs and a clear message."""
+    from .llm import ChatClient, resolve_llm_config
+    from .sessions import save_session
+
+    settings = settings or get_settings()
+    jobs = prepare_jobs(plan, index)
+    if client is None:
+        config = resolve_llm_config(settings)
+        if config is None:
+            saved = save_session(notes_text, plan, [], settings=settings) if notes_text else ""
+            return DraftResult(plan, tuple(jobs), (), model_configured=False, message=NO_MODEL_MESSAGE,
+                               saved_to=str(saved))
+        client = ChatClient(config)
+    drafts = run_jobs(jobs, client, settings.max_concurrency, events)
+    saved = save_session(notes_text, plan, drafts, settings=settings)
+    failed = [d for d in drafts if d.error]
+    message = ""
+    if failed:
+        names = "、".join(_kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
+        message = f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留，可稍后重试失败的节。"
+    return DraftResult(plan, tuple(jobs), tuple(drafts), model_configured=True, message=message,
+                       saved_to=str(saved))
+
+
+def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | None = None,
+                 events: DraftEvents | None = None) -> DraftResult:
+    """Redo only the sections that failed, keeping the finished ones."""
+    settings = settings or get_settings()
+    failed_keys = {d.key for d in result.failed}
+    redo = run_jobs([j for j in result.jobs if j.section.key in failed_keys], client, settings.max_concurrency, events)
+    by_key = {d.key: d for d in redo}
+    merged = tuple(by_key.get(d.key, d) for d in result.sections)
+    still = [d for d in merged if d.error]
+    message = f"仍有 {len(still)} 节未能生成。" if still else ""
+    return DraftResult(result.plan, result.jobs, merged, True, message, result.saved_to)
+
+
+def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
+    """Open the index, building it from the configured corpus first when it does not exist yet."""
+    from .index.search import CorpusIndex
+
+    index = CorpusIndex(settings)
+    if not index.has_index():
+        _emit(on_progress, "首次使用：正在建立范文库索引……")
+        index.build(on_progress=on_progress)
+    return index

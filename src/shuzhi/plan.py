@@ -1,0 +1,170 @@
+"""Notes → an outline (Plan) as data: which facts go into which section, in which order."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any
+
+from .datafiles import load_data
+from .errors import ShuzhiError
+from .models import SECTION_KINDS, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
+
+
+def _plan_data() -> dict[str, Any]:
+    return dict(load_data("plan"))
+
+
+def _theme_of(item: NoteItem) -> str:
+    from .corpus.parse import detect_theme
+
+    return detect_theme(item.text)
+
+
+def _role_for_title(notes: ParsedNotes) -> str:
+    role = notes.meta.role or _plan_data()["default_role"]
+    org = notes.meta.org
+    # "市统计局机关党支部" + "支部书记" reads badly twice; keep only 书记 when the org already names the body.
+    for body in ("党支部", "党总支", "党委", "党组"):
+        if org.endswith(body) and role.endswith("书记"):
+            return "书记"
+    return role
+
+
+def make_title(notes: ParsedNotes, year: int | None) -> str:
+    template = _plan_data()["title_template"]
+    title = template.format(year=year or "", org=notes.meta.org, role=_role_for_title(notes))
+    return title.lstrip("年") if not year else title
+
+
+def group_achievements(items: list[NoteItem]) -> list[tuple[str, list[NoteItem]]]:
+    """Group achievement notes by theme into min..max sub-items, in the canonical theme order."""
+    data = _plan_data()
+    order: list[str] = list(data["theme_order"])
+    lo, hi = int(data["achievement_groups"]["min"]), int(data["achievement_groups"]["max"])
+    groups: OrderedDict[str, list[NoteItem]] = OrderedDict()
+    for item in items:
+        groups.setdefault(_theme_of(item), []).append(item)
+    ranked = sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    # Too many themes: fold the smallest groups into the last kept one (usually the miscellany).
+    while len(ranked) > hi:
+        smallest = min(range(len(ranked)), key=lambda i: (len(ranked[i][1]), -i))
+        theme, members = ranked.pop(smallest)
+        target = smallest - 1 if smallest > 0 else 0
+        ranked[target] = (ranked[target][0], ranked[target][1] + members)
+    # Too few groups for the genre: split the largest group while it has more than one note.
+    while len(ranked) < lo:
+        largest = max(range(len(ranked)), key=lambda i: len(ranked[i][1])) if ranked else -1
+        if largest < 0 or len(ranked[largest][1]) < 2:
+            break
+        theme, members = ranked[largest]
+        half = (len(members) + 1) // 2
+        ranked[largest] = (theme, members[:half])
+        ranked.insert(largest + 1, (theme, members[half:]))
+    return ranked
+
+
+def _texts(items: list[NoteItem]) -> tuple[str, ...]:
+    return tuple(i.text for i in items)
+
+
+def _opening_facts(notes: ParsedNotes, year: int | None) -> tuple[str, ...]:
+    meta = notes.meta
+    facts = []
+    if year:
+        facts.append(f"年度：{year}年")
+    if meta.org:
+        facts.append(f"单位：{meta.org}")
+    if meta.person or meta.role:
+        facts.append(f"述职人：{meta.role}{meta.person}".strip("："))
+    if meta.members:
+        facts.append(f"党员情况：{meta.members}")
+    return tuple(facts) + _texts(notes.items_for("opening"))
+
+
+def build_plan(notes: ParsedNotes, year: int | None = None) -> Plan:
+    """The outline: opening, 3–5 themed achievement sub-items, problems, causes, next steps, closing."""
+    data = _plan_data()
+    headings: dict[str, str] = data["headings"]
+    theme_headings: dict[str, str] = data["theme_headings"]
+    year = year or notes.meta.year
+    sections: list[PlanSection] = [
+        PlanSection(key="opening", kind="opening", heading="", notes=_opening_facts(notes, year), level=0)
+    ]
+    sections.append(PlanSection(key="achievements", kind="achievements", heading=headings["achievements"], level=1))
+    for n, (theme, members) in enumerate(group_achievements(notes.items_for("achievements")), start=1):
+        sections.append(
+            PlanSection(
+                key=f"achievements.{n}", kind="achievements", heading=theme_headings.get(theme, theme_headings[""]),
+                theme=theme, notes=_texts(members), level=2,
+            )
+        )
+    rectification = notes.items_for("rectification")
+    if rectification:
+        sections.append(PlanSection(key="rectification", kind="rectification", heading=headings["rectification"],
+                                    notes=_texts(rectification), level=1))
+    problems = _texts(notes.items_for("problems"))
+    sections.append(PlanSection(key="problems", kind="problems", heading=headings["problems"], notes=problems,
+                                level=1))
+    # Causes are written from the problems (and any cause notes): one cause analysis for the whole list.
+    causes = _texts(notes.items_for("causes"))
+    sections.append(PlanSection(key="causes", kind="causes", heading=headings["causes"],
+                                notes=causes + tuple(f"（问题）{p}" for p in problems), level=2))
+    next_steps = _texts(notes.items_for("next_steps"))
+    sections.append(PlanSection(key="next_steps", kind="next_steps", heading=headings["next_steps"],
+                                notes=next_steps + tuple(f"（对应问题）{p}" for p in problems), level=1))
+    sections.append(PlanSection(key="closing", kind="closing", heading="", notes=(), level=0))
+    return Plan(title=make_title(notes, year), year=year, org=notes.meta.org, sections=tuple(sections))
+
+
+def drafted_sections(plan: Plan) -> list[PlanSection]:
+    """Sections that get a model call: all but the bare level-1 heading that only groups sub-items."""
+    has_children = {s.key.split(".")[0] for s in plan.sections if "." in s.key}
+    return [s for s in plan.sections if s.key not in has_children]
+
+
+# ------------------------------------------------------------------ JSON round trip
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(to_dict(plan), ensure_ascii=False, indent=2)
+
+
+def _section_from_dict(raw: dict[str, Any], position: int) -> PlanSection:
+    if not isinstance(raw, dict):
+        raise ShuzhiError(f"提纲第 {position} 节格式不对：应为对象。", f"plan section {position} not an object")
+    kind = str(raw.get("kind", ""))
+    if kind not in SECTION_KINDS:
+        raise ShuzhiError(
+            f"提纲第 {position} 节的类型「{kind}」无法识别，可用：{'、'.join(SECTION_KINDS)}。",
+            f"plan section {position} has unknown kind {kind!r}",
+        )
+    notes = raw.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ShuzhiError(f"提纲第 {position} 节的 notes 应为文字列表。", f"plan section {position} notes invalid")
+    return PlanSection(
+        key=str(raw.get("key") or f"{kind}.{position}"), kind=kind, heading=str(raw.get("heading", "")),
+        theme=str(raw.get("theme", "")), notes=tuple(notes), level=int(raw.get("level", 1)),
+    )
+
+
+def plan_from_json(text: str) -> Plan:
+    """Read a (possibly user-edited) plan; every mistake gets a Chinese message naming the place."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ShuzhiError(f"提纲 JSON 无法解析（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}", str(exc)) from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("sections"), list) or not raw["sections"]:
+        raise ShuzhiError("提纲 JSON 缺少 sections 列表。", "plan json without sections")
+    sections = tuple(_section_from_dict(s, i) for i, s in enumerate(raw["sections"], start=1))
+    keys = [s.key for s in sections]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ShuzhiError(f"提纲中有重复的节：{'、'.join(duplicates)}。", f"duplicate plan keys {duplicates}")
+    year = raw.get("year")
+    return Plan(title=str(raw.get("title", "")), year=int(year) if year else None, org=str(raw.get("org", "")),
+                sections=sections)
+
+
+def with_notes(plan: Plan, key: str, notes: tuple[str, ...]) -> Plan:
+    """A copy of the plan with one section's notes replaced (used by the UI's plan editor)."""
+    return replace(plan, sections=tuple(replace(s, notes=notes) if s.key == key else s for s in plan.sections))

@@ -1,0 +1,52 @@
+"""Prompt templates are files in prompts/: `$var` placeholders, rendered strictly."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from .config import get_settings
+from .errors import ShuzhiError
+
+_HEADER = re.compile(r"^<!--.*?-->\s*", re.S)
+
+
+def _prompts_dir() -> Path:
+    return get_settings().prompts_dir
+
+
+@lru_cache(maxsize=None)
+def _read(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ShuzhiError(f"提示词文件缺失：{path.name}，请检查 prompts/ 目录。", str(exc)) from exc
+    return _HEADER.sub("", text, count=1).strip()
+
+
+def template_variables(name: str) -> set[str]:
+    """The $variables a prompt file uses (a test compares them with what callers pass)."""
+    template = Template(_read(_prompts_dir() / f"{name}.md"))
+    return {m.group("named") or m.group("braced") for m in template.pattern.finditer(template.template)
+            if m.group("named") or m.group("braced")}
+
+
+def render_prompt(name: str, **variables: object) -> str:
+    """Render prompts/NAME.md; a missing variable raises rather than leaking `$var` into a prompt."""
+    template = Template(_read(_prompts_dir() / f"{name}.md"))
+    try:
+        return template.substitute({k: str(v) for k, v in variables.items()})
+    except KeyError as exc:
+        raise ShuzhiError("提示词模板变量缺失。", f"prompt {name} missing variable {exc}") from exc
+
+
+@lru_cache(maxsize=None)
+def section_guides() -> dict[str, str]:
+    path = _prompts_dir() / "section_guides.yaml"
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return {str(k): str(v).strip() for k, v in data.items()}

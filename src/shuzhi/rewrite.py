@@ -1,0 +1,159 @@
+"""A weak 存在问题及原因 → a specific, self-critical one: diagnose by rubric, then rewrite."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .config import Settings, get_settings
+from .errors import LLMError
+from .models import Finding, Hit, SearchFilters
+from .prompts import render_prompt
+
+if TYPE_CHECKING:
+    from .index.search import CorpusIndex
+    from .llm import ChatClient
+
+log = logging.getLogger(__name__)
+
+NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 后可自动改写。"
+_QUOTED = re.compile(r"“[^”]{1,30}”|《[^》]{1,40}》|\"[^\"]{1,30}\"|「[^」]{1,30}」")
+_SENTENCE_END = re.compile(r"(?<=[。；！？])")
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    original: str
+    diagnosis: tuple[Finding, ...]
+    rewritten: str
+    diff: str
+    kept: tuple[str, ...]  # figures and names of the input found again in the rewrite
+    lost: tuple[str, ...]  # figures and names of the input the rewrite dropped (should be empty)
+    exemplar_ids: tuple[str, ...]
+    model_configured: bool
+    message: str = ""
+    error: str = ""
+
+
+def split_section(text: str) -> tuple[str, str]:
+    """(problems, causes): the causes part starts at a cause lead-in when the text has one."""
+    from .corpus.parse import parse_text
+
+    doc = parse_text(text, name="待改写段落")
+    causes = "\n".join(s.text for s in doc.sections if s.kind == "causes")
+    problems = "\n".join(
+        (s.heading + s.text) if s.level >= 2 else s.text
+        for s in doc.sections if s.kind in ("problems", "opening") and s.text
+    )
+    return (problems or text), causes
+
+
+def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
+    from .checks.rubric import diagnose_problems
+
+    problems, causes = split_section(text)
+    return diagnose_problems(problems if causes else text, next_steps_text, causes or None)
+
+
+def must_keep(text: str) -> list[str]:
+    """Figures and quoted names of the input: the rewrite must carry each of them."""
+    from .figures import extract_figures
+
+    items = [f.raw for f in extract_figures(text)]
+    items += [m.group(0) for m in _QUOTED.finditer(text)]
+    return list(dict.fromkeys(items))
+
+
+def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
+    from .figures import extract_figures, same_figure
+
+    new_figures = extract_figures(rewritten)
+    kept, lost = [], []
+    for fig in extract_figures(original):
+        (kept if any(same_figure(fig, other) for other in new_figures) else lost).append(fig.raw)
+    for match in _QUOTED.finditer(original):
+        name = match.group(0)
+        inner = name[1:-1]
+        (kept if inner in rewritten else lost).append(name)
+    return list(dict.fromkeys(kept)), list(dict.fromkeys(lost))
+
+
+def make_diff(original: str, rewritten: str) -> str:
+    """Sentence-level unified diff, readable for Chinese prose without line breaks."""
+    def lines(text: str) -> list[str]:
+        return [s.strip() + "\n" for s in _SENTENCE_END.split(text) if s.strip()]
+
+    return "".join(difflib.unified_diff(lines(original), lines(rewritten), "原文", "改写", n=1))
+
+
+def _format_findings(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "（未发现明显问题，请在保持事实不变的前提下使表述更具体。）"
+    return "\n".join(f"- {f.message}" + (f"（原文：{f.evidence}）" if f.evidence else "") for f in findings)
+
+
+def retrieve_rewrite_exemplars(index: CorpusIndex, text: str, k_each: int = 2) -> list[Hit]:
+    hits: list[Hit] = []
+    for kind in ("problems", "causes"):
+        hits += index.search(text[:400], SearchFilters(kind=kind), k=k_each)
+    return hits
+
+
+def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: str, next_steps_text: str,
+                           exemplars: Sequence[Hit]) -> list[dict[str, str]]:
+    from .draft import _format_exemplars
+
+    keep = must_keep(text)
+    user = render_prompt(
+        "rewrite_problems",
+        original=text.strip(),
+        diagnosis=_format_findings(diagnosis),
+        keep="、".join(keep) if keep else "（无）",
+        notes=notes_text.strip() or "（未提供）",
+        next_steps=next_steps_text.strip() or "（未提供）",
+        exemplars=_format_exemplars(exemplars),
+    )
+    return [{"role": "system", "content": render_prompt("rewrite_system")}, {"role": "user", "content": user}]
+
+
+def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index: CorpusIndex | None = None,
+                    client: ChatClient | None = None, settings: Settings | None = None,
+                    on_token: Callable[[str], None] | None = None) -> RewriteResult:
+    """Diagnose, then (with a model) rewrite; figures and names of the input are checked afterwards."""
+    from .draft import tidy_model_text
+    from .llm import ChatClient, resolve_llm_config
+
+    settings = settings or get_settings()
+    next_steps = _next_steps_of(draft_text)
+    findings = tuple(diagnose(text, next_steps or None))
+    exemplars = retrieve_rewrite_exemplars(index, text) if index is not None else []
+    ids = tuple(h.chunk.id for h in exemplars)
+    if client is None:
+        config = resolve_llm_config(settings)
+        if config is None:
+            return RewriteResult(text, findings, "", "", (), (), ids, False, NO_MODEL_MESSAGE)
+        client = ChatClient(config)
+    messages = build_rewrite_messages(text, findings, notes_text, next_steps, exemplars)
+    try:
+        rewritten = tidy_model_text(client.complete(messages, on_token=on_token, temperature=0.3))
+    except LLMError as exc:
+        log.warning("rewrite failed: %s", exc.detail)
+        partial = tidy_model_text(getattr(exc, "partial", "") or "")
+        return RewriteResult(text, findings, partial, "", (), (), ids, True, "", exc.user_message)
+    kept, lost = check_kept(text, rewritten)
+    message = f"改写稿遗漏了原文的：{'、'.join(lost)}，请补回。" if lost else ""
+    return RewriteResult(text, findings, rewritten, make_diff(text, rewritten), tuple(kept), tuple(lost), ids,
+                         True, message)
+
+
+def _next_steps_of(draft_text: str) -> str:
+    if not draft_text.strip():
+        return ""
+    from .corpus.parse import parse_text
+
+    doc = parse_text(draft_text, name="草稿")
+    return "\n".join((s.heading + s.text) for s in doc.sections if s.kind == "next_steps")
