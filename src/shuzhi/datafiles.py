@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def _merge(base: Any, extra: Any) -> Any:
     return extra
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_data(name: str) -> Any:
     """Load data/NAME.yaml merged with the user's rules/NAME.yaml, if any."""
     path = DATA_FILES_DIR / f"{name}.yaml"

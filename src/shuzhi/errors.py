@@ -32,3 +32,4 @@ class LLMError(ShuzhiError):
         # machine-readable: "not_configured", "auth", "model_not_found", "content_filter",
         # "context_too_long", "unreachable", "rate_limited", "server_error", "timeout", "stream_broken", "bad_request"
         self.code = code
+        self.partial = ""  # text already streamed before the failure (kept for the user)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from string import Template
 
@@ -19,7 +19,7 @@ def _prompts_dir() -> Path:
     return get_settings().prompts_dir
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def render_prompt(name: str, **variables: object) -> str:
         raise ShuzhiError("提示词模板变量缺失。", f"prompt {name} missing variable {exc}") from exc
 
 
-@lru_cache(maxsize=None)
+@cache
 def section_guides() -> dict[str, str]:
     path = _prompts_dir() / "section_guides.yaml"
     with path.open(encoding="utf-8") as fh:

@@ -1,0 +1,135 @@
+"""Parsed report → retrieval chunks: one per point or short paragraph, heading path as context."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from ..models import Chunk, ParsedDocument, Section
+from .clean import find_ad_spans
+from .parse import detect_theme
+
+log = logging.getLogger(__name__)
+
+MIN_POINT_CHARS = 25  # shorter points say too little alone; they join the next one
+_SENTENCE = re.compile(r"[^。；！？!?;]*[。；！？!?;]?")
+_CLAUSE = re.compile(r"[^，,、]*[，,、]?")
+_LABELLED = re.compile(r"^(?:十?[一二三四五六七八九十]是|[（(]\d{1,2}[）)]|\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩])")
+# Kinds whose points carry a theme of their own (title/opening/closing do not).
+_THEMED_KINDS = {"achievements", "rectification", "problems", "causes", "next_steps"}
+
+
+def _chunk_id(doc_id: str, heading_path: str, text: str) -> str:
+    return hashlib.sha256((doc_id + heading_path + text).encode("utf-8")).hexdigest()[:32]
+
+
+def _merge_short(texts: list[str], min_chars: int) -> list[str]:
+    """Join a too-short point to the next one (or, at the end, to the previous one)."""
+    out: list[str] = []
+    carry = ""
+    for text in texts:
+        text = carry + text
+        carry = ""
+        if len(text) < min_chars:
+            carry = text
+        else:
+            out.append(text)
+    if carry:
+        if out:
+            out[-1] += carry
+        else:
+            out.append(carry)
+    return out
+
+
+def _pack(parts: list[str], max_chars: int) -> list[str]:
+    """Greedily pack consecutive parts into pieces of at most max_chars."""
+    pieces: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current) + len(part) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def split_long(text: str, max_chars: int) -> list[str]:
+    """Split at sentence ends (。；！？) into pieces ≤ max_chars; an overlong sentence at commas."""
+    if len(text) <= max_chars:
+        return [text]
+    parts: list[str] = []
+    for sentence in (s for s in _SENTENCE.findall(text) if s):
+        if len(sentence) <= max_chars:
+            parts.append(sentence)
+            continue
+        for clause in (c for c in _CLAUSE.findall(sentence) if c):
+            # A clause longer than the budget has no natural break left: cut it by width.
+            parts.extend(clause[i : i + max_chars] for i in range(0, len(clause), max_chars))
+    return _pack(parts, max_chars)
+
+
+def _section_texts(section: Section, max_chars: int) -> list[str]:
+    if section.kind == "title":
+        return [section.heading]
+    texts = [p.label + p.text for p in section.points if p.text.strip()]
+    if not texts and section.text.strip():
+        texts = [line for line in section.text.split("\n") if line.strip()]
+    return [piece for text in _merge_short(texts, MIN_POINT_CHARS) for piece in split_long(text, max_chars)]
+
+
+def _point_theme(section: Section, text: str) -> str:
+    """An enumerated point's own theme from its headline sentence, else the section's.
+
+    An unlabelled paragraph has no headline of its own: the section heading is its topic.
+    """
+    if section.kind not in _THEMED_KINDS or not _LABELLED.match(text):
+        return section.theme
+    headline = _SENTENCE.findall(text)[0] if text else ""
+    return detect_theme(headline) or section.theme
+
+
+def _scrub(text: str, source: str) -> str:
+    """Last guard: cleaning already removed ads, but nothing dirty may reach the index."""
+    for span in find_ad_spans(text):
+        log.warning("ad text left in a chunk of %s, removed: %r", source, span)
+        text = text.replace(span, "")
+    return text.strip()
+
+
+def chunk_document(doc: ParsedDocument, max_chars: int = 320) -> list[Chunk]:
+    """Chunks of a parsed report in reading order (position = running index)."""
+    source = Path(doc.path).name
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for section in doc.sections:
+        # The title's own path is itself; repeating it as context adds nothing.
+        heading_path = "" if section.kind == "title" else " > ".join(section.heading_path)
+        for raw in _section_texts(section, max_chars):
+            text = _scrub(raw, source)
+            if not text:
+                continue
+            chunk_id = _chunk_id(doc.doc_id, heading_path, text)
+            if chunk_id in seen:  # the same passage twice adds nothing to an index
+                continue
+            seen.add(chunk_id)
+            chunks.append(
+                Chunk(
+                    id=chunk_id,
+                    text=text,
+                    doc_id=doc.doc_id,
+                    source=source,
+                    year=doc.year or 0,
+                    org_type=doc.org_type,
+                    kind=section.kind,
+                    theme=_point_theme(section, text),
+                    heading_path=heading_path,
+                    position=len(chunks),
+                )
+            )
+    log.info("chunked %s: %d chunks", source, len(chunks))
+    return chunks

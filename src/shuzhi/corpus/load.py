@@ -1,0 +1,393 @@
+"""Files → decoded paragraphs (Blocks), refusing anything we should not read.
+
+Every refusal is an `InputRejected` with a Chinese message naming the file and a precise
+English detail for the logs. Size and zip-bomb checks run before any content is parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from ..config import Settings, get_settings
+from ..errors import InputRejected
+from ..models import Block, LoadedFile
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
+
+_CN_DIGITS = "零一二三四五六七八九"
+# Word number formats that render as Chinese numerals.
+_CHINESE_FORMATS = {
+    "chineseCounting",
+    "chineseCountingThousand",
+    "ideographTraditional",
+    "ideographDigital",
+    "japaneseCounting",
+    "taiwaneseCounting",
+    "taiwaneseCountingThousand",
+    "chineseLegalSimplified",
+}
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+_TITLE_STYLES = {"title", "标题"}
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W_NS}}}{tag}"
+
+
+def _reject(name: str, reason: str, message: str, detail: str) -> InputRejected:
+    log.warning("rejected %s (%s): %s", name, reason, detail)
+    return InputRejected(message, detail, reason=reason)
+
+
+def _doc_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- decoding
+def _looks_like_text(text: str) -> bool:
+    """True when few characters are control characters (a wrong decoding produces many)."""
+    if not text:
+        return True
+    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    bad += text.count("\ufffd")
+    return bad / len(text) < 0.02
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Detect BOM-less UTF-16: ASCII characters (newlines, digits) leave NULs on one parity.
+
+    Runs before the binary check, since UTF-16 text is full of NUL bytes.
+    """
+    if len(data) < 4 or len(data) % 2 or b"\x00" not in data:
+        return None
+    even = data[0::2].count(0)
+    odd = data[1::2].count(0)
+    for encoding, nul_here, nul_there in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nul_here and nul_there <= nul_here // 20:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if _looks_like_text(text):
+                return encoding
+    return None
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode file bytes to text; returns (text, encoding). Raises ValueError when binary."""
+    boms = (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    )
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace"), encoding
+    # Strict UTF-8 first: short Chinese texts are easily mis-guessed by statistics.
+    try:
+        text = data.decode("utf-8")
+        if "\x00" not in text:
+            return text, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return data.decode(utf16), utf16
+    if b"\x00" in data:
+        raise ValueError("NUL bytes in a file that is not UTF-16")
+    best = from_bytes(data).best()
+    if best is None or not best.encoding:
+        raise ValueError("no text encoding fits")
+    encoding = best.encoding.lower().replace("_", "-")
+    # GB2312/GBK are subsets of GB18030; decoding with the superset loses nothing.
+    if encoding in {"gb2312", "gbk", "hz", "hz-gb-2312", "gb18030", "cp936"}:
+        encoding = "gb18030"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ValueError(f"guessed {encoding} but it does not decode: {exc}") from exc
+    if not _looks_like_text(text):
+        raise ValueError(f"decoded as {encoding} but it is mostly control characters")
+    return text, encoding
+
+
+def _text_blocks(text: str) -> tuple[Block, ...]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return tuple(Block(text=line) for line in text.split("\n"))
+
+
+# ---------------------------------------------------------------- public entry points
+def load_text(text: str, name: str = "粘贴文本") -> LoadedFile:
+    """Wrap pasted text as a LoadedFile (one Block per line)."""
+    file_type = "md" if name.lower().endswith(".md") else "txt"
+    return LoadedFile(
+        path=name,
+        doc_id=_doc_id(text.encode("utf-8")),
+        file_type=file_type,
+        encoding="utf-8",
+        blocks=_text_blocks(text),
+    )
+
+
+def load_file(path: Path | str, settings: Settings | None = None) -> LoadedFile:
+    """Read a .txt/.md/.docx file into Blocks, or raise InputRejected with a Chinese message."""
+    settings = settings or get_settings()
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise _reject(name, "missing", f"找不到文件「{name}」，请检查路径。", f"not a file: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise _reject(
+            name,
+            "unsupported",
+            f"文件「{name}」的类型暂不支持，请使用 .txt、.md 或 .docx。",
+            f"unsupported suffix {suffix!r}: {path}",
+        )
+    size = path.stat().st_size
+    if size > settings.max_file_bytes:
+        raise _reject(
+            name,
+            "too_large",
+            f"文件「{name}」太大（{size / 1024 / 1024:.1f} MB），上限为 {settings.max_file_bytes / 1024 / 1024:.1f} MB。",
+            f"{size} bytes > max_file_bytes {settings.max_file_bytes}: {path}",
+        )
+    if size == 0:
+        raise _reject(name, "empty", f"文件「{name}」是空的。", f"zero bytes: {path}")
+    data = path.read_bytes()
+    if suffix == ".docx":
+        blocks = _load_docx(data, name, settings)
+        loaded = LoadedFile(str(path), _doc_id(data), "docx", "docx", blocks)
+    else:
+        try:
+            text, encoding = decode_bytes(data)
+        except ValueError as exc:
+            raise _reject(
+                name, "binary", f"文件「{name}」不是文本文件，无法读取。", f"undecodable {path}: {exc}"
+            ) from exc
+        loaded = LoadedFile(str(path), _doc_id(data), suffix.lstrip("."), encoding, _text_blocks(text))
+    if not any(b.text.strip() for b in loaded.blocks):
+        raise _reject(name, "empty", f"文件「{name}」没有文字内容。", f"only whitespace: {path}")
+    log.info("loaded %s: %s, %s, %d blocks", name, loaded.file_type, loaded.encoding, len(loaded.blocks))
+    return loaded
+
+
+# ---------------------------------------------------------------- docx
+def _check_zip(data: bytes, name: str, settings: Settings) -> None:
+    """Refuse corrupt archives and zip bombs before python-docx inflates anything."""
+    corrupt = f"文件「{name}」不是有效的 Word 文档（.docx），可能已损坏。"
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise _reject(name, "corrupt_docx", corrupt, "not a zip archive")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _reject(name, "corrupt_docx", corrupt, f"bad zip: {exc}") from exc
+    total = sum(info.file_size for info in infos)
+    bomb = f"文件「{name}」解压后过大或压缩比异常，已拒绝读取（疑似压缩炸弹）。"
+    if total > settings.max_docx_uncompressed_bytes:
+        raise _reject(
+            name, "zip_bomb", bomb, f"uncompressed {total} > {settings.max_docx_uncompressed_bytes}"
+        )
+    for info in infos:
+        if info.compress_size and info.file_size / info.compress_size > settings.max_docx_compression_ratio:
+            ratio = info.file_size / info.compress_size
+            raise _reject(name, "zip_bomb", bomb, f"member {info.filename} ratio {ratio:.0f}")
+    names = {info.filename for info in infos}
+    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
+        raise _reject(name, "corrupt_docx", corrupt, f"zip without word/document.xml: {sorted(names)[:5]}")
+
+
+def _load_docx(data: bytes, name: str, settings: Settings) -> tuple[Block, ...]:
+    _check_zip(data, name, settings)
+    # Local imports: python-docx is slow to import and only .docx needs it.
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many types on malformed parts
+        raise _reject(
+            name, "corrupt_docx", f"文件「{name}」不是有效的 Word 文档（.docx），可能已损坏。", repr(exc)
+        ) from exc
+    numbering = _Numbering(document)
+    blocks: list[Block] = []
+    for child in _body_children(document.element.body):
+        if child.tag == _w("p"):
+            blocks.extend(_paragraph_blocks(Paragraph(child, document), numbering))
+        elif child.tag == _w("tbl"):
+            blocks.extend(_table_blocks(Table(child, document)))
+    return tuple(blocks)
+
+
+def _body_children(body: Any) -> list[Any]:
+    """w:p and w:tbl in body order; content controls (w:sdt) are opened, not skipped."""
+    out: list[Any] = []
+    for child in body.iterchildren():
+        if child.tag == _w("sdt"):
+            content = child.find(_w("sdtContent"))
+            if content is not None:
+                out.extend(_body_children(content))
+        elif child.tag in (_w("p"), _w("tbl")):
+            out.append(child)
+    return out
+
+
+def _style_level(style_name: str) -> int | None:
+    if style_name.strip().lower() in _TITLE_STYLES:
+        return 0
+    match = _HEADING_STYLE.match(style_name.strip())
+    return int(match.group(1)) if match else None
+
+
+def _paragraph_blocks(paragraph: Any, numbering: _Numbering) -> list[Block]:
+    style = paragraph.style.name if paragraph.style is not None else ""
+    text = paragraph.text
+    label = numbering.label_for(paragraph)
+    if label and text.strip():
+        text = label + text.lstrip()
+    level = _style_level(style or "")
+    # A soft line break (w:br) separates lines that read as separate paragraphs.
+    return [Block(text=line, style=style or "", heading_level=level) for line in text.split("\n")]
+
+
+def _table_blocks(table: Any) -> list[Block]:
+    blocks = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            # Merged cells come back once per grid column; keep each underlying cell once.
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            text = " ".join(cell.text.split())
+            if text:
+                cells.append(text)
+        blocks.append(Block(text="  ".join(cells), style="table", origin="table"))
+    return blocks
+
+
+def _chinese_numeral(n: int) -> str:
+    if n <= 0:
+        return str(n)
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    return str(n)
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                       (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out += sym
+            n -= value
+    return out
+
+
+def format_number(n: int, fmt: str) -> str:
+    """Render counter n in a Word numFmt (an approximation of what Word displays)."""
+    if fmt in _CHINESE_FORMATS:
+        return _chinese_numeral(n)
+    if fmt == "lowerLetter":
+        return chr(ord("a") + (n - 1) % 26)
+    if fmt == "upperLetter":
+        return chr(ord("A") + (n - 1) % 26)
+    if fmt == "lowerRoman":
+        return _roman(n).lower()
+    if fmt == "upperRoman":
+        return _roman(n)
+    if fmt == "decimalEnclosedCircle" or fmt == "decimalEnclosedCircleChinese":
+        return chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n)
+    return str(n)
+
+
+class _Numbering:
+    """Word auto-numbering (w:numPr) rendered as text, counting per (numId, ilvl)."""
+
+    def __init__(self, document: Any) -> None:
+        self.levels: dict[tuple[str, int], tuple[str, str, int]] = {}  # (numId, ilvl) → fmt, text, start
+        self.counters: dict[tuple[str, int], int] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            return
+        abstract: dict[str, dict[int, tuple[str, str, int]]] = {}
+        for absnum in root.findall(_w("abstractNum")):
+            levels = {}
+            for lvl in absnum.findall(_w("lvl")):
+                levels[int(lvl.get(_w("ilvl"), "0"))] = (
+                    _val(lvl, "numFmt", "decimal"),
+                    _val(lvl, "lvlText", ""),
+                    int(_val(lvl, "start", "1") or 1),
+                )
+            abstract[absnum.get(_w("abstractNumId"), "")] = levels
+        for num in root.findall(_w("num")):
+            num_id = num.get(_w("numId"), "")
+            abs_id = _val(num, "abstractNumId", "")
+            for ilvl, spec in abstract.get(abs_id, {}).items():
+                self.levels[(num_id, ilvl)] = spec
+
+    def label_for(self, paragraph: Any) -> str:
+        num_id, ilvl = _num_pr(paragraph)
+        if not num_id or num_id == "0" or (num_id, ilvl) not in self.levels:
+            return ""
+        fmt, lvl_text, start = self.levels[(num_id, ilvl)]
+        if fmt in ("bullet", "none"):
+            return ""
+        key = (num_id, ilvl)
+        self.counters[key] = self.counters.get(key, start - 1) + 1
+        for (other_id, other_lvl) in list(self.counters):  # a new item restarts deeper levels
+            if other_id == num_id and other_lvl > ilvl:
+                del self.counters[(other_id, other_lvl)]
+        if not lvl_text:
+            lvl_text = f"%{ilvl + 1}、" if fmt in _CHINESE_FORMATS else f"%{ilvl + 1}."
+
+        def render(match: re.Match[str]) -> str:
+            level = int(match.group(1)) - 1
+            spec = self.levels.get((num_id, level))
+            count = self.counters.get((num_id, level), spec[2] if spec else 1)
+            return format_number(count, spec[0] if spec else "decimal")
+
+        return re.sub(r"%(\d)", render, lvl_text)
+
+
+def _val(element: Any, tag: str, default: str) -> str:
+    child = element.find(_w(tag))
+    return child.get(_w("val"), default) if child is not None else default
+
+
+def _num_pr(paragraph: Any) -> tuple[str, int]:
+    """numId/ilvl from the paragraph, else from its style (headings are often numbered by style)."""
+    candidates = [paragraph._p.pPr]
+    style = paragraph.style
+    while style is not None:
+        candidates.append(style.element.pPr)
+        style = style.base_style
+    for ppr in candidates:
+        if ppr is None:
+            continue
+        num_pr = ppr.find(_w("numPr"))
+        if num_pr is not None:
+            num_id = _val(num_pr, "numId", "")
+            ilvl = int(_val(num_pr, "ilvl", "0") or 0)
+            return num_id, ilvl
+    return "", 0

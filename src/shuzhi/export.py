@@ -1,0 +1,433 @@
+"""Export: assemble section drafts into a numbered report; write Markdown and 公文-formatted .docx."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .datafiles import load_data
+from .errors import ShuzhiError
+from .models import Plan, SectionDraft
+
+HEADING1 = "heading1"
+HEADING2 = "heading2"
+PARAGRAPH = "paragraph"
+
+# Used when neither the plan nor a draft names a level-1 section (plan.yaml's `headings` wins).
+_DEFAULT_HEADINGS = {
+    "achievements": "主要做法和成效",
+    "rectification": "上年度问题整改情况",
+    "problems": "存在问题及原因",
+    "next_steps": "下一步工作思路和措施",
+}
+_CN_DIGITS = "零一二三四五六七八九"
+_CN_NUM = "[一二三四五六七八九十百零〇两]+"
+# Numbering a heading may already carry: 一、 （一） (1) 1. 1、 一是 第一部分 …
+_LEADING_NUMBER = re.compile(
+    rf"^\s*(?:[（(]\s*(?:{_CN_NUM}|\d{{1,2}})\s*[)）]|{_CN_NUM}\s*[、.．，,]|\d{{1,2}}\s*[、.．](?!\d)"
+    rf"|第{_CN_NUM}(?:部分\s*[、.．，,：:]?|\s*[、.．，,：:]))\s*"
+)
+_LEVEL1_LINE = re.compile(rf"^{_CN_NUM}\s*、")
+_LEVEL2_LINE = re.compile(rf"^[（(]{_CN_NUM}[)）]")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_BULLET = re.compile(r"^(?:[-*+•·]|>)\s+")
+_RULE = re.compile(r"^(?:[-*_]\s*){3,}$")
+_BRACKETED = re.compile(r"(〔[^〔〕]*〕)")
+
+
+@dataclass(frozen=True)
+class ReportBlock:
+    kind: str  # "heading1" | "heading2" | "paragraph"
+    text: str
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    title: str
+    blocks: tuple[ReportBlock, ...]
+
+
+# ---------------------------------------------------------------- text helpers
+def cn_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (1–99)."""
+    if n < 10:
+        return _CN_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+
+
+def strip_numbering(heading: str) -> str:
+    """Drop Markdown marks and any leading numbering: "## 一、主要做法" → "主要做法"."""
+    text = clean_line(heading)
+    previous = None
+    while text != previous:  # "一、（一）…" from a confused model
+        previous = text
+        text = _LEADING_NUMBER.sub("", text, count=1).strip()
+    return text
+
+
+def clean_line(line: str) -> str:
+    """One line of Markdown-ish model output as plain text ("" when nothing is left)."""
+    text = line.strip().strip("\u3000").strip()
+    if _RULE.match(text):
+        return ""
+    match = _MD_HEADING.match(text)
+    if match:
+        text = match.group(2)
+    text = _BULLET.sub("", text)
+    return text.replace("**", "").strip().strip("\u3000").strip()
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Blank lines and single newlines both end a paragraph; Markdown marks are dropped."""
+    return [p for p in (clean_line(line) for line in text.splitlines()) if p]
+
+
+def _same_heading(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return strip_numbering(s).rstrip("。：:；;，, ")
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+# ---------------------------------------------------------------- assemble
+def _draft_level(draft: SectionDraft, plan_levels: dict[str, int]) -> int:
+    if draft.key in plan_levels:
+        return plan_levels[draft.key]
+    return 2 if "." in draft.key else 1
+
+
+def _body_paragraphs(draft: SectionDraft, heading: str) -> list[ReportBlock]:
+    paragraphs = split_paragraphs(draft.text)
+    if paragraphs and heading and _same_heading(paragraphs[0], heading):
+        paragraphs = paragraphs[1:]  # the model repeated the heading as its first line
+    if not paragraphs and draft.error:
+        paragraphs = [f"〔本节生成失败：{draft.error.strip()}〕"]
+    return [ReportBlock(PARAGRAPH, p) for p in paragraphs]
+
+
+def _level1_heading(kind: str, members: list[SectionDraft], plan: Plan | None, levels: dict[str, int]) -> str:
+    if plan is not None:
+        for section in plan.sections:
+            if section.kind == kind and section.level == 1 and strip_numbering(section.heading):
+                return strip_numbering(section.heading)
+    for draft in members:
+        if draft.kind == kind and _draft_level(draft, levels) == 1 and strip_numbering(draft.heading):
+            return strip_numbering(draft.heading)
+    try:
+        configured = dict(load_data("plan").get("headings") or {})
+    except (OSError, AttributeError):
+        configured = {}
+    heading = str(configured.get(kind) or _DEFAULT_HEADINGS.get(kind, ""))
+    return heading or next((strip_numbering(d.heading) for d in members if d.heading), kind)
+
+
+def _sort_by_plan(drafts: Sequence[SectionDraft], plan: Plan | None) -> list[SectionDraft]:
+    if plan is None:
+        return list(drafts)
+    order = {s.key: i for i, s in enumerate(plan.sections)}
+    # Drafts finish concurrently; the plan's order is the report's. Unknown keys keep their place at the end.
+    return sorted(drafts, key=lambda d: order.get(d.key, len(order)))
+
+
+def assemble_report(title: str, drafts: Sequence[SectionDraft], plan: Plan | None = None) -> ReportDocument:
+    """Drafts → numbered report: opening, 一、二、… (with （一）… sub-items, causes under problems), closing."""
+    levels = {s.key: s.level for s in plan.sections} if plan is not None else {}
+    openings: list[SectionDraft] = []
+    closings: list[SectionDraft] = []
+    groups: dict[str, list[SectionDraft]] = {}  # level-1 kind → its drafts, in order of appearance
+    for draft in _sort_by_plan(drafts, plan):
+        if draft.kind == "title":
+            title = title or (split_paragraphs(draft.text) or [""])[0]
+        elif draft.kind == "opening":
+            openings.append(draft)
+        elif draft.kind == "closing":
+            closings.append(draft)
+        else:
+            groups.setdefault("problems" if draft.kind == "causes" else draft.kind, []).append(draft)
+
+    blocks: list[ReportBlock] = []
+    for draft in openings:
+        blocks += _body_paragraphs(draft, "")
+    for number, (kind, members) in enumerate(groups.items(), start=1):
+        heading = _level1_heading(kind, members, plan, levels)
+        blocks.append(ReportBlock(HEADING1, f"{cn_number(number)}、{heading}"))
+        # causes come after everything else of 存在问题及原因, as plain paragraphs
+        ordered = [d for d in members if d.kind != "causes"] + [d for d in members if d.kind == "causes"]
+        sub_number = 0
+        for draft in ordered:
+            if draft.kind == "causes" or _draft_level(draft, levels) < 2:
+                blocks += _body_paragraphs(draft, heading if draft.kind != "causes" else "")
+                continue
+            sub_heading = strip_numbering(draft.heading)
+            if sub_heading:
+                sub_number += 1
+                blocks.append(ReportBlock(HEADING2, f"（{cn_number(sub_number)}）{sub_heading}"))
+            blocks += _body_paragraphs(draft, sub_heading)
+    for draft in closings:
+        blocks += _body_paragraphs(draft, "")
+    return ReportDocument(title=clean_line(title), blocks=tuple(blocks))
+
+
+# ---------------------------------------------------------------- Markdown
+def report_to_markdown(doc: ReportDocument) -> str:
+    prefixes = {HEADING1: "## ", HEADING2: "### ", PARAGRAPH: ""}
+    parts = [f"# {doc.title}"] if doc.title else []
+    parts += [prefixes.get(b.kind, "") + b.text for b in doc.blocks]
+    return "\n\n".join(parts) + "\n"
+
+
+def _looks_like_heading(line: str) -> bool:
+    return len(line) <= 60 and not line.endswith(("。", "；", ";", "！", "？"))
+
+
+def markdown_to_report(text: str, title: str | None = None) -> ReportDocument:
+    """Markdown ("# ", "## ", "### ") or plain text (first line title, 一、/（一） headings) → report."""
+    lines = [line.strip().strip("\u3000").strip() for line in text.lstrip("\ufeff").splitlines()]
+    lines = [line for line in lines if line]
+    # With Markdown headings present they are the structure; a body line "一、…" stays a paragraph.
+    markdown = any(re.match(r"^#{2,3}\s", line) for line in lines)
+    found_title = ""
+    blocks: list[ReportBlock] = []
+    for index, raw in enumerate(lines):
+        match = _MD_HEADING.match(raw)
+        content = clean_line(raw)
+        if not content:
+            continue
+        if match:
+            depth = len(match.group(1))
+            if depth == 1 and not found_title and not blocks:
+                found_title = content
+            elif depth <= 2:
+                blocks.append(ReportBlock(HEADING1, content))
+            elif depth == 3:
+                blocks.append(ReportBlock(HEADING2, content))
+            else:
+                blocks.append(ReportBlock(PARAGRAPH, content))
+            continue
+        if not markdown and index == 0 and not found_title and _looks_like_heading(content) \
+                and not _LEADING_NUMBER.match(content):
+            found_title = content
+        elif not markdown and _LEVEL1_LINE.match(content) and _looks_like_heading(content):
+            blocks.append(ReportBlock(HEADING1, content))
+        elif not markdown and _LEVEL2_LINE.match(content) and _looks_like_heading(content):
+            blocks.append(ReportBlock(HEADING2, content))
+        else:
+            blocks.append(ReportBlock(PARAGRAPH, content))
+    return ReportDocument(title=title if title is not None else found_title, blocks=tuple(blocks))
+
+
+# ---------------------------------------------------------------- writing files
+def _check_target(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise ShuzhiError(f"保存失败：目标文件夹不存在（{folder}），请先创建该文件夹或另选位置。",
+                          f"export target folder does not exist: {folder}")
+    if path.is_dir():
+        raise ShuzhiError(f"保存失败：{path.name} 是一个文件夹，请指定文件名。", f"export target is a directory: {path}")
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    """Write via a temporary file in the same folder and os.replace, so the target is never half-written."""
+    path = Path(path)
+    _check_target(path)
+    folder = path.parent
+    tmp_name = ""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False) as fh:
+            tmp_name = fh.name
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        if tmp_name:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise ShuzhiError(f"保存失败：无法写入 {path.name}（文件可能正被 Word 打开，或没有写入权限）。",
+                          f"writing {path} failed: {exc!r}") from exc
+    return path
+
+
+def export_markdown(doc: ReportDocument, path: Path) -> Path:
+    return _write_atomic(Path(path), report_to_markdown(doc).encode("utf-8"))
+
+
+# ---------------------------------------------------------------- .docx
+def load_docx_style() -> dict[str, Any]:
+    return dict(load_data("docx_style"))
+
+
+def _set_fonts(rpr_owner: Any, east_asian: str, latin: str) -> None:
+    """python-docx's font.name sets only ascii/hAnsi; CJK text needs w:eastAsia too."""
+    # SEE: https://github.com/python-openxml/python-docx/issues/346
+    from docx.oxml.ns import qn
+
+    rfonts = rpr_owner.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)  # theme fonts would override the names below
+    for attr, value in (("w:ascii", latin), ("w:hAnsi", latin), ("w:cs", latin), ("w:eastAsia", east_asian)):
+        rfonts.set(qn(attr), value)
+
+
+def _format_paragraph(paragraph: Any, *, line_pt: float, indent_pt: float, align: Any) -> None:
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.shared import Pt
+
+    fmt = paragraph.paragraph_format
+    fmt.alignment = align
+    fmt.first_line_indent = Pt(indent_pt)  # explicit 0 too: Normal's 2-character indent would shift centred text
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    fmt.line_spacing = Pt(line_pt)
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+
+
+def _add_runs(paragraph: Any, text: str, font: str, size_pt: float, style: dict[str, Any],
+              bold: bool = False) -> None:
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.shared import Pt
+
+    latin = str(style.get("latin_font") or font)
+    parts = _BRACKETED.split(text) if style.get("highlight_placeholders", True) else [text]
+    for part in parts:
+        if not part:
+            continue
+        run = paragraph.add_run(part)
+        run.font.size = Pt(size_pt)
+        run.font.bold = bold
+        _set_fonts(run._element, font, latin)
+        if _BRACKETED.fullmatch(part):
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+
+
+def _add_page_number(section: Any, style: dict[str, Any]) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    conf = dict(style.get("page_number") or {})
+    if not conf.get("enabled", True):
+        return
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.first_line_indent = Pt(0)  # the Footer style inherits Normal's indent
+    font, size, latin = str(conf.get("font", "宋体")), float(conf.get("size_pt", 14)), str(conf.get("font", "宋体"))
+
+    def run_with(child: Any = None, text: str = "") -> None:
+        run = paragraph.add_run(text)
+        run.font.size = Pt(size)
+        _set_fonts(run._element, font, latin)
+        if child is not None:
+            run._element.append(child)
+
+    def fld_char(kind: str) -> Any:
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        return element
+
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    run_with(text=str(conf.get("prefix", "— ")))
+    run_with(fld_char("begin"))
+    run_with(instr)
+    run_with(fld_char("separate"))
+    run_with(text="1")
+    run_with(fld_char("end"))
+    run_with(text=str(conf.get("suffix", " —")))
+
+
+def _style_document(document: Any, style: dict[str, Any]) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    page = dict(style.get("page") or {})
+    for section in document.sections:
+        section.page_width = Mm(float(page.get("width_mm", 210)))
+        section.page_height = Mm(float(page.get("height_mm", 297)))
+        section.top_margin = Mm(float(page.get("margin_top_mm", 37)))
+        section.bottom_margin = Mm(float(page.get("margin_bottom_mm", 35)))
+        section.left_margin = Mm(float(page.get("margin_left_mm", 28)))
+        section.right_margin = Mm(float(page.get("margin_right_mm", 26)))
+        _add_page_number(section, style)
+    latin = str(style.get("latin_font", "Times New Roman"))
+    body_size = float(style.get("body_size_pt", 16))
+    line_pt = float(style.get("line_spacing_pt", 28))
+    indent_chars = float(style.get("first_line_indent_chars", 2))
+    # Normal and the heading styles agree with the direct formatting, so empty paragraphs and
+    # text a user types later look the same; heading styles keep Word's navigation pane working.
+    for name, font_key, size_key in (("Normal", "body_font", "body_size_pt"),
+                                     ("Heading 1", "heading1_font", "heading1_size_pt"),
+                                     ("Heading 2", "heading2_font", "heading2_size_pt")):
+        doc_style = document.styles[name]
+        size = float(style.get(size_key, body_size))
+        doc_style.font.size = Pt(size)
+        doc_style.font.bold = False
+        doc_style.font.italic = False
+        doc_style.font.color.rgb = RGBColor(0, 0, 0)
+        _set_fonts(doc_style.element, str(style.get(font_key, "仿宋_GB2312")), latin)
+        _format_paragraph(doc_style, line_pt=line_pt, indent_pt=indent_chars * size,
+                          align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+
+
+def export_docx(doc: ReportDocument, path: Path | None = None) -> bytes:
+    """The report as .docx bytes in 公文 formatting; also written (atomically) when `path` is given."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    if path is not None:
+        _check_target(Path(path))  # fail before building the document
+    style = load_docx_style()
+    document = Document()
+    _style_document(document, style)
+    body_font = str(style.get("body_font", "仿宋_GB2312"))
+    body_size = float(style.get("body_size_pt", 16))
+    line_pt = float(style.get("line_spacing_pt", 28))
+    indent_chars = float(style.get("first_line_indent_chars", 2))
+
+    if doc.title:
+        title_font = str(style.get("title_font", "方正小标宋简体"))
+        bold = bool(style.get("title_bold", False)) or title_font in ("宋体", "SimSun")
+        paragraph = document.add_paragraph()
+        _format_paragraph(paragraph, line_pt=float(style.get("title_line_spacing_pt", 36)), indent_pt=0,
+                          align=WD_ALIGN_PARAGRAPH.CENTER)
+        _add_runs(paragraph, doc.title, title_font, float(style.get("title_size_pt", 22)), style, bold=bold)
+        if style.get("blank_line_after_title", True):
+            blank = document.add_paragraph()
+            _format_paragraph(blank, line_pt=line_pt, indent_pt=0, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+
+    kinds = {HEADING1: ("Heading 1", "heading1_font", "heading1_size_pt"),
+             HEADING2: ("Heading 2", "heading2_font", "heading2_size_pt")}
+    for block in doc.blocks:
+        style_name, font_key, size_key = kinds.get(block.kind, ("Normal", "body_font", "body_size_pt"))
+        size = float(style.get(size_key, body_size))
+        paragraph = document.add_paragraph(style=style_name)
+        _format_paragraph(paragraph, line_pt=line_pt, indent_pt=indent_chars * size,
+                          align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+        if block.kind in kinds:
+            paragraph.paragraph_format.keep_with_next = True
+        _add_runs(paragraph, block.text, str(style.get(font_key, body_font)), size, style)
+
+    props = document.core_properties
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    props.title = doc.title
+    for attr in ("author", "last_modified_by", "comments", "subject", "keywords", "category"):
+        setattr(props, attr, "")
+    props.created = now
+    props.modified = now
+    props.revision = 1
+
+    buffer = io.BytesIO()
+    document.save(buffer)
+    data = buffer.getvalue()
+    if path is not None:
+        _write_atomic(Path(path), data)
+    return data

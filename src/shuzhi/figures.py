@@ -1,0 +1,230 @@
+"""Numbers with their units, in both spellings: "发展党员2名" and "发展两名党员" are one fact.
+
+Chinese numerals are converted by `cn2an`; what counts as a unit, which units are
+synonyms, and which numerals are names ("四个意识", "三会一课") is data (data/units.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cn2an
+
+from .datafiles import load_data
+from .models import Figure
+
+_CN_NUM = "〇零一二两三四五六七八九十百千万亿"
+_NUM_RE = re.compile(
+    r"(?P<pct>百分之(?P<pctnum>\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千点]+))"
+    r"|(?P<ar>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<armul>[万亿](?!元|人(?!次)))?"
+    r"|(?P<cn>[〇零一二两三四五六七八九十][〇零一二两三四五六七八九十百千万亿]*(?:点[〇零一二三四五六七八九]+[万亿]?)?)"
+)
+# Quoted names and titles: numerals inside are part of a name ("四强"党支部, 《…2023年工作要点》).
+_QUOTED_RE = re.compile(r"“[^”\n]{1,20}”|\"[^\"\n]{1,20}\"|「[^」\n]{1,20}」|‘[^’\n]{1,20}’|《[^》\n]{1,40}》")
+# Enumeration labels: （一） (1) 一、 and 1. / 1、 at a line start or after a colon/semicolon.
+_ENUM_RE = re.compile(
+    r"[（(][一二三四五六七八九十\d]{1,3}[）)]"
+    r"|[一二三四五六七八九十]{1,3}、"
+    r"|(?:^|(?<=[\n：:；;。]))[ \t]*(?:[-*•·][ \t]*)?\d{1,2}[.．、](?!\d)",
+    re.MULTILINE,
+)
+_YEAR_MIN, _YEAR_MAX = 1949, 2100
+
+
+@dataclass(frozen=True)
+class _Rules:
+    units: tuple[str, ...]  # longest first
+    groups: dict[str, str]  # unit -> canonical unit of its group
+    scales: dict[str, tuple[str, float]]
+    approx_prefixes: tuple[str, ...]
+    approx_suffixes: tuple[str, ...]
+    approx_after_unit: tuple[str, ...]
+    masked_words: tuple[str, ...]
+    masked_patterns: tuple[re.Pattern[str], ...]
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    data = load_data("units")
+    groups: dict[str, str] = {}
+    for group in data.get("unit_groups", []):
+        for unit in group:
+            groups[str(unit)] = str(group[0])
+    scales = {str(k): (str(v[0]), float(v[1])) for k, v in (data.get("unit_scales") or {}).items()}
+    words = [str(w) for w in data.get("fixed_phrases", []) + data.get("non_figure_words", [])]
+    return _Rules(
+        units=tuple(sorted({str(u) for u in data["units"]}, key=len, reverse=True)),
+        groups=groups,
+        scales=scales,
+        approx_prefixes=tuple(sorted(data.get("approx_prefixes", []), key=len, reverse=True)),
+        approx_suffixes=tuple(data.get("approx_suffixes", [])),
+        approx_after_unit=tuple(data.get("approx_after_unit", [])),
+        masked_words=tuple(sorted(set(words), key=len, reverse=True)),
+        masked_patterns=tuple(re.compile(p) for p in data.get("non_figure_patterns", [])),
+    )
+
+
+def clear_figure_rules() -> None:
+    """Forget cached rules (after the user's rules directory changed)."""
+    _rules.cache_clear()
+
+
+def fixed_phrases() -> tuple[str, ...]:
+    return tuple(str(p) for p in load_data("units").get("fixed_phrases", []))
+
+
+def cn_to_number(text: str) -> float | None:
+    """Chinese (or Arabic) numeral → number via cn2an; None when it is not one number."""
+    s = text.replace("两", "二")
+    mult = 1.0
+    try:
+        return float(cn2an.cn2an(s, "normal"))
+    except (ValueError, KeyError, IndexError):
+        pass
+    # cn2an refuses "一点二万"; split the trailing multiplier and retry once.
+    if s and s[-1] in "万亿" and len(s) > 1:
+        mult = 1e4 if s[-1] == "万" else 1e8
+        try:
+            return float(cn2an.cn2an(s[:-1], "normal")) * mult
+        except (ValueError, KeyError, IndexError):
+            return None
+    return None
+
+
+def _mask(text: str) -> bytearray:
+    rules = _rules()
+    mask = bytearray(len(text))
+
+    def mark(start: int, end: int) -> None:
+        mask[start:end] = b"\x01" * (end - start)
+
+    for word in rules.masked_words:
+        start = text.find(word)
+        while start >= 0:
+            mark(start, start + len(word))
+            start = text.find(word, start + len(word))
+    for pattern in (*rules.masked_patterns, _QUOTED_RE, _ENUM_RE):
+        for m in pattern.finditer(text):
+            mark(m.start(), m.end())
+    return mask
+
+
+def _match_unit(text: str, pos: int) -> str:
+    for unit in _rules().units:
+        if text.startswith(unit, pos):
+            return unit
+    return ""
+
+
+def extract_figures(text: str) -> list[Figure]:
+    """Every number of TEXT that states a quantity, with its unit, in reading order."""
+    rules = _rules()
+    mask = _mask(text)
+    figures: list[Figure] = []
+    for m in _NUM_RE.finditer(text):
+        start, end = m.start(), m.end()
+        if any(mask[start:end]):
+            continue
+        approx = False
+        unit = ""
+        if m.group("pct"):
+            num = m.group("pctnum")
+            value = float(num) if num[0].isdigit() else cn_to_number(num)
+            unit = "%"
+        elif m.group("ar"):
+            before = text[start - 1] if start else ""
+            after = text[end] if end < len(text) else ""
+            if before.isascii() and before.isalnum() or after.isascii() and after.isalpha():
+                continue  # QQ号, 5G, a code: not a quantity
+            value = float(m.group("ar").replace(",", ""))
+            if m.group("armul"):
+                value *= 1e4 if m.group("armul") == "万" else 1e8
+        else:
+            cn = m.group("cn")
+            if len(cn) > 1 and not any(c in "十百千万亿点" for c in cn) and len(cn) != 4:
+                continue  # "两三次", "五六个": a range, not a figure (4 digits: 二〇二四年)
+            value = cn_to_number(cn)
+        if value is None:
+            continue
+        pos = end
+        for suffix in rules.approx_suffixes:
+            if text.startswith(suffix, pos) and (_match_unit(text, pos + len(suffix)) or m.group("ar")):
+                approx = True
+                pos += len(suffix)
+                break
+        if not unit:
+            if text.startswith(("%", "％"), pos):
+                unit = "%"
+                pos += 1
+            else:
+                unit = _match_unit(text, pos)
+                pos += len(unit)
+        if not unit and not m.group("ar"):
+            continue  # a Chinese numeral without a unit is a word (四强, 五好), not a figure
+        for after_unit in rules.approx_after_unit:
+            if unit and text.startswith(after_unit, pos):
+                approx = True
+                pos += len(after_unit)
+                break
+        for prefix in rules.approx_prefixes:
+            if text.endswith(prefix, 0, start):
+                approx = True
+                start -= len(prefix)
+                break
+        if unit == "％":
+            unit = "%"
+        figures.append(Figure(raw=text[start:pos], value=value, unit=unit, start=start, end=pos, approx=approx))
+    return figures
+
+
+def canonical(fig: Figure) -> tuple[float, str]:
+    """(value, unit) with scaled units resolved ("3万元" → 30000 元) and synonyms merged."""
+    rules = _rules()
+    value, unit = fig.value, fig.unit
+    if unit in rules.scales:
+        unit, factor = rules.scales[unit]
+        value *= factor
+    return value, rules.groups.get(unit, unit)
+
+
+def normalise_value(raw: str) -> tuple[float, str] | None:
+    """The canonical (value, unit) of the first figure in RAW: "两名" and "2人" both give (2.0, "名")."""
+    figs = extract_figures(raw)
+    return canonical(figs[0]) if figs else None
+
+
+def units_compatible(a: str, b: str) -> bool:
+    return a == "" or b == "" or a == b
+
+
+def same_figure(a: Figure, b: Figure) -> bool:
+    """Same value (within 1e-6) in compatible units; a bare number matches any unit."""
+    va, ua = canonical(a)
+    vb, ub = canonical(b)
+    return abs(va - vb) < 1e-6 and units_compatible(ua, ub)
+
+
+def is_year_like(fig: Figure) -> bool:
+    """A calendar year: "2024年", or a bare 2024."""
+    return (
+        fig.unit in ("年", "")
+        and not fig.approx
+        and float(fig.value).is_integer()
+        and _YEAR_MIN <= fig.value <= _YEAR_MAX
+    )
+
+
+def is_date_part(fig: Figure) -> bool:
+    """A month or day of a date ("6月底", "15日")."""
+    return fig.unit in ("月", "日") and float(fig.value).is_integer() and 1 <= fig.value <= 31
+
+
+def find_years(text: str) -> list[int]:
+    return [int(f.value) for f in extract_figures(text) if is_year_like(f)]
+
+
+def format_value(fig: Figure) -> str:
+    value = int(fig.value) if float(fig.value).is_integer() else fig.value
+    return f"{value}{fig.unit}"
