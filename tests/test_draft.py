@@ -140,7 +140,7 @@ def _only(kind_heading: str, fault: str) -> Any:
     ("fault", "target", "expect", "env"),
     [
         pytest.param("500", "存在问题", "服务", {"max_retries": 2}, id="500-beyond-retries"),
-        pytest.param("timeout", "下一步", "超时", {"timeout_s": 0.5, "max_retries": 0}, id="timeout"),
+        pytest.param("timeout", "下一步", "没有响应", {"timeout_s": 0.5, "max_retries": 0}, id="timeout"),
         pytest.param("broken_stream", "原因分析", "中断", {"max_retries": 0}, id="broken-stream"),
         pytest.param("content_filter", "原因分析", "内容审核", {}, id="content-filter-400"),
     ],

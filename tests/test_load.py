@@ -93,7 +93,9 @@ def _zip_bomb(path: Path) -> None:
 BAD_INPUTS = [
     pytest.param("empty.txt", b"", "empty", id="empty"),
     pytest.param("blank.txt", b" \n\t\r\n\xe3\x80\x80\n", "empty", id="whitespace-only"),
-    pytest.param("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20, "binary", id="png"),
+    pytest.param(
+        "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20, "binary", id="png"
+    ),
     pytest.param("random.docx", bytes(range(256)) * 8, "corrupt_docx", id="random-docx"),
     pytest.param("notdocx.docx", _zip_bytes({"hello.txt": b"hi"}), "corrupt_docx", id="zip-not-docx"),
     pytest.param("report.pdf", b"%PDF-1.4 ...", "unsupported", id="pdf"),
@@ -242,9 +244,35 @@ def test_docx_auto_numbering_is_rendered_as_text(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("n", "fmt", "expected"),
-    [(1, "chineseCounting", "一"), (10, "chineseCountingThousand", "十"), (12, "ideographTraditional", "十二"),
-     (21, "chineseCounting", "二十一"), (3, "decimal", "3"), (2, "lowerLetter", "b"), (4, "upperRoman", "IV"),
-     (1, "decimalEnclosedCircle", "①")],
+    [
+        (1, "chineseCounting", "一"),
+        (10, "chineseCountingThousand", "十"),
+        (12, "ideographTraditional", "十二"),
+        (21, "chineseCounting", "二十一"),
+        (3, "decimal", "3"),
+        (2, "lowerLetter", "b"),
+        (4, "upperRoman", "IV"),
+        (1, "decimalEnclosedCircle", "①"),
+    ],
 )
 def test_format_number(n: int, fmt: str, expected: str) -> None:
     assert format_number(n, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "file_type"),
+    [
+        pytest.param("## 一、主要做法\n正文。", "md", id="md-heading"),
+        pytest.param("- 召开支委会12次\n- 发展党员2名", "md", id="md-bullets"),
+        pytest.param("**一是加强学习。**坚持第一议题。", "md", id="md-bold"),
+        pytest.param("支部委员会**次，党小组会**次。", "txt", id="star-placeholders"),
+        pytest.param("一、主要做法\n正文。", "txt", id="plain"),
+    ],
+)
+def test_load_text_recognises_markdown(text: str, file_type: str) -> None:
+    assert load_text(text).file_type == file_type
+
+
+def test_seeds_are_not_taken_for_markdown(corpus_dir: Path) -> None:
+    for path in sorted(corpus_dir.glob("*.txt")):
+        assert load_text(path.read_text(encoding="utf-8")).file_type == "txt", path.name

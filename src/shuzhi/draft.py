@@ -118,7 +118,7 @@ def _format_exemplars(hits: Sequence[Hit]) -> str:
         return "（无）"
     parts = []
     for n, hit in enumerate(hits, start=1):
-        where = hit.chunk.heading_path or _kind_name(hit.chunk.kind)
+        where = sanitise_exemplar(hit.chunk.heading_path) or _kind_name(hit.chunk.kind)
         parts.append(f"【范文片段{n}｜{where}】\n{sanitise_exemplar(hit.chunk.text)}")
     return "\n\n".join(parts)
 

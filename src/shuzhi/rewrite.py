@@ -72,7 +72,8 @@ def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
     from .figures import extract_figures, same_figure
 
     new_figures = extract_figures(rewritten)
-    kept, lost = [], []
+    kept: list[str] = []
+    lost: list[str] = []
     for fig in extract_figures(original):
         (kept if any(same_figure(fig, other) for other in new_figures) else lost).append(fig.raw)
     for match in _QUOTED.finditer(original):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..datafiles import load_data
@@ -19,7 +19,9 @@ from .load import load_text
 log = logging.getLogger(__name__)
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_HEADING_LIKE = re.compile(r"^(?:#|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、])")
+_HEADING_LIKE = re.compile(
+    r"^(?:#|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、])"
+)
 _CLAUSE = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
 _MD_BULLET = re.compile(r"^\s*[-*+＊]\s+(?=\S)")
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
@@ -196,8 +198,8 @@ def _normalise_line(text: str, markdown: bool) -> str:
     return text.strip()
 
 
-def _classify_lines(lines: list[str], rules: _AdRules) -> list[tuple[str, str] | None]:
-    """Per line: (reason, pattern) if it is dirt, else None."""
+def _classify_lines(lines: list[str], tables: list[bool], rules: _AdRules) -> list[tuple[str, str] | None]:
+    """Per line: (reason, pattern) if it is dirt, else None. Table rows may repeat legitimately."""
     verdicts: list[tuple[str, str] | None] = [match_ad_line(line) if line else None for line in lines]
     counts = Counter(line for line in lines if line)
     for i, line in enumerate(lines):
@@ -208,6 +210,7 @@ def _classify_lines(lines: list[str], rules: _AdRules) -> list[tuple[str, str] |
             verdicts[i] = ("repeated_footer", verdict[1])
         elif (
             verdict is None
+            and not tables[i]
             and len(line) <= rules.repeated_max
             and counts[line] >= rules.repeated_min
             and not _HEADING_LIKE.match(line)
@@ -249,7 +252,7 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
         text, markers = _strip_markers(block.text, rules)
         removed.extend(Removal("paywall_marker", m, i, p) for m, p in markers)
         lines.append(_normalise_line(text, markdown))
-    verdicts = _classify_lines(lines, rules)
+    verdicts = _classify_lines(lines, [b.origin == "table" for b in loaded.blocks], rules)
     blocks: list[Block] = []
     placeholders = 0
     for i, (block, line, verdict) in enumerate(zip(loaded.blocks, lines, verdicts, strict=True)):
@@ -269,7 +272,13 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
         if line.strip():
             blocks.append(Block(line.strip(), block.style, block.heading_level, block.origin))
     dirt = sum(1 for r in removed if r.reason != "blank")
-    log.info("cleaned %s: %d removals (%d non-blank), %d placeholders", loaded.path, len(removed), dirt, placeholders)
+    log.info(
+        "cleaned %s: %d removals (%d non-blank), %d placeholders",
+        loaded.path,
+        len(removed),
+        dirt,
+        placeholders,
+    )
     return CleanedFile(
         path=loaded.path,
         doc_id=loaded.doc_id,
@@ -281,7 +290,12 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
     )
 
 
-def clean_text(text: str, markdown: bool = False) -> str:
-    """The same cleaning for a plain string (sanitises anything before it reaches a prompt)."""
-    loaded = load_text(text, "text.md" if markdown else "text.txt")
+def clean_text(text: str, markdown: bool | None = None) -> str:
+    """The same cleaning for a plain string (sanitises anything before it reaches a prompt).
+
+    markdown=None lets load_text recognise Markdown (model output often is).
+    """
+    loaded = load_text(text)
+    if markdown is not None:
+        loaded = replace(loaded, file_type="md" if markdown else "txt")
     return "\n".join(block.text for block in clean_file(loaded).blocks)

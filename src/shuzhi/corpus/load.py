@@ -17,6 +17,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from ..config import Settings, get_settings
+from ..datafiles import load_data
 from ..errors import InputRejected
 from ..models import Block, LoadedFile
 
@@ -26,16 +27,10 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".docx")
 
 _CN_DIGITS = "零一二三四五六七八九"
 # Word number formats that render as Chinese numerals.
-_CHINESE_FORMATS = {
-    "chineseCounting",
-    "chineseCountingThousand",
-    "ideographTraditional",
-    "ideographDigital",
-    "japaneseCounting",
-    "taiwaneseCounting",
-    "taiwaneseCountingThousand",
-    "chineseLegalSimplified",
-}
+_CHINESE_FORMATS = frozenset(
+    "chineseCounting chineseCountingThousand chineseLegalSimplified ideographTraditional ideographDigital "
+    "japaneseCounting taiwaneseCounting taiwaneseCountingThousand".split()
+)
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题"}
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -74,26 +69,38 @@ def _utf16_without_bom(data: bytes) -> str | None:
     even = data[0::2].count(0)
     odd = data[1::2].count(0)
     for encoding, nul_here, nul_there in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if nul_here and nul_there <= nul_here // 20:
+        # CJK code points ending in 00 put a few NULs on the other parity too; binary is even.
+        if nul_here > 2 * nul_there:
             try:
                 text = data.decode(encoding)
             except UnicodeDecodeError:
                 continue
-            if _looks_like_text(text):
+            if _looks_like_text(text) and _mostly_common_chars(text):
                 return encoding
     return None
 
 
+_COMMON_CHARS = re.compile(r"[\s -~\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f]")
+
+
+def _mostly_common_chars(text: str) -> bool:
+    """Random bytes read as UTF-16 scatter over the whole BMP; real text does not."""
+    return len(_COMMON_CHARS.findall(text)) / max(len(text), 1) > 0.9
+
+
+# UTF-32 LE first: its BOM starts with the UTF-16 LE one.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode file bytes to text; returns (text, encoding). Raises ValueError when binary."""
-    boms = (
-        (b"\xef\xbb\xbf", "utf-8-sig"),
-        (b"\xff\xfe\x00\x00", "utf-32-le"),
-        (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe", "utf-16-le"),
-        (b"\xfe\xff", "utf-16-be"),
-    )
-    for bom, encoding in boms:
+    for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace"), encoding
     # Strict UTF-8 first: short Chinese texts are easily mis-guessed by statistics.
@@ -130,9 +137,26 @@ def _text_blocks(text: str) -> tuple[Block, ...]:
 
 
 # ---------------------------------------------------------------- public entry points
+_MD_BLOCKS = re.compile(r"^#{1,6}\s+\S|^\s*[-+]\s+\S", re.MULTILINE)
+_MD_BOLD = re.compile(r"\*\*([^\s*][^*\n]{0,80}?)\*\*")
+
+
+def _looks_markdown(text: str) -> bool:
+    """Headings, bullets, or a **bold** pair that is not two redacted numbers ("**次，…**")."""
+    if _MD_BLOCKS.search(text):
+        return True
+    not_start = str(load_data("placeholders").get("markdown_not_emphasis_start", ""))
+    return any(m.group(1)[0] not in not_start for m in _MD_BOLD.finditer(text))
+
+
 def load_text(text: str, name: str = "粘贴文本") -> LoadedFile:
-    """Wrap pasted text as a LoadedFile (one Block per line)."""
-    file_type = "md" if name.lower().endswith(".md") else "txt"
+    """Wrap pasted text as a LoadedFile (one Block per line).
+
+    Pasted text and model drafts often are Markdown without saying so: "# " headings, "- "
+    bullets or **bold** mark them, so that bold is unwrapped, not taken for a placeholder.
+    """
+    markdown = name.lower().endswith(".md") or _looks_markdown(text)
+    file_type = "md" if markdown else "txt"
     return LoadedFile(
         path=name,
         doc_id=_doc_id(text.encode("utf-8")),
@@ -293,13 +317,20 @@ def _chinese_numeral(n: int) -> str:
     return str(n)
 
 
+_ROMAN = tuple(
+    zip(
+        (1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1),
+        "M CM D CD C XC L XL X IX V IV I".split(),
+        strict=True,
+    )
+)
+
+
 def _roman(n: int) -> str:
     out = ""
-    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                       (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
-        while n >= value:
-            out += sym
-            n -= value
+    for value, sym in _ROMAN:
+        count, n = divmod(n, value)
+        out += sym * count
     return out
 
 
@@ -355,7 +386,7 @@ class _Numbering:
             return ""
         key = (num_id, ilvl)
         self.counters[key] = self.counters.get(key, start - 1) + 1
-        for (other_id, other_lvl) in list(self.counters):  # a new item restarts deeper levels
+        for other_id, other_lvl in list(self.counters):  # a new item restarts deeper levels
             if other_id == num_id and other_lvl > ilvl:
                 del self.counters[(other_id, other_lvl)]
         if not lvl_text:

@@ -34,7 +34,10 @@ _POINT_FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren_num", re.compile(_BEFORE_MARKER + r"[（(](\d{1,2})[）)]")),
     ("num_paren", re.compile(_BEFORE_MARKER + r"(\d{1,2})[)）]")),
     ("circled", re.compile(_BEFORE_MARKER + r"([①②③④⑤⑥⑦⑧⑨⑩])")),
-    ("cn_paren", re.compile(_BEFORE_MARKER + r"[（(]((?:十[一二三四五六七八九]?|[一二三四五六七八九]))[）)]")),
+    (
+        "cn_paren",
+        re.compile(_BEFORE_MARKER + r"[（(]((?:十[一二三四五六七八九]?|[一二三四五六七八九]))[）)]"),
+    ),
     ("num_dot", re.compile(r"(?:^|(?<=[。；;！？!?：:]))(\d{1,2})(?:[.．](?!\d)|、)")),
 )
 
@@ -268,10 +271,12 @@ def _assign_kinds(nodes: list[_Node]) -> None:
 def _split_causes(nodes: list[_Node]) -> list[_Node]:
     """Move "分析存在上述问题的主要原因：一是…" and what follows out of a problems section."""
     leads = [re.compile(p) for p in _kinds_data()["causes_leads"]]
+    # A fragment without headings (a problems section pasted for rewriting) is all "opening".
+    fragment = [n.kind for n in nodes] == ["opening"]
     out: list[_Node] = []
     for node in nodes:
         out.append(node)
-        if node.kind != "problems":
+        if node.kind != "problems" and not fragment:
             continue
         for k, para in enumerate(node.paragraphs):
             m = next((m for p in leads if (m := p.match(para))), None)
@@ -280,7 +285,7 @@ def _split_causes(nodes: list[_Node]) -> list[_Node]:
             top = node
             while top.parent is not None:
                 top = top.parent
-            causes = _Node(2, m.group("lead"), kind="causes", parent=top)
+            causes = _Node(2, m.group("lead"), kind="causes", parent=None if fragment else top)
             causes.paragraphs = [p for p in [para[m.end() :].strip(), *node.paragraphs[k + 1 :]] if p]
             node.paragraphs = node.paragraphs[:k]
             out.append(causes)
@@ -364,7 +369,9 @@ def parse_document(cleaned: CleanedFile) -> ParsedDocument:
         file_type=cleaned.file_type,
     )
     kinds = Counter(s.kind for s in sections)
-    log.info("parsed %s: year %s, %s, sections %s", Path(cleaned.path).name, doc.year, doc.org_type, dict(kinds))
+    log.info(
+        "parsed %s: year %s, %s, sections %s", Path(cleaned.path).name, doc.year, doc.org_type, dict(kinds)
+    )
     return doc
 
 

@@ -1,0 +1,140 @@
+"""What a draft must not carry over from the examples: ads and watermarks, long verbatim
+runs of an example report, and placeholders left unfilled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..datafiles import load_data
+from ..models import PLACEHOLDER, Finding
+from .ledger import context_of
+
+_MASK = "\x00"
+_WS_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class CopiedRun:
+    text: str  # the copied run (whitespace removed)
+    source: str  # the example document's name
+
+
+def _leakage_rules() -> dict[str, Any]:
+    data: dict[str, Any] = load_data("rubric")["leakage"]
+    return data
+
+
+def _normalise(text: str, allowed: tuple[str, ...]) -> str:
+    text = _WS_RE.sub("", text)
+    for phrase in allowed:
+        text = text.replace(phrase, _MASK)
+    return text
+
+
+class ShingleIndex:
+    """Every `n`-character run of a set of documents, for verbatim-copy lookups."""
+
+    def __init__(self, corpus_texts: Mapping[str, str], n: int, allowed: tuple[str, ...]) -> None:
+        self.n = n
+        self.allowed = allowed
+        self.names = list(corpus_texts)
+        self.shingles: dict[str, int] = {}
+        for idx, name in enumerate(self.names):
+            norm = _normalise(corpus_texts[name], allowed)
+            for i in range(len(norm) - n + 1):
+                chunk = norm[i : i + n]
+                if _MASK not in chunk:
+                    self.shingles.setdefault(chunk, idx)
+
+    def find_runs(self, draft_text: str) -> list[CopiedRun]:
+        norm = _normalise(draft_text, self.allowed)
+        n = self.n
+        runs: list[CopiedRun] = []
+        i, last = 0, len(norm) - n
+        while i <= last:
+            doc = self.shingles.get(norm[i : i + n])
+            if doc is None:
+                i += 1
+                continue
+            j = i
+            while j + 1 <= last and self.shingles.get(norm[j + 1 : j + 1 + n]) == doc:
+                j += 1
+            runs.append(CopiedRun(norm[i : j + n], self.names[doc]))
+            i = j + n
+        return runs
+
+
+@lru_cache(maxsize=4)
+def _cached_index(items: tuple[tuple[str, str], ...], n: int, allowed: tuple[str, ...]) -> ShingleIndex:
+    return ShingleIndex(dict(items), n, allowed)
+
+
+def shingle_index(corpus_texts: Mapping[str, str]) -> ShingleIndex:
+    """A (cached) index of the corpus; the same texts give the same index object."""
+    rules = _leakage_rules()
+    items = tuple(sorted(corpus_texts.items()))
+    return _cached_index(items, int(rules["min_run"]), tuple(rules["allowed_phrases"]))
+
+
+def find_copied_runs(draft_text: str, corpus_texts: Mapping[str, str]) -> list[CopiedRun]:
+    if not corpus_texts:
+        return []
+    return shingle_index(corpus_texts).find_runs(draft_text)
+
+
+def find_ads(draft_text: str) -> list[str]:
+    from ..corpus.clean import find_ad_spans
+
+    return [s for s in find_ad_spans(draft_text) if s.strip()]
+
+
+def find_placeholders(draft_text: str) -> list[str]:
+    """Contexts of every placeholder left in the draft (xx, XXX, **, 〔X〕, 某某 …)."""
+    from ..corpus.clean import normalise_placeholders
+
+    normalised, _ = normalise_placeholders(draft_text, markdown=True)
+    extra = load_data("rubric")["placeholders"]["extra_patterns"]
+    pattern = re.compile("|".join([re.escape(PLACEHOLDER), *extra]))
+    return [context_of(normalised, m.start(), m.end(), 10) for m in pattern.finditer(normalised)]
+
+
+def leakage_findings(draft_text: str, corpus_texts: Mapping[str, str] | None) -> list[Finding]:
+    findings = []
+    for span in find_ads(draft_text):
+        findings.append(
+            Finding(
+                check="leakage",
+                severity="block",
+                message="草稿中混入了范文里的广告、水印或付费标记，必须删除后才能使用。",
+                evidence=span,
+            )
+        )
+    for run in find_copied_runs(draft_text, corpus_texts or {}):
+        findings.append(
+            Finding(
+                check="leakage",
+                severity="block",
+                message=f"有连续{len(run.text)}个字与范文《{run.source}》完全相同，属于照抄范文，请改写成本单位自己的内容。",
+                evidence=f"{run.text}（来源：{run.source}）",
+            )
+        )
+    return findings
+
+
+def placeholder_findings(draft_text: str) -> list[Finding]:
+    spots = find_placeholders(draft_text)
+    if not spots:
+        return []
+    return [
+        Finding(
+            check="placeholder",
+            severity="warn",
+            message=f"草稿中还有{len(spots)}处占位符（如{PLACEHOLDER}、XX、某某），"
+            "这是留给您填写的真实数字或名称：笔记里没有的内容不会替您编造，定稿前请逐一填上或删去。",
+            evidence="；".join(spots[:10]),
+        )
+    ]

@@ -1,0 +1,145 @@
+"""The fact ledger: every figure of the notes found or missing in the draft, and every
+figure of the draft that the notes do not state (invented)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..figures import canonical, extract_figures, is_year_like, same_figure
+from ..models import Figure, Finding, ParsedNotes
+
+_CONTEXT = 14
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    figure_raw: str  # as the notes write it
+    value: float
+    unit: str
+    note_line: str  # the note line (item text or meta line) it comes from
+    status: str  # "found" | "missing"
+    draft_evidence: str = ""  # the draft passage that states it, when found
+
+
+@dataclass(frozen=True)
+class InventedFigure:
+    raw: str
+    value: float
+    unit: str
+    context: str  # the draft passage around it
+    start: int = 0
+    section: str = ""  # section kind of the draft where it occurs, when known
+    severity: str = "block"  # "warn" for a bare 一 + unit ("一次"), often idiomatic
+
+
+def context_of(text: str, start: int, end: int, width: int = _CONTEXT) -> str:
+    left = text[max(0, start - width) : start].split("\n")[-1]
+    right = text[end : end + width // 2].split("\n")[0]
+    return f"{left}{text[start:end]}{right}".strip()
+
+
+def _bigrams(text: str) -> set[str]:
+    s = re.sub(r"[\W\d_]", "", text)
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def build_ledger(draft_text: str, figures: list[tuple[Figure, str]]) -> list[LedgerEntry]:
+    """Match note figures to draft figures one to one, preferring the draft figure whose
+    surrounding words best resemble the note line (so two "12次" stay two facts)."""
+    drafted = extract_figures(draft_text)
+    scored: list[tuple[int, int, int]] = []  # (-score, note index, draft index)
+    for ni, (fig, line) in enumerate(figures):
+        words = _bigrams(line)
+        for di, dfig in enumerate(drafted):
+            if same_figure(fig, dfig):
+                score = len(words & _bigrams(context_of(draft_text, dfig.start, dfig.end)))
+                scored.append((-score, ni, di))
+    match: dict[int, int] = {}
+    used: set[int] = set()
+    for _, ni, di in sorted(scored):
+        if ni not in match and di not in used:
+            match[ni] = di
+            used.add(di)
+    out = []
+    for ni, (fig, line) in enumerate(figures):
+        hit = match.get(ni)
+        evidence = context_of(draft_text, drafted[hit].start, drafted[hit].end) if hit is not None else ""
+        out.append(
+            LedgerEntry(
+                figure_raw=fig.raw,
+                value=fig.value,
+                unit=fig.unit,
+                note_line=line,
+                status="found" if hit is not None else "missing",
+                draft_evidence=evidence,
+            )
+        )
+    return out
+
+
+def find_invented(
+    draft_text: str,
+    notes: ParsedNotes,
+    note_figs: list[tuple[Figure, str]],
+    year: int | None,
+    section_at: list[tuple[int, int, str]] | None = None,
+) -> list[InventedFigure]:
+    """Draft figures the notes do not state. Years Y-1..Y+1 (any year when Y is unknown),
+    enumeration and fixed phrases are not figures and never flagged."""
+    known = [f for f, _ in note_figs]
+    note_years = {int(f.value) for f in known if is_year_like(f)}
+    if notes.meta.year:
+        note_years.add(notes.meta.year)
+    out = []
+    for fig in extract_figures(draft_text):
+        if is_year_like(fig):
+            v = int(fig.value)
+            if year is None or abs(v - year) <= 1 or v in note_years:
+                continue
+        if any(same_figure(fig, k) for k in known):
+            continue
+        section = ""
+        for start, end, kind in section_at or []:
+            if start <= fig.start < end:
+                section = kind
+                break
+        idiomatic = fig.raw.startswith("一") and canonical(fig)[0] == 1
+        out.append(
+            InventedFigure(
+                raw=fig.raw,
+                value=fig.value,
+                unit=fig.unit,
+                context=context_of(draft_text, fig.start, fig.end),
+                start=fig.start,
+                section=section,
+                severity="warn" if idiomatic else "block",
+            )
+        )
+    return out
+
+
+def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -> list[Finding]:
+    findings = []
+    for entry in ledger:
+        if entry.status == "missing":
+            findings.append(
+                Finding(
+                    check="ledger",
+                    severity="warn",
+                    message=f"笔记中的数字「{entry.figure_raw}」没有写进草稿，请确认是否需要补上。",
+                    evidence=entry.note_line,
+                )
+            )
+    for inv in invented:
+        if inv.severity == "block":
+            message = (
+                f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
+                "请删除，或先把真实数字补进笔记再重新生成。"
+            )
+        else:
+            message = f"草稿中的「{inv.raw}」在笔记里没有出处；如果只是习惯说法可以保留，如果是事实请核实。"
+        findings.append(
+            Finding(check="invented_figure", severity=inv.severity, message=message, evidence=inv.context, section=inv.section)
+        )
+    return findings

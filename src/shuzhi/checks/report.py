@@ -1,0 +1,89 @@
+"""The result of all checks on one draft, and its Chinese rendering."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..models import Finding
+from .ledger import InventedFigure, LedgerEntry
+
+_SEVERITY_ZH = {"block": "必须处理", "warn": "建议修改", "info": "说明"}
+_CHECK_ZH = {
+    "ledger": "数字核对",
+    "invented_figure": "无出处的数字",
+    "placeholder": "占位符",
+    "leakage": "照抄范文/广告",
+    "structure": "结构",
+    "timeliness": "时效",
+    "voice": "第一人称",
+    "vague": "问题空泛",
+    "objective_excuse": "原因找客观",
+    "strength_as_weakness": "以优代缺",
+    "missing_subjective_causes": "缺少主观原因",
+    "causes_restate_problems": "原因重复问题",
+    "no_first_person": "没有本人责任",
+    "no_matching_measure": "措施不对应",
+    "empty_formula": "套话堆砌",
+    "others_only": "只讲别人",
+}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    findings: tuple[Finding, ...]
+    ledger: tuple[LedgerEntry, ...]
+    invented: tuple[InventedFigure, ...]
+    blocking: bool  # any finding of severity "block": the CLI exits non-zero
+    summary_zh: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (lists, not tuples)."""
+        return {
+            "findings": [asdict(f) for f in self.findings],
+            "ledger": [asdict(e) for e in self.ledger],
+            "invented": [asdict(i) for i in self.invented],
+            "blocking": self.blocking,
+            "summary_zh": self.summary_zh,
+        }
+
+    def by_severity(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if f.severity == severity]
+
+
+def summarise(findings: list[Finding], ledger: list[LedgerEntry]) -> str:
+    blocks = sum(f.severity == "block" for f in findings)
+    warns = sum(f.severity == "warn" for f in findings)
+    parts = []
+    if blocks:
+        parts.append(f"{blocks}处必须处理")
+    if warns:
+        parts.append(f"{warns}处建议修改")
+    head = "检查未发现问题" if not parts else "检查发现" + "、".join(parts)
+    if ledger:
+        found = sum(e.status == "found" for e in ledger)
+        head += f"；笔记中的{len(ledger)}个数字已写入{found}个"
+    return head + "。"
+
+
+def format_report_zh(report: CheckReport) -> str:
+    """Human-readable Chinese report: summary, findings by severity, then the ledger."""
+    lines = [report.summary_zh]
+    for severity in ("block", "warn", "info"):
+        group = report.by_severity(severity)
+        if not group:
+            continue
+        lines.append("")
+        lines.append(f"【{_SEVERITY_ZH[severity]}】")
+        for i, f in enumerate(group, 1):
+            lines.append(f"{i}. [{_CHECK_ZH.get(f.check, f.check)}] {f.message}")
+            if f.evidence:
+                lines.append(f"   依据：{f.evidence}")
+    if report.ledger:
+        lines.append("")
+        lines.append("【数字台账】")
+        for e in report.ledger:
+            mark = "✓" if e.status == "found" else "✗"
+            where = f" ← {e.draft_evidence}" if e.draft_evidence else "（草稿中未找到）"
+            lines.append(f"{mark} {e.figure_raw}（笔记：{e.note_line[:30]}）{where}")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""Stale or premature references to campaigns and meetings, for the report's year.
+
+A hint, never a change: data/campaigns.yaml says which year each campaign or meeting
+belongs to and until when citing it as this year's work is normal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..datafiles import load_data
+from ..models import Finding
+
+_SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    pattern: re.Pattern[str]
+    year: int
+    valid_until: int
+    ok_if: tuple[str, ...]
+    series: str = ""
+
+
+@lru_cache(maxsize=1)
+def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
+    data: dict[str, Any] = load_data("campaigns")
+    default_ok = tuple(data.get("ok_if_default", []))
+    entries = tuple(
+        Campaign(
+            name=str(e["name"]),
+            pattern=re.compile(e["pattern"]),
+            year=int(e["year"]),
+            valid_until=int(e.get("valid_until", e["year"])),
+            ok_if=tuple(e.get("ok_if", default_ok)),
+            series=str(e.get("series", "")),
+        )
+        for e in data["entries"]
+    )
+    return entries, tuple(data.get("latest_words", []))
+
+
+def clear_campaigns_cache() -> None:
+    campaigns.cache_clear()
+
+
+def stale_references(draft_text: str, year: int) -> list[Finding]:
+    entries, latest_words = campaigns()
+    out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(kind: str, entry: Campaign, sentence: str, message: str) -> None:
+        if (kind, entry.name) in seen:
+            return
+        seen.add((kind, entry.name))
+        out.append(Finding(check="timeliness", severity="warn", message=message, evidence=sentence.strip()[:120]))
+
+    for sentence in _SENTENCE_RE.findall(draft_text):
+        for entry in entries:
+            if not entry.pattern.search(sentence):
+                continue
+            if entry.year > year:
+                add(
+                    "future",
+                    entry,
+                    sentence,
+                    f"「{entry.name}」是{entry.year}年的事，{year}年的述职报告不应提到它，请核对年份。",
+                )
+            elif entry.valid_until < year and not any(w in sentence for w in entry.ok_if):
+                add(
+                    "stale",
+                    entry,
+                    sentence,
+                    f"「{entry.name}」是{entry.year}年的工作，写进{year}年的述职报告显得过时；"
+                    "如确需提及，请写成“巩固…成果”等延续性表述，或换成本年度的重点工作（仅提示，未修改）。",
+                )
+            if entry.series and any(w in sentence for w in latest_words):
+                newer = [e for e in entries if e.series == entry.series and entry.year < e.year <= year]
+                if newer:
+                    add(
+                        "latest",
+                        entry,
+                        sentence,
+                        f"把「{entry.name}」称为“最新”不准确：到{year}年已召开「{newer[-1].name}」（仅提示，未修改）。",
+                    )
+    return out

@@ -1,0 +1,141 @@
+"""The lexical half: jieba words scored by BM25 (bm25s), persisted next to the dense index.
+
+Chroma's `$contains` cannot search Chinese by word, so this is where keywords are matched.
+Rebuilding is cheap (seconds at 100k chunks), so the index is rebuilt whenever chunks change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Collection, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import jieba
+import numpy as np
+
+from ..datafiles import load_data
+
+log = logging.getLogger(__name__)
+
+# Function words and the placeholder residue carry no topic; a small list is enough for BM25's IDF.
+STOP_WORDS = frozenset(
+    "的 了 和 与 及 以及 或 等 是 在 对 把 被 为 以 于 将 从 向 并 而 也 都 又 就 还 上 中 下 "
+    "个 这 那 其 之 所 有 我 我们 他们 一 年 x xx xxx".split()
+)
+_WORDISH = re.compile(r"\w")  # \w is Unicode-aware: CJK characters count, punctuation does not
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def _init_jieba() -> None:
+    """Quiet jieba, its dictionary loaded once, with the theme keywords as whole words."""
+    global _jieba_ready
+    with _jieba_lock:
+        if _jieba_ready:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        # Domain terms like 三会一课 or 两个维护 must stay one token, or BM25 matches their parts.
+        for keywords in (load_data("themes") or {}).values():
+            for word in keywords or []:
+                jieba.add_word(str(word))
+        _jieba_ready = True
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba search-mode words, lower-cased, without punctuation, whitespace and stop words."""
+    _init_jieba()
+    words = (w.strip().lower() for w in jieba.lcut_for_search(text))
+    return [w for w in words if w and _WORDISH.search(w) and w not in STOP_WORDS]
+
+
+@lru_cache(maxsize=256)
+def _tokenize_query(text: str) -> tuple[str, ...]:
+    return tuple(tokenize(text))
+
+
+class LexicalIndex:
+    """BM25 over chunk `context_text`; rows are in the order of `ids`."""
+
+    def __init__(self, ids: Sequence[str], retriever: bm25s.BM25 | None) -> None:
+        self.ids = list(ids)
+        self._retriever = retriever
+        self._pos = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+        if not ids:
+            return cls([], None)
+        retriever = bm25s.BM25()
+        # An empty token list would break bm25s' vocabulary; "" is its own empty token.
+        corpus = [tokenize(text) or [""] for text in texts]
+        retriever.index(corpus, show_progress=False)
+        return cls(ids, retriever)
+
+    def save(self, directory: Path) -> None:
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._retriever is not None:
+            self._retriever.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex | None:
+        """The saved index, or None when it is missing or unreadable (then rebuild it)."""
+        ids_file = directory / "ids.json"
+        if not ids_file.is_file():
+            return None
+        try:
+            ids = json.loads(ids_file.read_text(encoding="utf-8"))
+            retriever = bm25s.BM25.load(str(directory), show_progress=False) if ids else None
+        except (OSError, ValueError) as exc:
+            log.warning("BM25 index at %s unreadable, will rebuild: %s", directory, exc)
+            return None
+        return cls(ids, retriever)
+
+    def mask_for(self, allowed_ids: Collection[str]) -> np.ndarray:
+        mask = np.zeros(len(self.ids), dtype=bool)
+        for chunk_id in allowed_ids:
+            pos = self._pos.get(chunk_id)
+            if pos is not None:
+                mask[pos] = True
+        return mask
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row (0 where no query word occurs)."""
+        if self._retriever is None:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        token_ids = self._retriever.get_tokens_ids(list(_tokenize_query(query)))
+        if not token_ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores_from_ids(token_ids), dtype=np.float32)
+
+    def rank(
+        self, query: str, limit: int, mask: np.ndarray | None = None, allowed_ids: Collection[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, score), best first; only rows that match a query word and pass the filter.
+
+        Filtering happens before ranking (masked rows score nothing), so a filter never
+        leaves fewer results than exist.
+        """
+        scores = self.scores(query)
+        if allowed_ids is not None:
+            mask = self.mask_for(allowed_ids) if mask is None else mask & self.mask_for(allowed_ids)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size > limit:
+            top = np.argpartition(-scores[candidates], limit - 1)[:limit]
+            candidates = candidates[top]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in order]

@@ -1,0 +1,226 @@
+"""Incremental indexing: corpus files → chunks → (new vectors only) → chunk store, BM25, manifest.
+
+A file whose mtime and size (or, failing that, content hash) match the manifest is not parsed
+again. A chunk id already in the collection is not embedded again, and a chunk whose exact
+`context_text` is already embedded under another id (a revised copy of a report shares most
+passages) gets that stored vector copied instead of a model call. `IndexReport.embedded`
+counts only model calls' outputs: the passages the index had never seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import PACKAGE_DIR, Settings
+from ..errors import InputRejected
+from ..models import Chunk, IndexReport
+from .bm25 import LexicalIndex
+from .embed import EMBED_BATCH
+from .store import ChunkStore, DenseStore, FileEntry, Manifest
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def index_paths(settings: Settings) -> dict[str, Path]:
+    root = settings.index_dir
+    return {"chunks": root / "chunks.jsonl", "manifest": root / "manifest.json", "bm25": root / "bm25"}
+
+
+def pipeline_fingerprint(settings: Settings) -> str:
+    """Changes when anything that shapes chunks changes: parser code, rules data, chunk size."""
+    digest = hashlib.sha256(f"chunk_max_chars={settings.chunk_max_chars}".encode())
+    rules_dir = Path(os.environ.get("SHUZHI_RULES_DIR") or settings.data_dir / "rules")
+    sources = sorted((PACKAGE_DIR / "corpus").glob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.yaml"))
+    sources += sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def find_corpus_files(dirs: Sequence[Path], warnings: list[str], skipped: list[str]) -> list[Path]:
+    from ..corpus.load import SUPPORTED_SUFFIXES
+
+    found: list[Path] = []
+    for root in dirs:
+        root = Path(root)
+        if root.is_file():
+            candidates = [root]
+        elif root.is_dir():
+            candidates = sorted(p for p in root.rglob("*") if p.is_file())
+        else:
+            warnings.append(f"范文目录不存在：{root}")
+            continue
+        for path in candidates:
+            if any(part.startswith((".", "~$")) for part in path.relative_to(root.parent).parts):
+                continue  # hidden files and Word's lock files (~$报告.docx)
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(path)
+            else:
+                skipped.append(f"{path.name}：不支持的文件类型（只读取 {'、'.join(SUPPORTED_SUFFIXES)}）")
+    return found
+
+
+@dataclass
+class _Collected:
+    chunks: list[Chunk] = field(default_factory=list)
+    manifest: Manifest = field(default_factory=Manifest)
+    documents: int = 0
+    sections: int = 0
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _reuse(entry: FileEntry | None, path: Path, old: dict[str, Chunk]) -> FileEntry | None:
+    """The manifest entry still describing this file (mtime/size, else content hash), or None."""
+    if entry is None or not all(cid in old for cid in entry.chunk_ids):
+        return None
+    stat = path.stat()
+    if stat.st_mtime_ns == entry.mtime_ns and stat.st_size == entry.size:
+        return entry
+    if stat.st_size == entry.size and _sha256(path) == entry.sha256:
+        entry.mtime_ns = stat.st_mtime_ns  # touched but unchanged
+        return entry
+    return None
+
+
+def _parse(path: Path, settings: Settings) -> tuple[FileEntry, list[Chunk]]:
+    from ..corpus.chunk import chunk_document
+    from ..corpus.parse import parse_file
+
+    stat = path.stat()
+    doc = parse_file(path, settings)
+    chunks = chunk_document(doc, settings.chunk_max_chars)
+    entry = FileEntry(stat.st_mtime_ns, stat.st_size, _sha256(path), doc.doc_id, len(doc.sections),
+                      [c.id for c in chunks])
+    return entry, chunks
+
+
+def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Manifest, old: dict[str, Chunk],
+                   progress: Progress) -> _Collected:
+    out = _Collected()
+    seen: set[str] = set()
+    for n, path in enumerate(files, start=1):
+        key = str(path.resolve())
+        try:
+            entry = _reuse(old_manifest.files.get(key), path, old)
+            if entry is not None:
+                chunks = [old[cid] for cid in entry.chunk_ids]
+            else:
+                progress(f"解析 {path.name}（{n}/{len(files)}）")
+                entry, chunks = _parse(path, settings)
+        except InputRejected as exc:
+            out.skipped.append(f"{path.name}：{exc.user_message}")
+            continue
+        except Exception as exc:  # one unreadable file must not stop the whole corpus
+            log.exception("failed to index %s", path)
+            out.skipped.append(f"{path.name}：无法解析（{type(exc).__name__}），已跳过。")
+            continue
+        out.manifest.files[key] = entry
+        out.documents += 1
+        out.sections += entry.sections
+        if not chunks:
+            out.warnings.append(f"{path.name} 没有可检索的内容。")
+        for chunk in chunks:
+            if chunk.id not in seen:  # an identical copy of a file yields the same ids
+                seen.add(chunk.id)
+                out.chunks.append(chunk)
+    return out
+
+
+def _text_key(chunk: Chunk) -> str:
+    return hashlib.sha256(chunk.context_text.encode("utf-8")).hexdigest()
+
+
+def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], progress: Progress) -> int:
+    """Make the collection hold exactly `chunks`; returns how many passages the model embedded."""
+    existing = dense.existing_ids()
+    missing = [c for c in chunks if c.id not in existing]
+    donors = {_text_key(c): cid for cid, c in old.items() if cid in existing}
+    reusable = [c for c in missing if _text_key(c) in donors]
+    if reusable:
+        ids, matrix = dense.vectors([donors[_text_key(c)] for c in reusable])
+        by_id = dict(zip(ids, matrix, strict=True))
+        found = [c for c in reusable if donors[_text_key(c)] in by_id]
+        if found:
+            dense.upsert(found, np.vstack([by_id[donors[_text_key(c)]] for c in found]))
+        reused = {c.id for c in found}
+        missing = [c for c in missing if c.id not in reused]
+    groups: dict[str, list[Chunk]] = {}
+    for chunk in missing:  # the same passage twice in this run is embedded once
+        groups.setdefault(_text_key(chunk), []).append(chunk)
+    todo = list(groups.values())
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = todo[start:start + EMBED_BATCH]
+        vectors = np.asarray(dense.embedder([group[0].context_text for group in batch]), dtype=np.float32)
+        rows = np.repeat(vectors, [len(group) for group in batch], axis=0)
+        # Upsert per batch: an interrupted build keeps what it already embedded.
+        dense.upsert([c for group in batch for c in group], rows)
+        progress(f"嵌入向量 {start + len(batch)}/{len(todo)}")
+    keep = {c.id for c in chunks}
+    stale = [cid for cid in existing if cid not in keep]
+    if stale:
+        dense.delete(stale)
+    return len(todo)
+
+
+def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Sequence[Path], rebuild: bool,
+                on_progress: Progress | None, warnings: Sequence[str] = ()) -> IndexReport:
+    started = time.perf_counter()
+    progress = on_progress or _quiet
+    paths = index_paths(settings)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    store = ChunkStore(paths["chunks"])
+    old = {c.id: c for c in store.load()}
+    fingerprint = pipeline_fingerprint(settings)
+    manifest = Manifest.load(paths["manifest"])
+    if rebuild or manifest.fingerprint != fingerprint:
+        manifest = Manifest()
+    all_warnings = list(warnings)
+    skipped: list[str] = []
+    files = find_corpus_files(corpus_dirs, all_warnings, skipped)
+    collected = collect_chunks(files, settings, manifest, old, progress)
+    skipped += collected.skipped
+    all_warnings += collected.warnings
+    embedded, dense_ok = 0, dense is not None
+    if dense is not None:
+        try:
+            if rebuild:
+                dense.reset()
+            embedded = sync_vectors(dense, collected.chunks, {} if rebuild else old, progress)
+        except Exception as exc:
+            log.exception("embedding failed")
+            all_warnings.append(f"生成向量时出错（{type(exc).__name__}），本次只更新了关键词索引；"
+                                "请检查向量模型设置后重新运行 `shuzhi index`。")
+            dense_ok = False
+    store.save(collected.chunks)
+    progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
+    LexicalIndex.build([c.id for c in collected.chunks], [c.context_text for c in collected.chunks]).save(paths["bm25"])
+    collected.manifest.fingerprint = fingerprint
+    collected.manifest.skipped = {s.split("：", 1)[0]: s for s in skipped}
+    collected.manifest.save(paths["manifest"])
+    new_ids = {c.id for c in collected.chunks}
+    return IndexReport(
+        documents=collected.documents, sections=collected.sections, chunks=len(collected.chunks),
+        embedded=embedded, removed=sum(1 for cid in old if cid not in new_ids),
+        seconds=round(time.perf_counter() - started, 3), dense=dense_ok,
+        skipped=tuple(skipped), warnings=tuple(dict.fromkeys(all_warnings)),
+    )

@@ -1,0 +1,206 @@
+"""What the index keeps on disk: Chroma vectors, every chunk as JSONL, and the file manifest.
+
+Layout under `settings.index_dir`:
+    chroma/           Chroma persistent client (unless `chroma_host` points at a server)
+    chunks.jsonl      every current chunk (text + metadata): lexical search needs no embedder
+    manifest.json     file → mtime/size/sha256/chunk ids, and the pipeline fingerprint
+    bm25/             bm25s arrays + ids.json (see bm25.py)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction
+
+from ..config import Settings
+from ..errors import IndexUnavailable
+from ..models import Chunk
+from .embed import embedder_slug
+
+log = logging.getLogger(__name__)
+
+UPSERT_BATCH = 256
+GET_PAGE = 5000
+_COLLECTION_CHARS = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- chunks.jsonl
+class ChunkStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def load(self) -> list[Chunk]:
+        if not self.path.is_file():
+            return []
+        with self.path.open(encoding="utf-8") as fh:
+            return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+
+    def save(self, chunks: Iterable[Chunk]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.path, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
+
+
+# ---------------------------------------------------------------- manifest.json
+@dataclass
+class FileEntry:
+    mtime_ns: int
+    size: int
+    sha256: str
+    doc_id: str
+    sections: int
+    chunk_ids: list[str]
+
+
+@dataclass
+class Manifest:
+    fingerprint: str = ""
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # path → Chinese reason
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        if not path.is_file():
+            return cls()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            files = {p: FileEntry(**e) for p, e in raw.get("files", {}).items()}
+            return cls(str(raw.get("fingerprint", "")), files, dict(raw.get("skipped", {})))
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("manifest %s unreadable, re-parsing every file: %s", path, exc)
+            return cls()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"version": 1, "fingerprint": self.fingerprint,
+                "files": {p: asdict(e) for p, e in sorted(self.files.items())}, "skipped": self.skipped}
+        _write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+# ---------------------------------------------------------------- Chroma
+def collection_name(embedder: EmbeddingFunction[Documents]) -> str:
+    """`shuzhi_chunks_<embedder>`: one collection per embedder, since vectors do not mix."""
+    # SEE: https://docs.trychroma.com/docs/collections/manage-collections (3–512 of [a-zA-Z0-9._-])
+    slug = _COLLECTION_CHARS.sub("-", embedder_slug(embedder)).strip("-._") or "default"
+    return f"shuzhi_chunks_{slug}"[:512]
+
+
+def make_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    path = settings.index_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class DenseStore:
+    """One Chroma collection of chunk vectors, with the registered embedding function."""
+
+    def __init__(self, settings: Settings, embedder: EmbeddingFunction[Documents], client: Any = None) -> None:
+        self.embedder = embedder
+        self.name = collection_name(embedder)
+        try:
+            self.client = client if client is not None else make_client(settings)
+            self.collection = self._open()
+        except Exception as exc:
+            where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
+            raise IndexUnavailable(f"无法打开向量库（{where}），请检查 Chroma 设置或重新运行 `shuzhi index --rebuild`。",
+                                   f"chroma open failed: {exc!r}") from exc
+
+    def _open(self) -> Any:
+        return self.client.get_or_create_collection(
+            name=self.name, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (a full rebuild)."""
+        try:
+            self.client.delete_collection(self.name)
+        except Exception as exc:  # a missing collection is what we want anyway
+            log.info("delete_collection %s: %s", self.name, exc)
+        self.collection = self._open()
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def existing_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=GET_PAGE, offset=offset)
+            ids.update(page["ids"])
+            if len(page["ids"]) < GET_PAGE:
+                return ids
+            offset += GET_PAGE
+
+    def vectors(self, ids: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(ids, float32 matrix) for the given ids, or for the whole collection."""
+        out_ids: list[str] = []
+        rows: list[np.ndarray] = []
+        if ids is not None:
+            for start in range(0, len(ids), GET_PAGE):
+                self._collect(self.collection.get(ids=list(ids[start:start + GET_PAGE]),
+                                                  include=["embeddings"]), out_ids, rows)
+        else:
+            offset = 0
+            while True:
+                page = self.collection.get(include=["embeddings"], limit=GET_PAGE, offset=offset)
+                self._collect(page, out_ids, rows)
+                if len(page["ids"]) < GET_PAGE:
+                    break
+                offset += GET_PAGE
+        matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
+        return out_ids, matrix
+
+    @staticmethod
+    def _collect(page: Any, out_ids: list[str], rows: list[np.ndarray]) -> None:
+        embeddings = page.get("embeddings")
+        if embeddings is None or len(page["ids"]) == 0:
+            return
+        out_ids.extend(page["ids"])
+        rows.append(np.asarray(embeddings, dtype=np.float32))
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        for start in range(0, len(chunks), UPSERT_BATCH):
+            batch = chunks[start:start + UPSERT_BATCH]
+            self.collection.upsert(
+                ids=[c.id for c in batch],
+                embeddings=embeddings[start:start + UPSERT_BATCH],
+                documents=[c.context_text for c in batch],
+                metadatas=[c.metadata() for c in batch],  # type: ignore[misc]
+            )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        id_list = list(ids)
+        for start in range(0, len(id_list), UPSERT_BATCH):
+            self.collection.delete(ids=id_list[start:start + UPSERT_BATCH])
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Approximate nearest neighbours (HNSW), unfiltered: (id, cosine similarity)."""
+        n = min(n, self.count())
+        if n <= 0:
+            return []
+        result = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        distances = (result.get("distances") or [[]])[0]
+        return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(result["ids"][0], distances, strict=True)]

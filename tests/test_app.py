@@ -1,0 +1,70 @@
+"""The Streamlit app in-process (AppTest): the drafting page with and without a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llm_stub import StubLLMServer
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 120
+
+
+def _button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.info, *at.warning, *at.error, *at.success, *at.caption)]
+    parts += [t.value for t in at.text_area]
+    return "\n".join(str(p) for p in parts)
+
+
+def _plan_from_example(at: AppTest) -> AppTest:
+    at.run(timeout=TIMEOUT)
+    assert not at.exception
+    _button(at, "载入示例笔记").click().run(timeout=TIMEOUT)
+    assert "发展党员2名" in at.text_area(key="notes_text").value
+    _button(at, "生成提纲").click().run(timeout=TIMEOUT)
+    assert not at.exception
+    assert any("提纲" in s.value for s in at.subheader)
+    return at
+
+
+def test_draft_page_without_model(use_built_index: Path) -> None:
+    at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    assert "未配置大模型" in _texts(at)
+    _button(at, "生成初稿").click().run(timeout=TIMEOUT)
+    assert not at.exception
+    assert "未配置大模型接口" in _texts(at)
+    assert any("参考范文" in s.value for s in at.subheader)
+
+
+def test_draft_page_with_stub_model(use_built_index: Path, llm_env: Any) -> None:
+    with StubLLMServer(responder=lambda body: "一是发展党员2名，预备党员转正1名。") as stub:
+        llm_env(stub)
+        at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
+        _button(at, "生成初稿").click().run(timeout=TIMEOUT)
+        assert not at.exception
+        assert stub.chat_count >= 5
+    draft = at.text_area(key="draft_markdown").value
+    assert "抓基层党建工作述职报告" in draft and "发展党员2名" in draft
+    assert any("检查结果" in s.value for s in at.subheader)
+
+
+def test_empty_notes_get_a_chinese_message(use_built_index: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    _button(at, "生成提纲").click().run(timeout=TIMEOUT)
+    assert not at.exception
+    assert any("笔记" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("notes", ["   \n\n  "])
+def test_notes_survive_a_failed_plan(use_built_index: Path, notes: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    at.text_area(key="notes_text").set_value(notes).run(timeout=TIMEOUT)
+    _button(at, "生成提纲").click().run(timeout=TIMEOUT)
+    assert at.text_area(key="notes_text").value == notes

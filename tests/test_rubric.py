@@ -1,0 +1,119 @@
+"""The problems rubric: weak sections get specific findings, a strong one does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shuzhi.checks.rubric import diagnose_problems, split_problems
+from shuzhi.models import Finding
+
+STRONG_PROBLEMS = """二、存在的主要问题及原因
+一是本人理论学习的深度还不够。全年支部集中学习24次，我只在4次学习中作了交流发言，对党的二十届三中全会精神满足于读原文，结合统计工作实际研究得不深，比如在数据质量整治中没有把学习成果转化为管用的办法。
+二是抓组织生活的创新力度不足。主题党日多以集中学习代替，有的党员反映“形式老一套”，全年12次主题党日中只有2次走出机关开展实践活动。
+三是对年轻党员的教育关心不够。我与35岁以下党员谈心谈话次数偏少，个别年轻党员参加组织生活积极性不高，我没有及时了解他们的思想动态。
+究其原因，一是思想认识不到位，作为支部书记，我“重业务、轻党建”的思想还没有根除，抓党建的主责意识不够强。二是能力本领有欠缺，对新形势下党员教育管理的方法研究不够，创新办法不多。三是担当作为不够，对党建工作标准不高、要求不严，满足于完成规定动作。"""
+
+STRONG_NEXT = """三、下一步工作思路和措施
+一是带头深化理论学习，每季度结合统计业务开展一次专题研讨，推动学用结合。
+二是创新组织生活形式，主题党日走进社区、走进统计调查一线，增强吸引力。
+三是加强对年轻党员的关心关爱，建立支委联系青年党员制度，定期谈心谈话。"""
+
+
+@pytest.fixture
+def weak1(examples_dir: Path) -> str:
+    return (examples_dir / "weak_problems_1.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def weak2(examples_dir: Path) -> str:
+    return (examples_dir / "weak_problems_2.md").read_text(encoding="utf-8")
+
+
+def _by_check(findings: list[Finding]) -> dict[str, Finding]:
+    return {f.check: f for f in findings}
+
+
+def test_weak_problems_1(weak1: str) -> None:
+    found = _by_check(diagnose_problems(weak1))
+    assert {"vague", "objective_excuse", "strength_as_weakness", "missing_subjective_causes"} <= set(found)
+    assert "任务繁重" in found["objective_excuse"].evidence
+    assert "人手紧张" in found["objective_excuse"].evidence
+    assert "「任务繁重」" in found["objective_excuse"].message and "主观" in found["objective_excuse"].message
+    assert "学习不够深入" in found["vague"].evidence
+    assert "要求太严" in found["strength_as_weakness"].evidence
+    assert "客观" in found["missing_subjective_causes"].message
+
+
+def test_weak_problems_2(weak2: str) -> None:
+    found = _by_check(diagnose_problems(weak2))
+    assert {"vague", "objective_excuse", "missing_subjective_causes"} <= set(found)
+    assert {"others_only", "no_first_person"} & set(found)
+    for excuse in ("党员分散", "很难集中", "上级要求多", "基层负担重"):
+        assert excuse in found["objective_excuse"].evidence
+    assert "党建工作还有差距" in found["vague"].evidence
+
+
+def test_strong_section_is_clean() -> None:
+    found = _by_check(diagnose_problems(STRONG_PROBLEMS, STRONG_NEXT))
+    for check in ("objective_excuse", "strength_as_weakness", "missing_subjective_causes", "vague"):
+        assert check not in found, found.get(check)
+    assert "no_first_person" not in found and "no_matching_measure" not in found
+
+
+def test_split_problems_finds_causes(weak1: str) -> None:
+    split = split_problems(STRONG_PROBLEMS)
+    assert len(split.problems) == 3 and len(split.cause_items) == 3
+    assert split_problems(weak1).causes.startswith("存在这些问题")
+
+
+@pytest.mark.parametrize(
+    ("text", "next_steps", "causes", "check"),
+    [
+        pytest.param(
+            "一是学习不够深入。二是创新不够。", None, None, "missing_subjective_causes", id="no-causes-at-all"
+        ),
+        pytest.param(
+            "一是个别党员作用发挥不够，比如有的党员三次缺席组织生活。二是部分党员学习积极性不高，例如有的党员学习笔记照抄。",
+            None,
+            "究其原因，是我思想认识不到位。",
+            "others_only",
+            id="others-only",
+        ),
+        pytest.param(
+            "一是主题党日形式单一，比如全年都在会议室学文件。二是我对年轻党员关心不够，有时一个季度都没有谈心。",
+            "一是加强理论学习。",
+            "原因是我思想认识不到位。",
+            "no_matching_measure",
+            id="measure-missing",
+        ),
+        pytest.param(
+            "一是学习不深入，有时只读文件。原因是学习不深入，有时只读文件。",
+            None,
+            None,
+            "causes_restate_problems",
+            id="restated",
+        ),
+        pytest.param(
+            "一是进一步加强理论学习，不断提高政治素质，切实增强党性修养，持续深化作风建设，全面提升能力。",
+            None,
+            "原因是我思想认识不到位。",
+            "empty_formula",
+            id="empty-formula",
+        ),
+        pytest.param(
+            "一是支部学习不够，比如有的党员缺席。原因是工作忙。", None, None, "no_first_person", id="no-first-person"
+        ),
+    ],
+)
+def test_single_rubric_items(text: str, next_steps: str | None, causes: str | None, check: str) -> None:
+    findings = diagnose_problems(text, next_steps, causes)
+    hit = [f for f in findings if f.check == check]
+    assert hit, findings
+    assert all(f.severity == "warn" and f.message for f in hit)
+
+
+def test_excuse_quoted_as_criticism_is_not_an_excuse() -> None:
+    text = "一是我学习不够主动，比如全年只参加了3次研讨。究其原因，是我思想认识不到位，借口任务繁重放松了学习。"
+    assert "objective_excuse" not in _by_check(diagnose_problems(text))
