@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from conftest import run_cli
 from llm_stub import StubLLMServer
-from shuzhi.index.search import CorpusIndex
 
 from shuzhi.config import Settings
+from shuzhi.index.search import CorpusIndex
 
 NOTES = Path(__file__).resolve().parent.parent / "examples" / "notes_jiguan_2024.md"
 BODY_KINDS = {"achievements", "problems", "causes", "next_steps", "rectification"}

@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 _LOAD: Any = object()  # sentinel: resolve the embedder from settings on first use
 NO_INDEX_MESSAGE = "范文库索引尚未建立，请先运行 `shuzhi index`。"
 EMPTY_QUERY_MESSAGE = "请输入检索内容。"
+QUERY_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,9 @@ class CorpusIndex:
         self._dense: DenseStore | None = None
         self._corpus: _Corpus | None = None
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (vectors by position, has-vector)
+        self._vector_count: int | None = None
+        # Drafting asks the same query with and without a theme filter: embed it once.
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.warnings: list[str] = []
 
     # ------------------------------------------------------------ collaborators
@@ -215,6 +220,7 @@ class CorpusIndex:
             report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings)
             self._corpus = None
             self._matrix = None
+            self._vector_count = None
         log.info("index built: %s", report)
         return report
 
@@ -259,10 +265,12 @@ class CorpusIndex:
             dense = self._dense_store()
             if dense is None:
                 return []
-            if dense.count() == 0:
+            if self._vector_count is None:
+                self._vector_count = dense.count()
+            if self._vector_count == 0:
                 self._warn("向量索引为空，本次只按关键词检索；请运行 `shuzhi index` 生成向量。")
                 return []
-            vector = np.asarray(dense.embedder.embed_query([query])[0], dtype=np.float32)
+            vector = self._query_vector(dense, query)
             if mask is None:
                 hits = dense.query(vector, depth)
                 return [corpus.pos[cid] for cid, _ in hits if cid in corpus.pos]
@@ -273,6 +281,19 @@ class CorpusIndex:
             log.warning("dense search failed: %r", exc, exc_info=True)
             self._warn(f"向量检索出错（{type(exc).__name__}），本次只按关键词检索。")
         return []
+
+    def _query_vector(self, dense: DenseStore, query: str) -> np.ndarray:
+        with self._lock:
+            vector = self._query_vectors.get(query)
+            if vector is not None:
+                self._query_vectors.move_to_end(query)
+                return vector
+        vector = np.asarray(dense.embedder.embed_query([query])[0], dtype=np.float32)
+        with self._lock:
+            self._query_vectors[query] = vector
+            if len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def _vector_matrix(self, corpus: _Corpus) -> tuple[np.ndarray, np.ndarray]:
         """All vectors in chunk order, loaded once per build (exact filtered search needs them)."""
