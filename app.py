@@ -15,7 +15,7 @@ from shuzhi.config import REPO_ROOT, get_settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.models import SECTION_KINDS, DraftEvents, SearchFilters, SectionDraft
 
-st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon="📝", layout="wide")
+st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=":material/description:", layout="wide")
 
 KIND_LABELS = {
     "title": "标题", "opening": "开头", "achievements": "主要做法和成效", "rectification": "问题整改情况",
@@ -211,7 +211,7 @@ def show_checks(draft_text: str, notes: Any, year: int | None) -> None:
     st.subheader("检查结果")
     (st.error if report.blocking else st.success)(report.summary_zh)
     for finding in report.findings:
-        icon = {"block": "⛔", "warn": "⚠️", "info": "ℹ️"}.get(finding.severity, "")
+        icon = {"block": ":red[**阻断**]", "warn": ":orange[**提示**]", "info": ":gray[说明]"}.get(finding.severity, "")
         st.markdown(f"{icon} {finding.message}" + (f"  \n`{finding.evidence}`" if finding.evidence else ""))
     if report.ledger:
         st.markdown("**事实台账**（笔记中的每个数字是否写进了草稿）")
@@ -329,11 +329,11 @@ def page_settings() -> None:
 def main() -> None:
     init_state()
     pages = [
-        st.Page(page_draft, title="起草初稿", icon="✍️", url_path="draft", default=True),
-        st.Page(page_rewrite, title="改写问题部分", icon="🛠️", url_path="rewrite"),
-        st.Page(page_check, title="检查草稿", icon="✅", url_path="check"),
-        st.Page(page_search, title="范文检索", icon="🔎", url_path="search"),
-        st.Page(page_settings, title="设置", icon="⚙️", url_path="settings"),
+        st.Page(page_draft, title="起草初稿", icon=":material/edit_note:", default=True),
+        st.Page(page_rewrite, title="改写问题部分", icon=":material/build:", url_path="rewrite"),
+        st.Page(page_check, title="检查草稿", icon=":material/fact_check:", url_path="check"),
+        st.Page(page_search, title="范文检索", icon=":material/search:", url_path="search"),
+        st.Page(page_settings, title="设置", icon=":material/settings:", url_path="settings"),
     ]
     st.navigation(pages).run()
 

@@ -98,7 +98,7 @@ def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: P
 
 def test_draft_page_without_model_shows_plan(app_url: str, browser: object) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
-    page.goto(f"{app_url}/draft")
+    page.goto(app_url)
     page.get_by_role("button", name="载入示例笔记").click()
     page.get_by_role("button", name="生成提纲").click()
     page.get_by_text("提纲（可修改）").wait_for(timeout=60_000)

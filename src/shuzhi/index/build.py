@@ -66,7 +66,8 @@ def find_corpus_files(dirs: Sequence[Path], warnings: list[str], skipped: list[s
             warnings.append(f"范文目录不存在：{root}")
             continue
         for path in candidates:
-            if any(part.startswith((".", "~$")) for part in path.relative_to(root.parent).parts):
+            relative = path.relative_to(root) if root.is_dir() else Path(path.name)
+            if any(part.startswith((".", "~$")) for part in relative.parts):
                 continue  # hidden files and Word's lock files (~$报告.docx)
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(path)

@@ -2,7 +2,7 @@
 
 Filters (kind, theme, year, excluded documents) apply to both halves before ranking. With a
 filter the dense half is an exact matrix product over the subset's cached vectors, because a
-Chroma `where` filter costs ~20× an unfiltered query at 100k chunks (see docs/DESIGN.md).
+Chroma `where` filter costs ~20× an unfiltered query at 100k chunks (measured, see DESIGN.md).
 Cosine scores of e5 sit in a narrow band, so results are ranked, never cut at a threshold.
 """
 
@@ -272,7 +272,7 @@ class CorpusIndex:
                 return []
             vector = self._query_vector(dense, query)
             if mask is None:
-                hits = dense.query(vector, depth)
+                hits = dense.query(vector, min(depth, self._vector_count))
                 return [corpus.pos[cid] for cid, _ in hits if cid in corpus.pos]
             return self._exact_ranking(vector, mask, depth)
         except IndexUnavailable as exc:

@@ -197,8 +197,10 @@ class DenseStore:
             self.collection.delete(ids=id_list[start:start + UPSERT_BATCH])
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """Approximate nearest neighbours (HNSW), unfiltered: (id, cosine similarity)."""
-        n = min(n, self.count())
+        """Approximate nearest neighbours (HNSW), unfiltered: (id, cosine similarity).
+
+        `n` must not exceed the collection size (callers know it; `count()` costs a round trip).
+        """
         if n <= 0:
             return []
         result = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
