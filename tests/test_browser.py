@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -97,9 +98,12 @@ def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: P
 
 
 def test_draft_page_without_model_shows_plan(app_url: str, browser: object) -> None:
+    from playwright.sync_api import expect
+
     page = browser.new_page()  # type: ignore[attr-defined]
     page.goto(app_url)
     page.get_by_role("button", name="载入示例笔记").click()
+    expect(page.get_by_label("工作笔记")).to_have_value(re.compile("发展党员2名"), timeout=60_000)
     page.get_by_role("button", name="生成提纲").click()
     page.get_by_text("提纲（可修改）").wait_for(timeout=60_000)
     page.get_by_role("button", name="生成初稿").click()
