@@ -1,0 +1,107 @@
+"""Rewrite of a weak 存在问题及原因: rubric diagnosis, grounded request, figures kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from llm_stub import StubLLMServer
+
+from shuzhi.config import Settings
+from shuzhi.index.search import CorpusIndex
+from shuzhi.rewrite import check_kept, make_diff, must_keep
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+WEAK_1 = EXAMPLES / "weak_problems_1.md"
+
+STRONG_REWRITE = (
+    "一是理论学习不够深入。作为支部书记，我组织集中学习多满足于读原文，全年〔X〕次学习中结合业务研讨的不多。"
+    "二是工作创新不够。主题党日形式单一，多是传统的集中学习。"
+    "分析存在上述问题的原因：一是思想认识不到位，我对抓党建是最大政绩的认识不深。二是担当作为不够，满足于完成规定动作。"
+)
+
+
+def _checks(result: dict[str, Any]) -> set[str]:
+    return {d["check"] for d in result["diagnosis"]}
+
+
+def test_rewrite_without_model_gives_the_diagnosis(use_built_index: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, stderr = run_cli(capsys, "rewrite", str(WEAK_1), "--json")
+    assert code == 0
+    result = json.loads(stdout)
+    assert result["model_configured"] is False and not result["rewritten"]
+    assert {"vague", "objective_excuse", "strength_as_weakness", "missing_subjective_causes"} <= _checks(result)
+    excuses = " ".join(d["evidence"] + d["message"] for d in result["diagnosis"] if d["check"] == "objective_excuse")
+    assert "任务繁重" in excuses and "人手紧张" in excuses
+    assert "未配置大模型" in result["message"]
+    # Human-readable output too.
+    code, stdout, _ = run_cli(capsys, "rewrite", str(WEAK_1))
+    assert code == 0 and "诊断" in stdout and "客观" in stdout
+
+
+def test_rewrite_with_stub_carries_diagnosis_and_exemplars(use_built_index: Path, llm_env: Any, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rewritten.md"
+    with StubLLMServer(responder=lambda body: STRONG_REWRITE) as stub:
+        llm_env(stub)
+        code, stdout, _ = run_cli(capsys, "rewrite", str(WEAK_1), "--json", "-o", str(out))
+        body = stub.chat_requests[0].body
+    assert code == 0
+    result = json.loads(stdout)
+    assert result["rewritten"].startswith("一是理论学习不够深入")
+    assert out.read_text(encoding="utf-8").strip() == result["rewritten"]
+    assert result["diff"].startswith("--- 原文")
+    prompt = body["messages"][-1]["content"]
+    assert "任务繁重" in prompt and "人手紧张" in prompt  # the diagnosis travels with the request
+    assert "以优代缺" in prompt
+    assert prompt.count("【范文片段") >= 2
+    kinds = {c.kind for c in CorpusIndex(Settings(data_dir=use_built_index)).get_chunks(result["exemplars"])}
+    assert kinds == {"problems", "causes"}
+
+
+def test_rewrite_reports_lost_figures(use_built_index: Path, llm_env: Any, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    weak = tmp_path / "weak.md"
+    weak.write_text("存在问题：一是全年只开展集中学习6次，学习不够深入。二是“三会一课”有时不规范。"
+                    "原因是工作任务繁重。", encoding="utf-8")
+    with StubLLMServer(responder=lambda body: "一是学习不够深入，我带头不够。分析存在上述问题的原因：思想认识不到位。") as stub:
+        llm_env(stub)
+        code, stdout, stderr = run_cli(capsys, "rewrite", str(weak), "--json")
+    result = json.loads(stdout)
+    assert code == 0
+    assert "6次" in result["lost"]
+    assert "遗漏" in result["message"] and "6次" in result["message"]
+
+
+def test_rewrite_content_filter_keeps_the_original(use_built_index: Path, llm_env: Any,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    before = WEAK_1.read_bytes()
+    with StubLLMServer(faults=["content_filter"]) as stub:
+        llm_env(stub)
+        code, stdout, stderr = run_cli(capsys, "rewrite", str(WEAK_1), "--json")
+    result = json.loads(stdout)
+    assert code == 2 and "内容审核" in result["error"]
+    assert result["diagnosis"]  # the diagnosis still reaches the user
+    assert WEAK_1.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("original", "rewritten", "lost"),
+    [
+        pytest.param("发展党员2名，开展谈心谈话15人次。", "发展两名党员，开展谈心谈话15人次。", [], id="spelling-change-kept"),
+        pytest.param("组织观看《永远在路上》3次。", "组织观看警示片三次。", ["《永远在路上》"], id="name-dropped"),
+        pytest.param("完成率达到8.6%。", "完成率达到百分之八点六。", [], id="percent-spelled-out"),
+    ],
+)
+def test_check_kept(original: str, rewritten: str, lost: list[str]) -> None:
+    assert check_kept(original, rewritten)[1] == lost
+
+
+def test_must_keep_and_diff() -> None:
+    assert must_keep("开展“四强”党支部创建，集中学习24次") == ["24次", "“四强”"]
+    diff = make_diff("一是学习不深入。二是创新不够。", "一是学习不深入。二是主题党日形式单一。")
+    assert "-二是创新不够。" in diff and "+二是主题党日形式单一。" in diff
