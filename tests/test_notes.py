@@ -106,9 +106,11 @@ def test_classifier_is_used_after_rules() -> None:
         calls.append(text)
         return "rectification", 0.9
 
-    notes = parse_notes("完成巡察反馈意见整改8项\n支部学习不够", classify=classify)
-    assert [(i.section, i.assigned_by) for i in notes.items] == [("rectification", "similarity"), ("problems", "rule")]
-    assert calls == ["完成巡察反馈意见整改8项"]
+    notes = parse_notes("完成巡察反馈意见整改工作\n支部学习不够\n第一议题 传达学习 全年18次", classify=classify)
+    assert [(i.section, i.assigned_by) for i in notes.items] == [
+        ("rectification", "similarity"), ("problems", "rule"), ("achievements", "rule")]
+    # A counted fact is work done: similarity to corpus next steps must not move it.
+    assert calls == ["完成巡察反馈意见整改工作"]
 
 
 @pytest.mark.parametrize(

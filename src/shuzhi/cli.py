@@ -279,21 +279,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shuzhi", description="述职：抓基层党建工作述职报告起草与检查工具")
     parser.add_argument("--version", action="version", version=f"shuzhi {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="在终端显示详细日志")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="在终端显示详细日志")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="建立或更新范文库索引")
+    p = sub.add_parser("index", parents=[common], help="建立或更新范文库索引")
     p.add_argument("--corpus", action="append", metavar="DIR", help="范文目录（可多次给出），默认内置 corpus/")
     p.add_argument("--rebuild", action="store_true", help="清空后重建")
     p.add_argument("--if-missing", action="store_true", help="索引已存在时什么也不做")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("parse", help="清洗并解析一篇范文，显示结构")
+    p = sub.add_parser("parse", parents=[common], help="清洗并解析一篇范文，显示结构")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_parse)
 
-    p = sub.add_parser("search", help="检索范文片段")
+    p = sub.add_parser("search", parents=[common], help="检索范文片段")
     p.add_argument("query")
     p.add_argument("--kind", choices=SECTION_KINDS)
     p.add_argument("--theme")
@@ -302,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("draft", help="由笔记生成述职报告初稿")
+    p = sub.add_parser("draft", parents=[common], help="由笔记生成述职报告初稿")
     p.add_argument("notes")
     p.add_argument("--year", type=int)
     p.add_argument("--plan-only", action="store_true", help="只输出提纲")
@@ -312,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_draft)
 
-    p = sub.add_parser("rewrite", help="诊断并改写“存在问题及原因”")
+    p = sub.add_parser("rewrite", parents=[common], help="诊断并改写“存在问题及原因”")
     p.add_argument("file")
     p.add_argument("--notes")
     p.add_argument("--draft", help="整篇草稿，用于核对问题与措施是否对应")
@@ -320,14 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rewrite)
 
-    p = sub.add_parser("check", help="检查草稿：事实台账、编造数字、占位符、雷同、结构、时效、口吻、问题部分")
+    p = sub.add_parser("check", parents=[common], help="检查草稿：事实台账、编造数字、占位符、雷同、结构、时效、口吻、问题部分")
     p.add_argument("draft")
     p.add_argument("--notes")
     p.add_argument("--year", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("export", help="把 Markdown 草稿导出为公文格式 Word")
+    p = sub.add_parser("export", parents=[common], help="把 Markdown 草稿导出为公文格式 Word")
     p.add_argument("draft")
     p.add_argument("--docx", required=True, metavar="OUT.docx")
     p.set_defaults(func=cmd_export)
@@ -344,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s failed: %s", args.command, exc.detail)
         print(f"错误：{exc.user_message}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `shuzhi … | head` closed the pipe: not an error worth a message
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130

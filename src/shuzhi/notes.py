@@ -41,6 +41,7 @@ class _Rules:
     done_words: tuple[str, ...]
     cause_starts: tuple[str, ...]
     classify_min_score: float
+    figures_mean_done: bool
     meta_keys: dict[str, str]
     role_words: tuple[str, ...]
     org_words: tuple[str, ...]
@@ -65,6 +66,7 @@ def _rules() -> _Rules:
         done_words=tuple(d["done_words"]),
         cause_starts=tuple(d["cause_starts"]),
         classify_min_score=float(d.get("classify_min_score", 0.0)),
+        figures_mean_done=bool(d.get("figures_mean_done", True)),
         meta_keys=meta_keys,
         role_words=tuple(d["role_words"]),
         org_words=tuple(d["org_words"]),
@@ -264,6 +266,10 @@ def _assign(text: str, current: str | None, classify: Classifier | None) -> tupl
     kind = rule_kind(text)
     if kind:
         return kind, "rule"
+    # A line that reports counts ("全年18次") is a thing done; similarity to corpus next steps
+    # ("严格落实第一议题制度") must not pull it out of the achievements.
+    if _rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text)):
+        return "achievements", "rule"
     if classify is not None:
         try:
             guess, score = classify(text)

@@ -46,13 +46,20 @@ def group_achievements(items: list[NoteItem]) -> list[tuple[str, list[NoteItem]]
     groups: OrderedDict[str, list[NoteItem]] = OrderedDict()
     for item in items:
         groups.setdefault(_theme_of(item), []).append(item)
-    ranked = sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-    # Too many themes: fold the smallest groups into the last kept one (usually the miscellany).
-    while len(ranked) > hi:
-        smallest = min(range(len(ranked)), key=lambda i: (len(ranked[i][1]), -i))
-        theme, members = ranked.pop(smallest)
-        target = smallest - 1 if smallest > 0 else 0
-        ranked[target] = (ranked[target][0], ranked[target][1] + members)
+    affinity: dict[str, str] = dict(data.get("theme_affinity") or {})
+
+    def position(theme: str) -> int:
+        return order.index(theme) if theme in order else len(order)
+
+    # Too many themes: fold the smallest group into a related theme when one is present,
+    # otherwise into the miscellany ("" = 其他), so sub-items stay coherent.
+    while len(groups) > hi:
+        candidates = sorted((t for t in groups if t), key=lambda t: (len(groups[t]), -position(t)))
+        with_partner = [t for t in candidates if affinity.get(t) in groups]
+        theme = with_partner[0] if with_partner else candidates[0]
+        target = affinity[theme] if with_partner else ""
+        groups.setdefault(target, []).extend(groups.pop(theme))
+    ranked = sorted(groups.items(), key=lambda kv: position(kv[0]))
     # Too few groups for the genre: split the largest group while it has more than one note.
     while len(ranked) < lo:
         largest = max(range(len(ranked)), key=lambda i: len(ranked[i][1])) if ranked else -1
