@@ -172,3 +172,13 @@ def test_repeated_table_rows_are_kept() -> None:
     rows = tuple(Block(text="是  否", origin="table") for _ in range(3))
     loaded = LoadedFile("t.docx", "0" * 16, "docx", "docx", (Block("一、主要工作"), *rows))
     assert [b.text for b in clean_file(loaded).blocks] == ["一、主要工作", "是  否", "是  否", "是  否"]
+
+
+def test_source_typos_are_corrected_and_logged(corpus_dir: Path) -> None:
+    from shuzhi.corpus.load import load_file
+
+    cleaned = clean_file(load_file(corpus_dir / "000_0130dee73a884878.txt"))
+    text = "\n".join(b.text for b in cleaned.blocks)
+    assert "佘次" not in text and "余次" in text
+    assert "节假曰" not in text and "节假日" in text
+    assert {r.text for r in cleaned.removed if r.reason == "typo"} == {"佘次", "节假曰"}

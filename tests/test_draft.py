@@ -223,3 +223,27 @@ def test_draft_docx_export(use_built_index: Path, llm_env: Any, tmp_path: Path,
     text = "\n".join(p.text for p in document.paragraphs)
     assert "抓基层党建工作述职报告" in document.paragraphs[0].text
     assert "一、" in text and "发展党员2名" in text
+
+
+def test_sanitise_exemplar_hides_corpus_placeholders_and_ads() -> None:
+    from shuzhi.draft import sanitise_exemplar
+
+    text = sanitise_exemplar("先后主持召开〔X〕次会议，邀请〔X〕同志作报告。\n酷乐文行整理，咨询QQ206157060")
+    assert text.startswith("先后主持召开若干次会议，邀请某同志作报告。")
+    assert "〔X〕" not in text and "QQ" not in text and "酷乐" not in text
+
+
+def test_prompt_budget_drops_exemplars_not_facts(use_built_index: Path) -> None:
+    from shuzhi.draft import fit_exemplars, retrieve_for_section
+    from shuzhi.models import Plan, PlanSection
+
+    section = PlanSection(key="problems", kind="problems", heading="存在问题及原因",
+                          notes=("理论学习有时候走过场，学用结合不够", "主题党日形式单一"))
+    plan = Plan(title="2024年某支部书记抓基层党建工作述职报告", year=2024, org="某支部", sections=(section,))
+    found = retrieve_for_section(CorpusIndex(Settings(data_dir=use_built_index)), section)
+    assert len(found) == 3
+    full = sum(len(c) for _, c in fit_exemplars(plan, section, found, 100_000)[1])
+    kept, messages = fit_exemplars(plan, section, found, full - 1)
+    assert 0 < len(kept) < 3 and kept == found[: len(kept)]
+    kept, messages = fit_exemplars(plan, section, found, 10)
+    assert kept == () and "主题党日形式单一" in messages[-1][1]

@@ -27,8 +27,6 @@ NO_MODEL_MESSAGE = (
     "未配置大模型接口，只生成了提纲、各节事实和参考范文。"
     "配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL（或 SHUZHI_PROVIDER）后即可生成正文。"
 )
-# Words that stand in for a corpus placeholder in an exemplar: the model sees style, never a fake fact slot.
-_EXEMPLAR_PLACEHOLDER_WORD = "若干"
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 
 
@@ -63,8 +61,11 @@ def sanitise_exemplar(text: str) -> str:
     """Exemplars reach prompts only through here: no ads, markers or corpus placeholders."""
     from .corpus.clean import clean_text
 
-    cleaned = clean_text(text)
-    return cleaned.replace(PLACEHOLDER, _EXEMPLAR_PLACEHOLDER_WORD)
+    # The model should see style, never a fake fact slot: a redacted count reads "若干", a redacted name "某".
+    words = load_data("plan")["exemplar_placeholder"]
+    before_unit = re.compile(re.escape(PLACEHOLDER) + f"(?=[{words['count_units']}])")
+    cleaned = before_unit.sub(words["count_word"], clean_text(text))
+    return cleaned.replace(PLACEHOLDER, words["other_word"])
 
 
 def _exemplar_query(section: PlanSection) -> str:
@@ -139,11 +140,28 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
     return (("system", render_prompt("draft_system")), ("user", user))
 
 
-def prepare_jobs(plan: Plan, index: CorpusIndex | None) -> list[SectionJob]:
+def fit_exemplars(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
+                  max_chars: int) -> tuple[tuple[Hit, ...], tuple[tuple[str, str], ...]]:
+    """Drop exemplars from the least relevant end until the prompt fits the character budget.
+
+    No tokenizer offline (tiktoken downloads); for Chinese ~1 token per 1–1.5 characters, so a
+    character budget is a safe stand-in. The notes are never cut: they are the facts.
+    """
+    kept = tuple(exemplars)
+    while True:
+        messages = build_section_messages(plan, section, kept)
+        if not kept or sum(len(c) for _, c in messages) <= max_chars:
+            return kept, messages
+        kept = kept[:-1]
+
+
+def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings | None = None) -> list[SectionJob]:
+    settings = settings or get_settings()
     jobs = []
     for section in drafted_sections(plan):
-        exemplars = retrieve_for_section(index, section) if index is not None else ()
-        jobs.append(SectionJob(section, exemplars, build_section_messages(plan, section, exemplars)))
+        found = retrieve_for_section(index, section) if index is not None else ()
+        exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars)
+        jobs.append(SectionJob(section, exemplars, messages))
     return jobs
 
 
@@ -212,7 +230,7 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
     from .sessions import save_session
 
     settings = settings or get_settings()
-    jobs = prepare_jobs(plan, index)
+    jobs = prepare_jobs(plan, index, settings)
     if client is None:
         config = resolve_llm_config(settings)
         if config is None:

@@ -190,6 +190,17 @@ def normalise_placeholders(text: str, markdown: bool = False) -> tuple[str, int]
     return joined, count
 
 
+def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Correct known source typos (data/typos.yaml); returns the text and the (wrong, right) pairs applied."""
+    corrections: dict[str, str] = dict((load_data("typos") or {}).get("corrections") or {})
+    applied = []
+    for wrong, right in corrections.items():
+        if wrong in text:
+            text = text.replace(wrong, right)
+            applied.append((wrong, right))
+    return text, applied
+
+
 # ---------------------------------------------------------------- whole files
 def _normalise_line(text: str, markdown: bool) -> str:
     text = _ZERO_WIDTH.sub("", text).replace("\u3000", " ").replace("\xa0", " ").replace("\t", " ")
@@ -269,6 +280,8 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
             removed.extend(Removal("ad", text, i, pattern) for text, pattern in cut)
         line, n = normalise_placeholders(line, markdown=markdown)
         placeholders += n
+        line, typos = fix_typos(line)
+        removed.extend(Removal("typo", wrong, i, f"{wrong}→{right}") for wrong, right in typos)
         if line.strip():
             blocks.append(Block(line.strip(), block.style, block.heading_level, block.origin))
     dirt = sum(1 for r in removed if r.reason != "blank")
