@@ -105,3 +105,11 @@ def test_must_keep_and_diff() -> None:
     assert must_keep("开展“四强”党支部创建，集中学习24次") == ["24次", "“四强”"]
     diff = make_diff("一是学习不深入。二是创新不够。", "一是学习不深入。二是主题党日形式单一。")
     assert "-二是创新不够。" in diff and "+二是主题党日形式单一。" in diff
+
+
+def test_weak_problems_2_diagnosis(use_built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run_cli(capsys, "rewrite", str(EXAMPLES / "weak_problems_2.md"), "--json")
+    checks = _checks(json.loads(stdout))
+    assert code == 0
+    assert {"vague", "objective_excuse", "missing_subjective_causes"} <= checks
+    assert checks & {"others_only", "no_first_person"}

@@ -39,24 +39,11 @@ class RewriteResult:
     error: str = ""
 
 
-def split_section(text: str) -> tuple[str, str]:
-    """(problems, causes): the causes part starts at a cause lead-in when the text has one."""
-    from .corpus.parse import parse_text
-
-    doc = parse_text(text, name="待改写段落")
-    causes = "\n".join(s.text for s in doc.sections if s.kind == "causes")
-    problems = "\n".join(
-        (s.heading + s.text) if s.level >= 2 else s.text
-        for s in doc.sections if s.kind in ("problems", "opening") and s.text
-    )
-    return (problems or text), causes
-
-
 def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
+    """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself."""
     from .checks.rubric import diagnose_problems
 
-    problems, causes = split_section(text)
-    return diagnose_problems(problems if causes else text, next_steps_text, causes or None)
+    return diagnose_problems(text, next_steps_text)
 
 
 def must_keep(text: str) -> list[str]:
