@@ -68,3 +68,44 @@ def test_notes_survive_a_failed_plan(use_built_index: Path, notes: str) -> None:
     at.text_area(key="notes_text").set_value(notes).run(timeout=TIMEOUT)
     _button(at, "生成提纲").click().run(timeout=TIMEOUT)
     assert at.text_area(key="notes_text").value == notes
+
+
+def test_failed_section_can_be_retried_keeping_the_others(use_built_index: Path, llm_env: Any) -> None:
+    reply = "一是发展党员2名，预备党员转正1名。"
+    with StubLLMServer(responder=lambda body: reply, faults=["500"]) as stub:
+        llm_env(stub, max_retries=0)  # the first section's only attempt fails
+        at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
+        _button(at, "生成初稿").click().run(timeout=TIMEOUT)
+        assert not at.exception
+        first_round = stub.chat_count
+        assert any("未能生成" in e.value for e in at.error)
+        assert "本节生成失败" in at.text_area(key="draft_markdown").value
+        _button(at, "重试失败的节").click().run(timeout=TIMEOUT)
+        assert not at.exception
+        assert stub.chat_count == first_round + 1  # only the failed section went to the model again
+    assert not any(b.label == "重试失败的节" for b in at.button)
+    draft = at.text_area(key="draft_markdown").value
+    assert "本节生成失败" not in draft and "发展党员2名" in draft
+
+
+def test_draft_shows_the_cited_corpus_passages(use_built_index: Path, llm_env: Any) -> None:
+    with StubLLMServer(responder=lambda body: "一是发展党员2名。") as stub:
+        llm_env(stub)
+        at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
+        _button(at, "生成初稿").click().run(timeout=TIMEOUT)
+    assert not at.exception
+    cited = next(e for e in at.expander if e.label == "参考的范文片段")
+    captions = " ".join(c.value for c in cited.caption)
+    assert ".txt › " in captions  # source file › heading path of each passage given to the model
+    labels = [b.label for b in at.download_button]
+    assert "下载 Markdown" in labels and "下载 Word（公文格式）" in labels
+    assert any("已自动保存" in c.value for c in at.caption)
+
+
+def test_notes_survive_switching_pages(use_built_index: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    at.text_area(key="notes_text").set_value("- 发展党员3名").run(timeout=TIMEOUT)
+    at.switch_page("ui/settings.py").run(timeout=TIMEOUT)
+    assert not at.exception
+    at.switch_page("ui/draft.py").run(timeout=TIMEOUT)
+    assert at.text_area(key="notes_text").value == "- 发展党员3名"

@@ -1,4 +1,7 @@
-"""The real app in headless Chromium: search returns passages; drafting without a model shows the plan."""
+"""The real app in headless Chromium, no model configured: every page works and renders Chinese.
+
+Each test saves a full-page screenshot into its tmp_path (run with --basetemp=DIR to keep them).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+WAIT_MS = 90_000  # generous: the first render of a page opens the index
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -84,8 +90,37 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def _new_page(browser: object) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    return page
+
+
+def _settle(page: Any) -> None:
+    """Wait until the script run the last action triggered has finished (the "Running" widget is gone)."""
+    page.wait_for_timeout(300)  # let the rerun start; not an assertion
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=WAIT_MS)
+
+
+def _fill(page: Any, label: str, text: str) -> None:
+    """Type into a Streamlit text area and commit it (Ctrl+Enter), as a user would before clicking a button."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(text)
+    box.press("Control+Enter")
+    _settle(page)
+
+
+def _shot(page: Any, tmp_path: Path, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main container, so grow the viewport to fit it first."""
+    height = page.evaluate("""() => Math.max(...['stMain', 'stAppViewContainer', 'stSidebar']
+        .map(id => document.querySelector(`[data-testid="${id}"]`)).filter(Boolean).map(e => e.scrollHeight))""")
+    page.set_viewport_size({"width": 1280, "height": max(1000, min(int(height), 8000))})
+    page.wait_for_timeout(300)  # let the layout follow the new size before the picture
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+
+
 def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: Path) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = _new_page(browser)
     page.goto(f"{app_url}/search")
     page.get_by_label("检索内容").fill("严格落实三会一课和主题党日制度")
     page.get_by_role("button", name="检索").click()
@@ -93,14 +128,14 @@ def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: P
     body = page.inner_text("body")
     assert "位置：" in body
     assert ".txt" in body  # the source file of each passage is shown
-    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+    _shot(page, tmp_path, "search")
     page.close()
 
 
-def test_draft_page_without_model_shows_plan(app_url: str, browser: object) -> None:
+def test_draft_page_without_model_shows_plan(app_url: str, browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = _new_page(browser)
     page.goto(app_url)
     page.get_by_role("button", name="载入示例笔记").click()
     expect(page.get_by_label("工作笔记")).to_have_value(re.compile("发展党员2名"), timeout=60_000)
@@ -109,4 +144,66 @@ def test_draft_page_without_model_shows_plan(app_url: str, browser: object) -> N
     page.get_by_role("button", name="生成初稿").click()
     page.get_by_text("未配置大模型接口").first.wait_for(timeout=60_000)
     assert "各节事实与参考范文" in page.inner_text("body")
+    _shot(page, tmp_path, "draft")
+    page.close()
+
+
+def test_rewrite_page_diagnoses_without_model(app_url: str, browser: object, tmp_path: Path) -> None:
+    page = _new_page(browser)
+    page.goto(f"{app_url}/rewrite")
+    page.get_by_text("未配置大模型").first.wait_for()
+    _fill(page, "需要改写的段落", (EXAMPLES / "weak_problems_1.md").read_text(encoding="utf-8"))
+    page.get_by_role("button", name="诊断", exact=True).click()
+    page.get_by_text("诊断（").wait_for()
+    body = page.inner_text("body")
+    assert "客观原因" in body
+    assert "原文：" in body
+    _shot(page, tmp_path, "rewrite")
+    page.close()
+
+
+def test_check_page_blocks_invented_figure_and_exports_word(app_url: str, browser: object, tmp_path: Path) -> None:
+    draft = ("# 2024年度抓基层党建工作述职报告\n\n## 一、主要做法和成效\n\n"
+             "全年组织集中学习24次，专题研讨8次，发展党员2名，开展志愿服务35次。\n\n"
+             "## 二、存在问题及原因\n\n主题党日形式单一。\n\n## 三、下一步打算\n\n丰富主题党日形式。\n")
+    notes = "2024年 某支部 笔记\n- 全年集中学习24次，专题研讨8次\n- 发展党员2名\n问题：主题党日形式单一\n"
+    page = _new_page(browser)
+    page.goto(f"{app_url}/check")
+    _fill(page, "草稿全文", draft)
+    _fill(page, "工作笔记（用于核对数字，可选）", notes)
+    page.get_by_role("button", name="检查", exact=True).click()
+    page.get_by_text("检查结果").wait_for()
+    body = page.inner_text("body")
+    assert "必须修改" in body and "35次" in body
+    assert "事实台账" in body
+    word = page.get_by_role("button", name=re.compile("下载 Word"))
+    word.wait_for()
+    with page.expect_download() as download:
+        word.click()
+    path = download.value.path()
+    assert download.value.suggested_filename.endswith(".docx")
+    assert Path(path).read_bytes()[:2] == b"PK"  # a real .docx (zip) produced without any model
+    _shot(page, tmp_path, "check")
+    page.close()
+
+
+def test_sidebar_navigation_keeps_notes(app_url: str, browser: object, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = _new_page(browser)
+    page.goto(app_url)
+    _fill(page, "工作笔记", "- 导航测试：发展党员3名")
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name="设置").click()
+    page.get_by_text("草稿历史").wait_for()
+    assert "/settings" in page.url
+    body = page.inner_text("body")
+    assert "未配置大模型" in body and "drafts" in body
+    _shot(page, tmp_path, "settings")
+    nav.get_by_role("link", name="检查草稿").click()
+    page.get_by_label("草稿全文", exact=True).wait_for()
+    nav.get_by_role("link", name="改写问题部分").click()
+    page.get_by_label("需要改写的段落", exact=True).wait_for()
+    nav.get_by_role("link", name="起草初稿").click()
+    expect(page.get_by_label("工作笔记", exact=True)).to_have_value("- 导航测试：发展党员3名", timeout=WAIT_MS)
     page.close()

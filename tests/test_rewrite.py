@@ -113,3 +113,16 @@ def test_weak_problems_2_diagnosis(use_built_index: Path, capsys: pytest.Capture
     assert code == 0
     assert {"vague", "objective_excuse", "missing_subjective_causes"} <= checks
     assert checks & {"others_only", "no_first_person"}
+
+
+def test_rewrite_flags_invented_figures_and_dropped_problems(use_built_index: Path, llm_env: Any,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    invented = "一是理论学习不够深入，全年组织集中学习99次，其中77次只读文件。分析存在上述问题的原因：我思想认识不到位。"
+    notes = EXAMPLES / "notes_jiguan_2024.md"
+    with StubLLMServer(responder=lambda body: invented) as stub:
+        llm_env(stub)
+        code, stdout, _ = run_cli(capsys, "rewrite", str(WEAK_1), "--notes", str(notes), "--json")
+    result = json.loads(stdout)
+    assert code == 1
+    assert result["invented"] == ["99次", "77次"]
+    assert "编造" in result["message"] and "4 个问题" in result["message"]

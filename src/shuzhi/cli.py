@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .config import Settings, get_settings
@@ -36,16 +37,25 @@ def _read_text_file(path: str) -> str:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from .index.search import CorpusIndex
 
-    if args.corpus:
-        settings = settings.model_copy(update={"corpus_dirs": [Path(p) for p in args.corpus]})
     index = CorpusIndex(settings)
+    if args.add and not args.corpus:
+        raise ShuzhiError("--add 要和 --corpus 一起用，例如：shuzhi index --corpus 新目录 --add。")
     if args.if_missing and index.has_index():
         print("范文库索引已存在，跳过。")
         return EXIT_OK
-    report = index.build(rebuild=args.rebuild, on_progress=lambda msg: print(msg, file=sys.stderr))
+    # --corpus replaces the remembered folders; with --add it extends them; without it the
+    # folders of the last build are indexed again (Settings.corpus_dirs for a brand-new index).
+    dirs: list[Path] | None = None
+    if args.corpus:
+        dirs = [Path(p) for p in args.corpus]
+        if args.add:
+            dirs = [*index.corpus_dirs(), *dirs]
+    report = index.build(dirs, rebuild=args.rebuild, on_progress=lambda msg: print(msg, file=sys.stderr))
+    indexed = [str(d) for d in index.corpus_dirs()]
     if args.json:
-        _print_json(to_dict(report))
+        _print_json({**to_dict(report), "corpus_dirs": indexed})
         return EXIT_OK
+    print(f"范文目录：{'、'.join(indexed)}")
     print(f"文档 {report.documents} 篇，章节 {report.sections} 个，片段 {report.chunks} 个；"
           f"本次新嵌入 {report.embedded} 个，移除 {report.removed} 个；用时 {report.seconds:.1f} 秒。")
     if report.embedded == 0:
@@ -77,6 +87,30 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     for removal in doc.removed:
         print(f"  [{removal.reason}] {removal.text[:60]}")
     return EXIT_OK
+
+
+MAX_K = 50
+
+
+def _top_k(value: str) -> int:
+    """argparse type for search -k: an integer from 1 to MAX_K."""
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"-k 应为 1 到 {MAX_K} 之间的整数，收到“{value}”") from None
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"-k 应为 1 到 {MAX_K} 之间的整数，收到 {k}")
+    return k
+
+
+def _theme(value: str) -> str:
+    """argparse type for search --theme: one of the themes in data/themes.yaml (plus user rules)."""
+    from .datafiles import load_data
+
+    themes = [str(t) for t in (load_data("themes") or {})]
+    if value not in themes:
+        raise argparse.ArgumentTypeError(f"没有主题“{value}”，可选：{'、'.join(themes)}")
+    return value
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,17 +156,45 @@ class _StreamPrinter:
         print(f"✗ {key}：{message}", file=sys.stderr)
 
 
-def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
-    from .draft import draft_report, ensure_index
-    from .notes import parse_notes
-    from .plan import build_plan, plan_from_json, plan_to_json
+def _check_output_paths(*paths: str | None) -> None:
+    """Refuse a bad output path before any model call, not after ten of them."""
+    for path in paths:
+        if path and not Path(path).expanduser().resolve().parent.is_dir():
+            raise ShuzhiError(f"输出文件夹不存在：{Path(path).parent}，请先建立该文件夹或换一个路径。",
+                              f"output dir missing for {path}")
 
+
+def _read_plan(path: str) -> Any:
+    from .plan import plan_from_json
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ShuzhiError(f"无法读取提纲文件「{Path(path).name}」，请检查路径和编码（应为 UTF-8 的 JSON）。",
+                          str(exc)) from exc
+    return plan_from_json(text)
+
+
+def _notes_with_plan_facts(notes_text: str, plan: Any) -> str:
+    """Facts the user typed into an edited plan are theirs too: the check must not call them invented."""
+    extra = [n for s in plan.sections for n in s.notes if n not in notes_text and "：" not in n[:5]]
+    return notes_text + ("\n" + "\n".join(f"- {n}" for n in extra) if extra else "")
+
+
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    from .draft import draft_report, ensure_index, similarity_classifier
+    from .notes import parse_notes
+    from .plan import build_plan, plan_to_json, plan_warnings
+
+    _check_output_paths(args.output, args.docx)
     notes_text = _read_text_file(args.notes)
     index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
-    from .draft import similarity_classifier
-
     notes = parse_notes(notes_text, year=args.year, classify=similarity_classifier(index))
-    plan = plan_from_json(Path(args.plan).read_text(encoding="utf-8")) if args.plan else build_plan(notes, args.year)
+    if args.year and notes.meta.year and notes.meta.year != args.year:
+        print(f"注意：--year {args.year} 与笔记中的 {notes.meta.year} 年不一致，按 {args.year} 年起草。", file=sys.stderr)
+    plan = _read_plan(args.plan) if args.plan else build_plan(notes, args.year)
+    for warning in plan_warnings(plan):
+        print(f"注意：{warning}", file=sys.stderr)
     if args.plan_only:
         if args.json:
             print(plan_to_json(plan))
@@ -143,6 +205,8 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                           events=_StreamPrinter(not args.json).events())
     if not result.model_configured:
         return _print_no_model(result, args)
+    if args.plan:
+        notes = parse_notes(_notes_with_plan_facts(notes_text, plan), year=plan.year or args.year)
     return _finish_draft(result, notes, args, index)
 
 
@@ -154,6 +218,8 @@ def _print_plan(plan: Any) -> None:
         print(f"{indent}- [{section.kind}] {label}")
         for note in section.notes:
             print(f"{indent}    · {note}")
+        for line in section.context:
+            print(f"{indent}    ↳ 呼应问题：{line}")
 
 
 def _print_no_model(result: Any, args: argparse.Namespace) -> int:
@@ -227,6 +293,7 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({
             "diagnosis": [to_dict(f) for f in result.diagnosis], "rewritten": result.rewritten,
             "diff": result.diff, "kept": list(result.kept), "lost": list(result.lost),
+            "invented": list(result.invented),
             "exemplars": list(result.exemplar_ids), "model_configured": result.model_configured,
             "message": result.message, "error": result.error,
         })
@@ -242,7 +309,9 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
     for message in (result.message, result.error):
         if message:
             print(message, file=sys.stderr)
-    return EXIT_ERROR if result.error else EXIT_OK
+    if result.error:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.invented else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -275,17 +344,50 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ------------------------------------------------------------------ wiring
+def report_year(value: str) -> int:
+    """argparse type for --year: a four-digit year the genre can have."""
+    try:
+        year = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"年份应为四位数字，例如 2024（收到：{value}）") from None
+    if not 1949 <= year <= 2100:
+        raise argparse.ArgumentTypeError(f"年份 {year} 不在 1949—2100 之间")
+    return year
+
+
+_ARGPARSE_ZH = (  # argparse's own messages (Python 3.11), so usage errors read as Chinese
+    (re.compile(r"^argument ([^:]+): "), r"参数 \1："),
+    (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
+    (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
+    (re.compile(r"invalid choice: (.+?) \(choose from (.+)\)$"), r"无效的取值 \1（可选：\2）"),
+    (re.compile(r"invalid \w+ value: (.+)$"), r"不是有效的值 \1"),
+    (re.compile(r"expected one argument"), "需要一个值"),
+    (re.compile(r"not allowed with argument "), "不能与此参数同时使用："),
+)
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are Chinese: `错误：参数有误（…）。` on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, replacement in _ARGPARSE_ZH:
+            message = pattern.sub(replacement, message)
+        self.exit(EXIT_ERROR, f"错误：参数有误（{message}）。用 {self.prog} --help 查看用法。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shuzhi", description="述职：抓基层党建工作述职报告起草与检查工具")
+    parser = ChineseArgumentParser(prog="shuzhi", description="述职：抓基层党建工作述职报告起草与检查工具")
     parser.add_argument("--version", action="version", version=f"shuzhi {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="在终端显示详细日志")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="在终端显示详细日志")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser)
 
     p = sub.add_parser("index", parents=[common], help="建立或更新范文库索引")
-    p.add_argument("--corpus", action="append", metavar="DIR", help="范文目录（可多次给出），默认内置 corpus/")
+    p.add_argument("--corpus", action="append", metavar="DIR",
+                   help="范文目录（可多次给出），取代上次记住的目录；不给出时沿用上次的目录（首次为内置 corpus/）")
+    p.add_argument("--add", action="store_true", help="把 --corpus 的目录加到上次记住的目录中，而不是取代它们")
     p.add_argument("--rebuild", action="store_true", help="清空后重建")
     p.add_argument("--if-missing", action="store_true", help="索引已存在时什么也不做")
     p.add_argument("--json", action="store_true")
@@ -299,15 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="检索范文片段")
     p.add_argument("query")
     p.add_argument("--kind", choices=SECTION_KINDS)
-    p.add_argument("--theme")
+    p.add_argument("--theme", type=_theme, help="只检索这一主题（见 data/themes.yaml）")
     p.add_argument("--year", type=int)
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("-k", type=_top_k, default=5, help=f"返回的片段数（1–{MAX_K}）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("draft", parents=[common], help="由笔记生成述职报告初稿")
     p.add_argument("notes")
-    p.add_argument("--year", type=int)
+    p.add_argument("--year", type=report_year)
     p.add_argument("--plan-only", action="store_true", help="只输出提纲")
     p.add_argument("--plan", metavar="PLAN.json", help="使用（修改过的）提纲")
     p.add_argument("-o", "--output", metavar="OUT.md")
@@ -326,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="检查草稿：事实台账、编造数字、占位符、雷同、结构、时效、口吻、问题部分")
     p.add_argument("draft")
     p.add_argument("--notes")
-    p.add_argument("--year", type=int)
+    p.add_argument("--year", type=report_year)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 

@@ -14,7 +14,7 @@ from .config import Settings, get_settings
 from .datafiles import load_data
 from .errors import LLMError
 from .models import PLACEHOLDER, DraftEvents, Hit, Plan, PlanSection, SearchFilters, SectionDraft
-from .plan import drafted_sections
+from .plan import drafted_sections, lacks_material
 from .prompts import render_prompt, section_guides
 
 if TYPE_CHECKING:
@@ -27,7 +27,13 @@ NO_MODEL_MESSAGE = (
     "未配置大模型接口，只生成了提纲、各节事实和参考范文。"
     "配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL（或 SHUZHI_PROVIDER）后即可生成正文。"
 )
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+_FENCE_LINE = re.compile(r"^\s*```[\w-]*\s*$", re.M)
+# A first line the model added as a numbered heading ("（一）扎实开展…", "一、…", "## …") despite the prompt.
+_LEADING_HEADING = re.compile(r"^\s*(?:#{1,6}\s*|[（(][一二三四五六七八九十]+[）)]|[一二三四五六七八九十]+、|\d+[.．、])"
+                              r"[^\n。！？]{0,40}[。]?\s*\n")
+
+
+MISSING_MATERIAL_TEXT = "〔待补充：笔记中没有本节的内容，请补充笔记后重新生成，或直接在此填写。〕"
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class SectionJob:
     section: PlanSection
     exemplars: tuple[Hit, ...]
     messages: tuple[tuple[str, str], ...]  # (role, content)
+    skip: bool = False  # nothing true to write from: no model call, a visible gap instead
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ def sanitise_exemplar(text: str) -> str:
 
 
 def _exemplar_query(section: PlanSection) -> str:
-    body = "；".join(n for n in section.notes if not n.startswith("（"))[:300]
+    body = "；".join(section.notes or section.context)[:300]
     return f"{section.heading} {body}".strip() or _kind_name(section.kind)
 
 
@@ -114,6 +121,12 @@ def _format_facts(section: PlanSection) -> str:
     return "\n".join(f"- {note}" for note in section.notes)
 
 
+def _format_context(section: PlanSection) -> str:
+    if not section.context:
+        return "（无）"
+    return "\n".join(f"{n}. {line}" for n, line in enumerate(section.context, start=1))
+
+
 def _format_exemplars(hits: Sequence[Hit]) -> str:
     if not hits:
         return "（无）"
@@ -135,6 +148,7 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
         section_guide=section_guides().get(section.kind, ""),
         heading=heading,
         facts=_format_facts(section),
+        context=_format_context(section),
         exemplars=_format_exemplars(exemplars),
     )
     return (("system", render_prompt("draft_system")), ("user", user))
@@ -159,6 +173,9 @@ def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings | Non
     settings = settings or get_settings()
     jobs = []
     for section in drafted_sections(plan):
+        if lacks_material(section):
+            jobs.append(SectionJob(section, (), (), skip=True))
+            continue
         found = retrieve_for_section(index, section) if index is not None else ()
         exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars)
         jobs.append(SectionJob(section, exemplars, messages))
@@ -170,7 +187,9 @@ def tidy_model_text(text: str) -> str:
     """Strip code fences and any ad/marker text a model might echo."""
     from .corpus.clean import clean_text
 
-    return clean_text(_FENCE.sub("", text.strip())).strip()
+    text = _FENCE_LINE.sub("", text.strip()).strip()
+    text = _LEADING_HEADING.sub("", text, count=1)
+    return clean_text(text).strip()
 
 
 def _emit(callback: Any, *args: Any) -> None:
@@ -186,6 +205,11 @@ def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | Non
     """One section through the model; failures come back as a SectionDraft with `error` set."""
     key = job.section.key
     events = events or DraftEvents()
+    if job.skip:
+        result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading,
+                              text=MISSING_MATERIAL_TEXT, complete=False)
+        _emit(events.on_section_done, result)
+        return result
     _emit(events.on_section_start, key)
     messages = [{"role": role, "content": content} for role, content in job.messages]
     citations = tuple(h.chunk.id for h in job.exemplars)

@@ -218,6 +218,8 @@ class PlanSection:
     theme: str = ""
     notes: tuple[str, ...] = ()  # the note lines that are this section's only facts
     level: int = 1
+    # Related lines the section must answer (the problems, for causes and next steps): not facts to restate.
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

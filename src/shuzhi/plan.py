@@ -114,15 +114,41 @@ def build_plan(notes: ParsedNotes, year: int | None = None) -> Plan:
     problems = _texts(notes.items_for("problems"))
     sections.append(PlanSection(key="problems", kind="problems", heading=headings["problems"], notes=problems,
                                 level=1))
-    # Causes are written from the problems (and any cause notes): one cause analysis for the whole list.
-    causes = _texts(notes.items_for("causes"))
+    # Causes and measures answer the problems: the problems travel as context, not as facts to restate.
     sections.append(PlanSection(key="causes", kind="causes", heading=headings["causes"],
-                                notes=causes + tuple(f"（问题）{p}" for p in problems), level=2))
-    next_steps = _texts(notes.items_for("next_steps"))
+                                notes=_texts(notes.items_for("causes")), context=problems, level=2))
     sections.append(PlanSection(key="next_steps", kind="next_steps", heading=headings["next_steps"],
-                                notes=next_steps + tuple(f"（对应问题）{p}" for p in problems), level=1))
+                                notes=_texts(notes.items_for("next_steps")), context=problems, level=1))
     sections.append(PlanSection(key="closing", kind="closing", heading="", notes=(), level=0))
     return Plan(title=make_title(notes, year), year=year, org=notes.meta.org, sections=tuple(sections))
+
+
+# Kinds whose text must come from the user's own notes; without any, the model has nothing true to say.
+_FACT_KINDS = ("achievements", "rectification", "problems")
+
+
+def lacks_material(section: PlanSection) -> bool:
+    """True when a section has nothing to be written from (no notes, no problems to answer)."""
+    if section.kind in _FACT_KINDS:
+        return not section.notes
+    if section.kind in ("causes", "next_steps"):
+        return not section.notes and not section.context
+    return False
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """What the user should know before drafting: empty sections, missing unit or year."""
+    names = dict(_plan_data()["kind_names"])
+    warnings = []
+    for section in drafted_sections(plan):
+        if lacks_material(section):
+            label = section.heading or names.get(section.kind, section.kind)
+            warnings.append(f"笔记中没有「{label}」的内容：该节不会生成，请在笔记或提纲中补充。")
+    if not plan.org:
+        warnings.append("笔记中没有写单位名称（如“单位：××党支部”），标题和开头将缺少单位。")
+    if not plan.year:
+        warnings.append("没有识别出述职年度，请在笔记中写明（如“2024年”）或使用 --year。")
+    return warnings
 
 
 def drafted_sections(plan: Plan) -> list[PlanSection]:
@@ -145,12 +171,18 @@ def _section_from_dict(raw: dict[str, Any], position: int) -> PlanSection:
             f"提纲第 {position} 节的类型「{kind}」无法识别，可用：{'、'.join(SECTION_KINDS)}。",
             f"plan section {position} has unknown kind {kind!r}",
         )
-    notes = raw.get("notes", [])
-    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise ShuzhiError(f"提纲第 {position} 节的 notes 应为文字列表。", f"plan section {position} notes invalid")
+    lists = {}
+    for name in ("notes", "context"):
+        value = raw.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise ShuzhiError(f"提纲第 {position} 节的 {name} 应为文字列表。", f"plan section {position} {name} invalid")
+        lists[name] = tuple(n.strip() for n in value if n.strip())
+    level = raw.get("level", 1)
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 3:
+        raise ShuzhiError(f"提纲第 {position} 节的 level 应为 0—3 的整数。", f"plan section {position} level {level!r}")
     return PlanSection(
         key=str(raw.get("key") or f"{kind}.{position}"), kind=kind, heading=str(raw.get("heading", "")),
-        theme=str(raw.get("theme", "")), notes=tuple(notes), level=int(raw.get("level", 1)),
+        theme=str(raw.get("theme", "")), notes=lists["notes"], level=level, context=lists["context"],
     )
 
 
@@ -168,7 +200,9 @@ def plan_from_json(text: str) -> Plan:
     if duplicates:
         raise ShuzhiError(f"提纲中有重复的节：{'、'.join(duplicates)}。", f"duplicate plan keys {duplicates}")
     year = raw.get("year")
-    return Plan(title=str(raw.get("title", "")), year=int(year) if year else None, org=str(raw.get("org", "")),
+    if year not in (None, "") and (isinstance(year, bool) or not isinstance(year, int) or not 1949 <= year <= 2100):
+        raise ShuzhiError("提纲的 year 应为四位数字年份（如 2024）。", f"plan year {year!r}")
+    return Plan(title=str(raw.get("title", "")), year=year or None, org=str(raw.get("org", "")),
                 sections=sections)
 
 

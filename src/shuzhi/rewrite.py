@@ -37,6 +37,9 @@ class RewriteResult:
     model_configured: bool
     message: str = ""
     error: str = ""
+    invented: tuple[str, ...] = ()  # figures of the rewrite that neither the input nor the notes have
+    problems_before: int = 0
+    problems_after: int = 0
 
 
 def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
@@ -68,6 +71,34 @@ def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
         inner = name[1:-1]
         (kept if inner in rewritten else lost).append(name)
     return list(dict.fromkeys(kept)), list(dict.fromkeys(lost))
+
+
+def find_invented(rewritten: str, sources: str) -> list[str]:
+    """Figures of the rewrite found neither in the original section nor in the notes (years excepted)."""
+    from .figures import extract_figures, is_year_like, same_figure
+
+    known = extract_figures(sources)
+    return list(dict.fromkeys(
+        f.raw for f in extract_figures(rewritten)
+        if not is_year_like(f) and not any(same_figure(f, k) for k in known)
+    ))
+
+
+def count_problems(text: str) -> int:
+    from .checks.rubric import split_problems
+
+    return len(split_problems(text).problems)
+
+
+def _rewrite_messages(lost: Sequence[str], invented: Sequence[str], before: int, after: int) -> str:
+    parts = []
+    if invented:
+        parts.append(f"改写稿中出现了原文和笔记都没有的数字：{'、'.join(invented)}，可能是模型编造的，请删除或核实。")
+    if lost:
+        parts.append(f"改写稿遗漏了原文的：{'、'.join(lost)}，请补回。")
+    if after < before:
+        parts.append(f"原文列了 {before} 个问题，改写稿只有 {after} 个，请检查是否有问题被删掉。")
+    return "".join(parts)
 
 
 def make_diff(original: str, rewritten: str) -> str:
@@ -133,9 +164,10 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
         partial = tidy_model_text(getattr(exc, "partial", "") or "")
         return RewriteResult(text, findings, partial, "", (), (), ids, True, "", exc.user_message)
     kept, lost = check_kept(text, rewritten)
-    message = f"改写稿遗漏了原文的：{'、'.join(lost)}，请补回。" if lost else ""
+    invented = find_invented(rewritten, text + "\n" + notes_text)
+    before, after = count_problems(text), count_problems(rewritten)
     return RewriteResult(text, findings, rewritten, make_diff(text, rewritten), tuple(kept), tuple(lost), ids,
-                         True, message)
+                         True, _rewrite_messages(lost, invented, before, after), "", tuple(invented), before, after)
 
 
 def _next_steps_of(draft_text: str) -> str:

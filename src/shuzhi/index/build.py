@@ -5,6 +5,11 @@ again. A chunk id already in the collection is not embedded again, and a chunk w
 `context_text` is already embedded under another id (a revised copy of a report shares most
 passages) gets that stored vector copied instead of a model call. `IndexReport.embedded`
 counts only model calls' outputs: the passages the index had never seen.
+
+A build never makes things worse: a corpus folder that does not exist, or folders holding no
+usable report, raise `ShuzhiError` before anything on disk is touched. The folders of each
+successful build are recorded in the manifest, so a later build without folders (the app's
+"重新索引", `ensure_index`, a bare `shuzhi index`) indexes the same ones again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import PACKAGE_DIR, Settings
-from ..errors import InputRejected
+from ..errors import InputRejected, ShuzhiError
 from ..models import Chunk, IndexReport
 from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
@@ -50,6 +55,32 @@ def pipeline_fingerprint(settings: Settings) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def resolve_corpus_dirs(dirs: Sequence[Path]) -> list[Path]:
+    """Absolute, de-duplicated folders; ShuzhiError (nothing touched) when none is given or one is missing."""
+    resolved = list(dict.fromkeys(Path(d).expanduser().resolve() for d in dirs))
+    if not resolved:
+        raise ShuzhiError("没有指定范文目录，索引未改动。请用 `shuzhi index --corpus 目录` 指定放范文的文件夹。",
+                          "build_index called with no corpus folders")
+    missing = [d for d in resolved if not d.exists()]
+    if missing:
+        raise ShuzhiError(f"范文目录不存在：{'、'.join(str(d) for d in missing)}。索引未改动；"
+                          "请检查路径，或用 `shuzhi index --corpus 目录` 重新指定范文目录。",
+                          f"corpus folder(s) missing: {missing}")
+    return resolved
+
+
+def _nothing_usable(dirs: Sequence[Path], skipped: Sequence[str]) -> ShuzhiError:
+    from ..corpus.load import SUPPORTED_SUFFIXES
+
+    where = "、".join(str(d) for d in dirs)
+    message = f"在 {where} 中没有找到可用的范文（{'、'.join(SUPPORTED_SUFFIXES)}），索引未改动。"
+    if skipped:
+        shown = "\n".join(f"  已跳过：{s}" for s in skipped[:5])
+        more = f"\n  ……另有 {len(skipped) - 5} 个文件被跳过。" if len(skipped) > 5 else ""
+        message += f"\n{shown}{more}"
+    return ShuzhiError(message, f"no usable documents in {list(map(str, dirs))}; skipped {len(skipped)}")
 
 
 def find_corpus_files(dirs: Sequence[Path], warnings: list[str], skipped: list[str]) -> list[Path]:
@@ -187,8 +218,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
                 on_progress: Progress | None, warnings: Sequence[str] = ()) -> IndexReport:
     started = time.perf_counter()
     progress = on_progress or _quiet
+    dirs = resolve_corpus_dirs(corpus_dirs)
     paths = index_paths(settings)
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
     store = ChunkStore(paths["chunks"])
     old = {c.id: c for c in store.load()}
     fingerprint = pipeline_fingerprint(settings)
@@ -197,10 +228,13 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         manifest = Manifest()
     all_warnings = list(warnings)
     skipped: list[str] = []
-    files = find_corpus_files(corpus_dirs, all_warnings, skipped)
+    files = find_corpus_files(dirs, all_warnings, skipped)
     collected = collect_chunks(files, settings, manifest, old, progress)
     skipped += collected.skipped
     all_warnings += collected.warnings
+    if not collected.chunks:  # an empty index is never useful: keep the one we have
+        raise _nothing_usable(dirs, skipped)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
     embedded, dense_ok = 0, dense is not None
     if dense is not None:
         try:
@@ -216,6 +250,7 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
     progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
     LexicalIndex.build([c.id for c in collected.chunks], [c.context_text for c in collected.chunks]).save(paths["bm25"])
     collected.manifest.fingerprint = fingerprint
+    collected.manifest.corpus_dirs = [str(d) for d in dirs]
     collected.manifest.skipped = {s.split("：", 1)[0]: s for s in skipped}
     collected.manifest.save(paths["manifest"])
     new_ids = {c.id for c in collected.chunks}

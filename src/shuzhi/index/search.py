@@ -34,8 +34,13 @@ log = logging.getLogger(__name__)
 
 _LOAD: Any = object()  # sentinel: resolve the embedder from settings on first use
 NO_INDEX_MESSAGE = "范文库索引尚未建立，请先运行 `shuzhi index`。"
+EMPTY_INDEX_MESSAGE = "范文库为空，请先运行 `shuzhi index`（可用 --corpus 指定放范文的文件夹）。"
 EMPTY_QUERY_MESSAGE = "请输入检索内容。"
 QUERY_CACHE_SIZE = 256
+# A query longer than this is cut before BM25 and embedding: a pasted 40,000-character report
+# took 19 s to tokenize and embed; e5 models are trained on at most 512 tokens, and a search
+# query (a heading, a note line) is far shorter. rewrite.py already sends at most 400 chars.
+MAX_QUERY_CHARS = 512
 
 
 @dataclass(frozen=True)
@@ -201,18 +206,42 @@ class CorpusIndex:
         with self._lock:
             if self._corpus is None:
                 if not self.has_index():
-                    raise IndexUnavailable(NO_INDEX_MESSAGE, f"no index under {self.settings.index_dir}")
+                    raise self.unavailable()
                 self._corpus = _Corpus.load(self.settings)
             return self._corpus
 
     # ------------------------------------------------------------ building
     def has_index(self) -> bool:
+        """True when a build has left at least one chunk (an empty index counts as none)."""
         paths = index_paths(self.settings)
-        return paths["manifest"].is_file() and paths["chunks"].is_file()
+        chunks = paths["chunks"]
+        return paths["manifest"].is_file() and chunks.is_file() and chunks.stat().st_size > 0
+
+    def unavailable(self) -> IndexUnavailable:
+        """The error for a missing index, or for an empty one (left by an older version)."""
+        paths = index_paths(self.settings)
+        if paths["manifest"].is_file() and paths["chunks"].is_file():
+            return IndexUnavailable(EMPTY_INDEX_MESSAGE, f"index under {self.settings.index_dir} has no chunks")
+        return IndexUnavailable(NO_INDEX_MESSAGE, f"no index under {self.settings.index_dir}")
+
+    def corpus_dirs(self) -> list[Path]:
+        """The folders a build without arguments indexes: those of the last build, else the settings'.
+
+        `Settings.corpus_dirs` only seeds a brand-new index; once a build has recorded its folders
+        (`shuzhi index --corpus A --corpus B`), rebuilding from the app or `ensure_index` reuses them
+        instead of falling back to the built-in corpus and dropping the user's documents.
+        """
+        recorded = Manifest.load(index_paths(self.settings)["manifest"]).corpus_dirs
+        return [Path(d) for d in recorded] if recorded else list(self.settings.corpus_dirs)
 
     def build(self, corpus_dirs: Sequence[Path] | None = None, rebuild: bool = False,
               on_progress: Callable[[str], None] | None = None) -> IndexReport:
-        dirs = list(corpus_dirs) if corpus_dirs is not None else list(self.settings.corpus_dirs)
+        """Index `corpus_dirs` (default: `corpus_dirs()`); they become the remembered folders.
+
+        Raises ShuzhiError, leaving the existing index untouched, when a folder is missing or
+        no usable report is found.
+        """
+        dirs = list(corpus_dirs) if corpus_dirs is not None else self.corpus_dirs()
         with self._lock:
             if on_progress:
                 on_progress("加载向量模型…")
@@ -229,6 +258,9 @@ class CorpusIndex:
                diverse: bool = True) -> list[Hit]:
         if not query or not query.strip():
             raise ShuzhiError(EMPTY_QUERY_MESSAGE)
+        if len(query) > MAX_QUERY_CHARS:
+            log.info("query of %d chars truncated to %d for search", len(query), MAX_QUERY_CHARS)
+            query = query[:MAX_QUERY_CHARS]
         corpus = self._corpus_state()
         if k <= 0 or not corpus.chunks:
             return []
@@ -365,5 +397,5 @@ def open_index(settings: Settings | None = None) -> CorpusIndex:
     """The index under the settings' data dir; IndexUnavailable (Chinese message) when not built."""
     index = CorpusIndex(settings)
     if not index.has_index():
-        raise IndexUnavailable(NO_INDEX_MESSAGE, f"no index under {index.settings.index_dir}")
+        raise index.unavailable()
     return index

@@ -3,7 +3,8 @@
 Layout under `settings.index_dir`:
     chroma/           Chroma persistent client (unless `chroma_host` points at a server)
     chunks.jsonl      every current chunk (text + metadata): lexical search needs no embedder
-    manifest.json     file → mtime/size/sha256/chunk ids, and the pipeline fingerprint
+    manifest.json     file → mtime/size/sha256/chunk ids, the pipeline fingerprint, and the corpus
+                      folders of the last build (what a later build without folders indexes again)
     bm25/             bm25s arrays + ids.json (see bm25.py)
 """
 
@@ -74,6 +75,7 @@ class Manifest:
     fingerprint: str = ""
     files: dict[str, FileEntry] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path → Chinese reason
+    corpus_dirs: list[str] = field(default_factory=list)  # absolute folders (or files) the last build indexed
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -82,14 +84,15 @@ class Manifest:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             files = {p: FileEntry(**e) for p, e in raw.get("files", {}).items()}
-            return cls(str(raw.get("fingerprint", "")), files, dict(raw.get("skipped", {})))
+            return cls(str(raw.get("fingerprint", "")), files, dict(raw.get("skipped", {})),
+                       [str(d) for d in raw.get("corpus_dirs", [])])
         except (OSError, ValueError, TypeError) as exc:
             log.warning("manifest %s unreadable, re-parsing every file: %s", path, exc)
             return cls()
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"version": 1, "fingerprint": self.fingerprint,
+        data = {"version": 1, "fingerprint": self.fingerprint, "corpus_dirs": self.corpus_dirs,
                 "files": {p: asdict(e) for p, e in sorted(self.files.items())}, "skipped": self.skipped}
         _write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
 

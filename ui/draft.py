@@ -1,0 +1,255 @@
+"""Page 起草初稿: notes → editable plan → section-by-section draft (streamed), retry, citations, export."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from shuzhi.config import REPO_ROOT, get_settings
+from shuzhi.errors import ShuzhiError
+from shuzhi.models import DraftEvents, SectionDraft
+from ui.common import (
+    download_buttons,
+    get_index,
+    kind_label,
+    llm_config,
+    md_escape,
+    model_banner,
+    render_check_report,
+    run_check_report,
+    show_error,
+)
+
+EXAMPLE_NOTES = REPO_ROOT / "examples" / "notes_jiguan_2024.md"
+
+
+def section_label(kind: str, heading: str, key: str = "") -> str:
+    name = kind_label(kind)
+    return f"{name}｜{heading}" if heading and heading != name else (name or key)
+
+
+# ------------------------------------------------------------------ plan
+def make_plan(notes_text: str, year: int | None) -> None:
+    from shuzhi.draft import similarity_classifier
+    from shuzhi.notes import parse_notes
+    from shuzhi.plan import build_plan
+
+    try:
+        notes = parse_notes(notes_text, year=year, classify=similarity_classifier(get_index()))
+    except ShuzhiError as exc:
+        show_error(exc)
+        return
+    st.session_state.parsed_notes = notes
+    st.session_state.pop("notes_previous", None)
+    st.session_state.plan = build_plan(notes, year)
+    st.session_state.plan_gen += 1  # fresh widget keys: a keyed widget ignores a changed default value
+    set_draft_result(None)
+
+
+def edit_plan(plan: Any) -> Any:
+    gen = st.session_state.plan_gen
+    st.subheader("提纲（可修改）")
+    title = st.text_input("标题", value=plan.title, key=f"title-{gen}")
+    sections = []
+    for section in plan.sections:
+        label = section_label(section.kind, section.heading, section.key)
+        if section.level == 2:
+            label = "　└ " + label
+        with st.expander(label, expanded=False):
+            heading = st.text_input("小标题", value=section.heading, key=f"h-{gen}-{section.key}") \
+                if section.heading else section.heading
+            notes = st.text_area("本节事实（每行一条）", value="\n".join(section.notes), key=f"n-{gen}-{section.key}")
+            sections.append(replace(section, heading=heading,
+                                    notes=tuple(n.strip() for n in notes.splitlines() if n.strip())))
+    edited = replace(plan, title=title, sections=tuple(sections))
+    st.session_state.plan = edited
+    return edited
+
+
+# ------------------------------------------------------------------ drafting
+def set_draft_result(result: Any) -> None:
+    """Store a new result and put its Markdown into the editor (the editor is re-filled only here)."""
+    from shuzhi.export import assemble_report, report_to_markdown
+
+    st.session_state.draft_result = result
+    if result is not None and result.model_configured:
+        st.session_state.draft_markdown = report_to_markdown(
+            assemble_report(result.plan.title, result.sections, result.plan))
+    else:
+        st.session_state.pop("draft_markdown", None)
+
+
+def stream_sections(plan: Any, work: Callable[[DraftEvents], Any], label: str) -> Any:
+    """Run `work` in a thread and show each section's tokens as they arrive. Returns its result or None."""
+    names = {s.key: section_label(s.kind, s.heading, s.key) for s in plan.sections}
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:  # worker thread: must not touch st
+        try:
+            holder["result"] = work(DraftEvents(on_section_start=lambda k: events.put(("start", k)),
+                                                on_token=lambda k, t: events.put(("token", (k, t))),
+                                                on_section_done=lambda d: events.put(("done", d))))
+        except ShuzhiError as exc:
+            holder["error"] = exc
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never swallowed silently
+            holder["crash"] = exc
+        finally:
+            events.put(("end", None))
+
+    boxes: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    with st.status(label, expanded=True) as status:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        while True:
+            kind, payload = events.get()
+            if kind == "end":
+                break
+            if kind == "start":
+                boxes[payload] = st.empty()
+                texts[payload] = ""
+                boxes[payload].markdown(f"**{names.get(payload, payload)}** ……")
+            elif kind == "token":
+                key, token = payload
+                texts[key] = texts.get(key, "") + token
+                boxes.setdefault(key, st.empty()).markdown(f"**{names.get(key, key)}**\n\n{texts[key]}")
+            elif kind == "done":
+                draft: SectionDraft = payload
+                mark = f":red[✗ {draft.error}]" if draft.error else ":green[✓]"
+                boxes.setdefault(draft.key, st.empty()).markdown(f"**{names.get(draft.key, draft.key)}** {mark}")
+        thread.join()
+        failed = "error" in holder or "crash" in holder or any(d.error for d in getattr(
+            holder.get("result"), "sections", ()))
+        status.update(label="生成结束" + ("（有节未能生成）" if failed else ""),
+                      state="error" if failed else "complete", expanded=False)
+    if "error" in holder:
+        show_error(holder["error"])
+        return None
+    if "crash" in holder:
+        st.error(f"生成时出现意外错误：{holder['crash']}。笔记已保留，可重试。")
+        return None
+    return holder.get("result")
+
+
+def run_draft(plan: Any) -> None:
+    from shuzhi.draft import draft_report
+
+    settings = get_settings()
+    index = get_index()
+    notes_text = st.session_state.notes_text  # read on the script thread; workers must not touch st
+    if llm_config() is None:
+        set_draft_result(draft_report(plan, index=index, settings=settings, notes_text=notes_text))
+        return
+    result = stream_sections(plan, lambda events: draft_report(
+        plan, index=index, settings=settings, notes_text=notes_text, events=events), "正在逐节生成……")
+    if result is not None:
+        set_draft_result(result)
+
+
+def run_retry(result: Any) -> None:
+    from shuzhi.draft import retry_failed
+    from shuzhi.llm import ChatClient
+
+    config = llm_config()
+    if config is None:
+        st.error("未配置大模型，无法重试。")
+        return
+    settings = get_settings()
+    new = stream_sections(result.plan, lambda events: retry_failed(result, ChatClient(config), settings, events),
+                          "正在重试失败的节……")
+    if new is not None:
+        set_draft_result(new)
+        st.rerun()
+
+
+# ------------------------------------------------------------------ result
+def show_without_model(result: Any) -> None:
+    st.warning(result.message)
+    if result.saved_to:
+        st.caption(f"笔记和提纲已自动保存：{result.saved_to}")
+    st.subheader("各节事实与参考范文")
+    for job in result.jobs:
+        with st.expander(section_label(job.section.kind, job.section.heading, job.section.key)):
+            st.markdown("**本节事实**\n" + "\n".join(f"- {md_escape(n)}" for n in job.section.notes)
+                        if job.section.notes else "（本节没有具体事实）")
+            for hit in job.exemplars:
+                st.caption(f"参考范文：{md_escape(hit.chunk.source)} › {md_escape(hit.chunk.heading_path) or '（无标题）'}")
+                st.markdown(md_escape(hit.chunk.text))
+
+
+def show_citations(result: Any) -> None:
+    index = get_index()
+    with st.expander("参考的范文片段", icon=":material/menu_book:"):
+        st.caption("生成每一节时提供给模型参考写法的范文片段（只借鉴写法，事实全部来自笔记）。")
+        for draft in result.sections:
+            chunks = index.get_chunks(draft.citations) if draft.citations else []
+            st.markdown(f"**{section_label(draft.kind, draft.heading, draft.key)}**")
+            if not chunks:
+                st.caption("（未使用范文片段）")
+            for chunk in chunks:
+                st.caption(f"{md_escape(chunk.source)} › {md_escape(chunk.heading_path) or '（无标题）'}")
+
+
+def show_draft_result() -> None:
+    result = st.session_state.draft_result
+    if result is None:
+        return
+    if not result.model_configured:
+        show_without_model(result)
+        return
+    failed = result.failed
+    if failed:
+        st.error(result.message or f"{len(failed)} 节未能生成。")
+        for draft in failed:
+            st.markdown(f"- :red[✗] **{section_label(draft.kind, draft.heading, draft.key)}**：{draft.error}")
+        if st.button("重试失败的节", type="primary", icon=":material/refresh:"):
+            run_retry(result)
+    elif result.message:
+        st.warning(result.message)
+    if result.saved_to:
+        st.caption(f"笔记和草稿已自动保存：{result.saved_to}")
+    st.subheader("初稿")
+    if "draft_markdown" not in st.session_state:  # e.g. the editor was never shown in this session
+        set_draft_result(result)
+    edited = st.text_area("可直接修改", key="draft_markdown", height=500)
+    download_buttons(edited, "述职报告", key="draft")
+    show_citations(result)
+    render_check_report(run_check_report(edited, st.session_state.get("parsed_notes"), result.plan.year))
+
+
+# ------------------------------------------------------------------ page
+st.header("起草初稿")
+st.caption("粘贴工作笔记（要点、数字、问题、明年打算），先生成提纲，确认后逐节生成初稿。所有事实只来自你的笔记。")
+if st.session_state.pop("notes_restored", False):
+    st.success("已从草稿历史恢复笔记，可以重新生成提纲。", icon=":material/restore:")
+if st.session_state.get("notes_previous"):
+    c_info, c_undo = st.columns([3, 1], vertical_alignment="center")
+    c_info.caption("恢复历史笔记前，文本框里原有的笔记已暂存。")
+    if c_undo.button("换回原来的笔记"):
+        st.session_state.notes_text = st.session_state.pop("notes_previous")
+        st.rerun()
+col_notes, col_opts = st.columns([3, 1])
+with col_opts:
+    year = st.number_input("述职年度", min_value=2000, max_value=2100, value=None, step=1,
+                           placeholder="从笔记识别", key="draft_year")
+    if st.button("载入示例笔记"):
+        st.session_state.notes_text = EXAMPLE_NOTES.read_text(encoding="utf-8")
+        st.rerun()
+with col_notes:
+    st.text_area("工作笔记", key="notes_text", height=280,
+                 placeholder="例如：\n- 全年集中学习24次，专题研讨8次\n- 发展党员2名\n问题：主题党日形式单一\n下一步：……")
+if st.button("生成提纲", type="primary"):
+    make_plan(st.session_state.notes_text, int(year) if year else None)
+current_plan = st.session_state.plan
+if current_plan is not None:
+    current_plan = edit_plan(current_plan)
+    model_banner()
+    if st.button("生成初稿", type="primary"):
+        run_draft(current_plan)
+    show_draft_result()
