@@ -125,6 +125,7 @@ def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: P
     page.get_by_label("检索内容").fill("严格落实三会一课和主题党日制度")
     page.get_by_role("button", name="检索").click()
     page.get_by_text("来源：").first.wait_for(timeout=60_000)
+    _settle(page)
     body = page.inner_text("body")
     assert "位置：" in body
     assert ".txt" in body  # the source file of each passage is shown
@@ -143,7 +144,8 @@ def test_draft_page_without_model_shows_plan(app_url: str, browser: object, tmp_
     page.get_by_text("提纲（可修改）").wait_for(timeout=60_000)
     page.get_by_role("button", name="生成初稿").click()
     page.get_by_text("未配置大模型接口").first.wait_for(timeout=60_000)
-    assert "各节事实与参考范文" in page.inner_text("body")
+    page.get_by_text("各节事实与参考范文").wait_for(timeout=60_000)  # the page streams in; wait, don't race
+    _settle(page)
     _shot(page, tmp_path, "draft")
     page.close()
 
@@ -155,6 +157,7 @@ def test_rewrite_page_diagnoses_without_model(app_url: str, browser: object, tmp
     _fill(page, "需要改写的段落", (EXAMPLES / "weak_problems_1.md").read_text(encoding="utf-8"))
     page.get_by_role("button", name="诊断", exact=True).click()
     page.get_by_text("诊断（").wait_for()
+    _settle(page)
     body = page.inner_text("body")
     assert "客观原因" in body
     assert "原文：" in body
@@ -173,6 +176,7 @@ def test_check_page_blocks_invented_figure_and_exports_word(app_url: str, browse
     _fill(page, "工作笔记（用于核对数字，可选）", notes)
     page.get_by_role("button", name="检查", exact=True).click()
     page.get_by_text("检查结果").wait_for()
+    _settle(page)
     body = page.inner_text("body")
     assert "必须修改" in body and "35次" in body
     assert "事实台账" in body
@@ -196,6 +200,7 @@ def test_sidebar_navigation_keeps_notes(app_url: str, browser: object, tmp_path:
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name="设置").click()
     page.get_by_text("草稿历史").wait_for()
+    _settle(page)
     assert "/settings" in page.url
     body = page.inner_text("body")
     assert "未配置大模型" in body and "drafts" in body

@@ -178,3 +178,60 @@ def test_report_renders_in_chinese(notes: ParsedNotes) -> None:
     assert "数字台账" in text and "36次" in text
     data = report.to_dict()
     assert data["blocking"] is False and isinstance(data["ledger"], list)
+
+
+def test_known_typo_warns() -> None:
+    report = run_checks(DRAFT.replace("节前开展廉洁提醒4次", "节假曰前开展廉洁提醒4次"), year=2024)
+    typos = _checks(report, "typo", "warn")
+    assert len(typos) == 1
+    assert "「节假曰」" in typos[0].message and "「节假日」" in typos[0].message
+    assert "节假曰" in typos[0].evidence
+    assert not _checks(run_checks(DRAFT, year=2024), "typo")
+    assert "错别字" in format_report_zh(report)
+
+
+def test_wrong_section_order_warns() -> None:
+    draft = (
+        "2024年党支部书记抓基层党建工作述职报告\n\n2024年，我认真履行第一责任人职责，现将有关情况报告如下：\n"
+        "一、下一步工作思路和措施\n一是我带头加强理论学习。\n"
+        "二、存在问题及原因\n一是我学习不够深入，比如只读文件。究其原因，是我思想认识不到位。\n"
+        "三、主要做法和成效\n我带头学习。\n\n以上是我的述职报告，敬请批评指正。"
+    )
+    order = [f for f in _checks(run_checks(draft, year=2024), "structure", "warn") if "顺序" in f.message]
+    assert len(order) == 1
+    assert "下一步工作思路和措施" in order[0].message and "存在问题" in order[0].message
+    assert not [f for f in _checks(run_checks(DRAFT, year=2024), "structure") if "顺序" in f.message]
+
+
+def test_failed_section_note_is_not_checked_as_text(notes: ParsedNotes) -> None:
+    failed = "〔本节生成失败：模型服务返回 HTTP 401，本次请求用时 30 秒〕"
+    start = DRAFT.index("三、下一步工作思路和措施\n") + len("三、下一步工作思路和措施\n")
+    end = DRAFT.index("\n\n以上是我的述职报告")
+    draft = DRAFT[:start] + failed + DRAFT[end:]
+    report = run_checks(draft, notes)
+    assert report.invented == (), report.invented  # "401", "30秒" are not invented facts
+    assert not report.blocking
+    gaps = _checks(report, "failed_section", "warn")
+    assert len(gaps) == 1 and "有节未生成" in gaps[0].message
+    assert not _checks(report, "placeholder")
+    assert "有节未生成" in format_report_zh(report)
+
+
+def test_two_failed_sections_give_one_finding() -> None:
+    draft = DRAFT.replace("我带头开展党纪学习教育", "〔本节生成失败：超时〕").replace("全年组织集中学习24次", "〔本节生成失败：超时 401〕")
+    gaps = _checks(run_checks(draft, year=2024), "failed_section")
+    assert len(gaps) == 1 and "2处" in gaps[0].message
+
+
+def test_missing_causes_reported_once() -> None:
+    draft = "一、主要做法和成效\n我带头学习。\n二、存在问题\n一是我学习不够深入；二是创新不够；\n三、下一步措施\n一是加强学习。\n"
+    report = run_checks(draft, year=2024)
+    about_causes = [
+        f for f in report.findings
+        if (f.check == "structure" and f.section == "causes") or f.check == "missing_subjective_causes"
+    ]
+    assert len(about_causes) == 1, about_causes
+    assert "原因" in about_causes[0].message and "主观" in about_causes[0].message
+    text = format_report_zh(report)
+    assert "；；" not in text and "；」" not in text
+    assert all("；；" not in f.evidence for f in report.findings)

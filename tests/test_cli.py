@@ -155,3 +155,90 @@ def test_console_entry_points() -> None:
     done = subprocess.run([sys.executable, "-m", "shuzhi", "parse", "/nonexistent.txt"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 2 and "错误：" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- index folders, refused builds, argument errors
+def _two_folders(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, seed in ((a, SEEDS[0]), (b, SEEDS[1])):
+        folder.mkdir()
+        shutil.copy(seed, folder / seed.name)
+    return a, b
+
+
+def test_index_missing_or_empty_corpus_exits_2_and_keeps_the_index(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUZHI_EMBEDDER", "none")
+    a, b = _two_folders(tmp_path)
+    code, stdout, _ = run_cli(capsys, "index", "--corpus", str(a), "--corpus", str(b))
+    assert code == 0 and f"范文目录：{a.resolve()}、{b.resolve()}" in stdout
+    missing = tmp_path / "nonexist"
+    code, stdout, stderr = run_cli(capsys, "index", "--corpus", str(missing))
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("错误：") and str(missing) in stderr and "索引未改动" in stderr
+    (tmp_path / "pdfs").mkdir()
+    (tmp_path / "pdfs" / "scan.pdf").write_bytes(b"%PDF-1.4")
+    code, _, stderr = run_cli(capsys, "index", "--corpus", str(tmp_path / "pdfs"), "--rebuild")
+    assert code == 2 and "没有找到可用的范文" in stderr and "scan.pdf" in stderr
+    # A bare `shuzhi index` re-indexes the remembered folders: nothing was lost.
+    code, stdout, _ = run_cli(capsys, "index", "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["documents"] == 2 and report["removed"] == 0
+    assert report["corpus_dirs"] == [str(a.resolve()), str(b.resolve())]
+    code, stdout, _ = run_cli(capsys, "search", "主题教育", "--json", "-k", "10")
+    assert code == 0 and {h["source"] for h in json.loads(stdout)} <= {SEEDS[0].name, SEEDS[1].name}
+
+
+def test_index_corpus_replaces_and_add_extends_the_remembered_folders(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUZHI_EMBEDDER", "none")
+    a, b = _two_folders(tmp_path)
+    code, stdout, _ = run_cli(capsys, "index", "--corpus", str(a), "--json")
+    assert code == 0 and json.loads(stdout)["documents"] == 1
+    code, stdout, _ = run_cli(capsys, "index", "--corpus", str(b), "--add", "--json")
+    added = json.loads(stdout)
+    assert added["documents"] == 2 and added["removed"] == 0
+    assert added["corpus_dirs"] == [str(a.resolve()), str(b.resolve())]
+    code, stdout, _ = run_cli(capsys, "index", "--corpus", str(a), "--add", "--json")  # already there: no duplicate
+    assert json.loads(stdout)["corpus_dirs"] == [str(a.resolve()), str(b.resolve())]
+    code, stdout, _ = run_cli(capsys, "index", "--corpus", str(b), "--json")  # without --add: replaces
+    replaced = json.loads(stdout)
+    assert replaced["documents"] == 1 and replaced["removed"] > 0 and replaced["corpus_dirs"] == [str(b.resolve())]
+    code, _, stderr = run_cli(capsys, "index", "--add")
+    assert code == 2 and "--corpus" in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(("-k", "0"), "1 到 50", id="k-zero"),
+        pytest.param(("-k", "-1"), "1 到 50", id="k-negative"),
+        pytest.param(("-k", "51"), "1 到 50", id="k-too-many"),
+        pytest.param(("-k", "五"), "1 到 50", id="k-not-a-number"),
+        pytest.param(("--theme", "不存在的主题"), "纪律建设/党风廉政", id="theme-unknown"),
+        pytest.param(("--kind", "nonsense"), "problems", id="kind-unknown"),
+        pytest.param(("--year", "二〇二四"), "--year", id="year-not-int"),
+    ],
+)
+def test_search_bad_arguments_are_refused_in_chinese(capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                                     expected: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        run_cli(capsys, "search", "主题教育", *args)
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert err.startswith("错误：参数有误（") and expected in err and "shuzhi search --help" in err
+    assert "usage:" not in err and "invalid" not in err
+
+
+def test_unknown_command_and_missing_argument_errors_are_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, expected in ((("bogus",), "命令"), (("search",), "缺少必需的参数"), (("index", "--nope"), "无法识别的参数")):
+        with pytest.raises(SystemExit) as info:
+            run_cli(capsys, *argv)
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.startswith("错误：参数有误（") and expected in err, err
+
+
+def test_search_valid_theme_and_largest_k(use_built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run_cli(capsys, "search", "警示教育", "--theme", "纪律建设/党风廉政", "--json", "-k", "50")
+    hits = json.loads(stdout)
+    assert code == 0 and hits and {h["theme"] for h in hits} == {"纪律建设/党风廉政"}

@@ -104,3 +104,7 @@ def test_several_figures_in_reading_order() -> None:
 
 def test_bare_arabic_number_matches_any_unit() -> None:
     assert same_figure(Figure(raw="38", value=38, unit=""), Figure(raw="38名", value=38, unit="名"))
+
+
+def test_placeholders_are_not_figures() -> None:
+    assert extract_figures("全年开展集中学习〔X〕次，发展党员〔X〕名") == []

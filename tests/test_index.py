@@ -247,3 +247,106 @@ def test_openai_compatible_embedder_indexes_and_searches(tmp_path: Path, embeddi
     assert hits and hits[0].dense_rank is not None
     assert "强化党风廉洁建设" in embeddings_stub["inputs"]
     assert index.stats().collection == "shuzhi_chunks_shuzhi_openai_compatible-stub-embed"
+
+
+# ---------------------------------------------------------------- refusing builds that would empty the index
+def _snapshot(settings: Settings) -> dict[str, bytes]:
+    root = settings.index_dir
+    return {name: (root / name).read_bytes() for name in ("chunks.jsonl", "manifest.json")}
+
+
+def test_missing_corpus_folder_is_an_error_and_removes_nothing(tmp_path: Path) -> None:
+    from shuzhi.errors import ShuzhiError
+
+    corpus = _corpus_of(tmp_path, SEEDS[:1])
+    index = CorpusIndex(_settings(tmp_path, corpus))
+    first = index.build()
+    before = _snapshot(index.settings)
+    missing = tmp_path / "nonexist"
+    for dirs in ([missing], [corpus, missing]):
+        with pytest.raises(ShuzhiError) as info:
+            index.build(dirs)
+        assert "范文目录不存在" in info.value.user_message and str(missing) in info.value.user_message
+        assert "索引未改动" in info.value.user_message
+    with pytest.raises(ShuzhiError):
+        index.build([missing], rebuild=True)
+    assert _snapshot(index.settings) == before
+    dense = index._dense_store()
+    assert dense is not None and dense.count() == first.chunks
+    assert index.search("主题教育", k=3)
+    assert index.corpus_dirs() == [corpus.resolve()]  # the failed build did not replace the remembered folder
+
+
+def test_corpus_without_usable_documents_is_refused(tmp_path: Path) -> None:
+    from shuzhi.errors import ShuzhiError
+
+    corpus = _corpus_of(tmp_path, SEEDS[:1])
+    index = CorpusIndex(_settings(tmp_path, corpus))
+    first = index.build()
+    before = _snapshot(index.settings)
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (junk / "empty.txt").write_bytes(b"")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for dirs, rebuild in (([junk], False), ([junk], True), ([empty, junk], False)):
+        with pytest.raises(ShuzhiError) as info:
+            index.build(dirs, rebuild=rebuild)
+        message = info.value.user_message
+        assert "没有找到可用的范文（.txt、.md、.docx），索引未改动。" in message and str(junk) in message
+        assert "scan.pdf" in message and "empty.txt" in message  # why each file was not usable
+    assert _snapshot(index.settings) == before
+    dense = index._dense_store()
+    assert dense is not None and dense.count() == first.chunks
+    fresh = CorpusIndex(_settings(tmp_path / "other", empty, embedder="none"))
+    with pytest.raises(ShuzhiError):
+        fresh.build()
+    assert not fresh.has_index()
+
+
+def test_build_without_folders_reindexes_the_remembered_ones(tmp_path: Path, corpus_dir: Path) -> None:
+    from shuzhi.draft import ensure_index
+
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    for folder, seed in ((a, SEEDS[0]), (b, SEEDS[1])):
+        folder.mkdir()
+        shutil.copy(seed, folder / seed.name)
+    settings = _settings(tmp_path, corpus_dir, embedder="none")  # the built-in corpus is only the default
+    first = CorpusIndex(settings).build([a, b])
+    assert first.documents == 2
+    app_index = CorpusIndex(settings)  # the app's "重新索引": build() with no folders
+    assert app_index.corpus_dirs() == [a.resolve(), b.resolve()]
+    again = app_index.build()
+    assert (again.documents, again.removed, again.chunks) == (2, 0, first.chunks)
+    assert set(app_index.documents()) == {SEEDS[0].name, SEEDS[1].name}
+    # ensure_index rebuilding a lost chunk store uses the remembered folders too
+    settings.index_dir.joinpath("chunks.jsonl").write_text("", encoding="utf-8")
+    rebuilt = ensure_index(settings)
+    assert set(rebuilt.documents()) == {SEEDS[0].name, SEEDS[1].name}
+    # a brand-new index still starts from Settings.corpus_dirs
+    fresh = CorpusIndex(_settings(tmp_path / "new", corpus_dir, embedder="none"))
+    assert fresh.corpus_dirs() == [corpus_dir]
+
+
+def test_an_empty_index_counts_as_no_index(tmp_path: Path) -> None:
+    from shuzhi.draft import ensure_index
+    from shuzhi.errors import IndexUnavailable
+    from shuzhi.index.search import open_index
+    from shuzhi.index.store import Manifest
+
+    corpus = _corpus_of(tmp_path, SEEDS[:1])
+    settings = _settings(tmp_path, corpus, embedder="none")
+    settings.index_dir.mkdir(parents=True)
+    (settings.index_dir / "chunks.jsonl").write_text("", encoding="utf-8")  # what older versions left behind
+    Manifest(fingerprint="old").save(settings.index_dir / "manifest.json")
+    index = CorpusIndex(settings)
+    assert not index.has_index()
+    with pytest.raises(IndexUnavailable) as info:
+        index.search("主题教育")
+    assert "范文库为空" in info.value.user_message and "shuzhi index" in info.value.user_message
+    with pytest.raises(IndexUnavailable) as info:
+        open_index(settings)
+    assert "范文库为空" in info.value.user_message
+    assert ensure_index(settings).search("主题教育", k=3)  # ensure_index rebuilds it

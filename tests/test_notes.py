@@ -127,3 +127,161 @@ def test_bad_input(text: str, reason: str) -> None:
         parse_notes(text)
     assert exc.value.reason == reason
     assert "笔记" in exc.value.user_message
+
+
+# ---------------------------------------------------------------- prose notes (QA finding A)
+PROSE = (
+    "2024年我们支部全年集中学习24次，发展党员2名，开展主题党日12次。"
+    "存在的问题是理论学习有时走过场，有3名党员未按时参加组织生活。"
+    "究其原因，是我抓党建的主责意识不强。"
+    "明年要搞青年理论学习小组。"
+)
+
+
+@pytest.mark.parametrize("sep", ["。", "；"], ids=["full-stops", "semicolons"])
+def test_prose_paragraph_is_split_and_classified(sep: str) -> None:
+    notes = parse_notes(PROSE.replace("。", sep))
+    assert [(i.section, i.text) for i in notes.items] == [
+        ("achievements", "2024年我们支部全年集中学习24次，发展党员2名，开展主题党日12次"),
+        ("problems", "理论学习有时走过场，有3名党员未按时参加组织生活"),
+        ("causes", "我抓党建的主责意识不强"),
+        ("next_steps", "明年要搞青年理论学习小组"),
+    ]
+    assert notes.meta.year == 2024  # read from the text: no title or meta line states it
+    assert {i.line_no for i in notes.items} == {1}
+
+
+def test_short_prose_line_with_a_year_is_not_a_title() -> None:
+    notes = parse_notes("2024年我们支部学习抓得紧；存在的问题是学习走过场；明年要搞读书班")
+    assert [i.section for i in notes.items] == ["achievements", "problems", "next_steps"]
+    assert notes.meta.year == 2024
+
+
+def test_cue_inside_a_sentence_and_quotes_kept_whole() -> None:
+    notes = parse_notes("全年学习24次，但存在问题：“三会一课”记录不规范；有的党员说“学了没用；不如干活”")
+    assert [(i.section, i.text) for i in notes.items] == [
+        ("achievements", "全年学习24次"),
+        ("problems", "“三会一课”记录不规范"),
+        ("problems", "有的党员说“学了没用；不如干活”"),
+    ]
+
+
+def test_cue_line_heads_the_bullets_that_follow() -> None:
+    notes = parse_notes("全年学习24次。\n存在的问题是：\n- 2名党员党费交纳不及时\n- 主题党日12次都在会议室\n明年打算：办读书班")
+    assert [i.section for i in notes.items] == ["achievements", "problems", "problems", "next_steps"]
+
+
+def test_cue_in_a_bullet_covers_only_that_bullet() -> None:
+    notes = parse_notes("- 与社区结对共建，明年继续深化\n- 发展党员2名")
+    assert [(i.section, i.text) for i in notes.items] == [
+        ("achievements", "与社区结对共建"), ("next_steps", "明年继续深化"), ("achievements", "发展党员2名")]
+
+
+def test_year_from_text_ignores_plans() -> None:
+    notes = parse_notes("- 明年即2025年办读书班\n- 2024年全年学习24次")
+    assert notes.meta.year == 2024
+
+
+# ---------------------------------------------------------------- dirt in notes (QA finding B)
+def test_bullets_and_headings_survive_cleaning() -> None:
+    text = "# 2024年 笔记\n* 支部学习20次\n- 党课3次\n酷乐文行整理，咨询QQ206157060\n\n## 问题\n- 学习流于形式\n## 明年\n+ 办读书班"
+    notes = parse_notes(text)
+    assert [(i.line_no, i.section, i.text) for i in notes.items] == [
+        (2, "achievements", "支部学习20次"),
+        (3, "achievements", "党课3次"),
+        (7, "problems", "学习流于形式"),
+        (9, "next_steps", "办读书班"),
+    ]
+    assert notes.removed == ("酷乐文行整理，咨询QQ206157060",)
+    assert notes.looks_like_report is False
+    assert notes.raw_text == text
+
+
+def test_placeholders_in_notes_are_marked_not_figures() -> None:
+    notes = parse_notes("- 全年学习xx次，讲党课X次\n- 发展党员2名")
+    first = notes.items[0]
+    assert first.text == "全年学习〔X〕次，讲党课〔X〕次"
+    assert first.figures == ()
+    assert [f.raw for f, _ in note_figures(notes)] == ["2名"]
+
+
+def test_clean_notes_have_nothing_removed(jiguan: str) -> None:
+    notes = parse_notes(jiguan)
+    assert notes.removed == () and notes.looks_like_report is False
+
+
+def test_pasted_report_is_recognised_and_cleaned(corpus_dir: Path) -> None:
+    text = next(corpus_dir.glob("003_*.txt")).read_text(encoding="utf-8")
+    notes = parse_notes(text)
+    assert notes.looks_like_report
+    removed = "\n".join(notes.removed)
+    for ad in ("酷乐文行", "现在订阅立享", "会员群：", "【打击倒卖活动】", "禁止外传"):
+        assert ad in removed
+    everything = "\n".join(i.text for i in notes.items)
+    for ad in ("酷乐文行", "订阅", "QQ", "倒卖", "会员资料"):
+        assert ad not in everything
+    assert "X次" not in everything.replace("〔X〕次", "") and "〔X〕次" in everything
+    assert not any(f.raw.startswith(("X", "x")) for i in notes.items for f in i.figures)
+    # Its headings file the parts: not everything is an achievement.
+    sections = {i.section for i in notes.items}
+    assert {"achievements", "problems", "causes", "next_steps"} <= sections
+    problem = next(i for i in notes.items if "政治理论学习不够主动" in i.text)
+    assert problem.section == "problems"
+    cause = next(i for i in notes.items if "宗旨意识及参与意识有所弱化" in i.text)
+    assert cause.section == "causes"
+    assert notes.meta.year == 2020 and notes.meta.org == "政府办党组"
+
+
+def test_bullet_list_with_numbered_items_is_not_a_report() -> None:
+    text = "一、学习24次\n二、党课4次\n三、发展党员2名\n四、主题党日12次"
+    notes = parse_notes(text)
+    assert not notes.looks_like_report
+    assert [i.section for i in notes.items] == ["achievements"] * 4
+
+
+# ---------------------------------------------------------------- negative wording (QA finding C)
+@pytest.mark.parametrize(
+    ("line", "section"),
+    [
+        pytest.param("有3名党员未按时参加组织生活", "problems", id="wei-anshi"),
+        pytest.param("2名党员党费交纳不及时", "problems", id="bu-jishi"),
+        pytest.param("全年12次主题党日中有10次没有走出会议室", "problems", id="meiyou"),
+        pytest.param("党员学习积极性偏低，参学率60%", "problems", id="piandi"),
+        pytest.param("未完成整改问题3个", "problems", id="wei-wancheng"),
+        pytest.param("问题整改不及时，拖了2个月", "problems", id="zhenggai-bujishi"),
+        pytest.param("完成整改问题17个", "achievements", id="done-zhenggai"),
+        pytest.param("查出并整改问题17个", "achievements", id="chachu-bing"),
+        pytest.param("解决职工急难愁盼问题9件", "achievements", id="jiejue"),
+        pytest.param("未发生重大舆情", "achievements", id="wei-fasheng"),
+        pytest.param("安全生产零事故", "achievements", id="zero-accidents"),
+    ],
+)
+def test_negative_wording_beats_figures(line: str, section: str) -> None:
+    notes = parse_notes(f"- {line}")
+    assert [i.section for i in notes.items] == [section]
+
+
+def test_rule_order_marker_first_then_problem_rule_then_figures() -> None:
+    def classify(text: str) -> tuple[str, float]:
+        return "next_steps", 0.99
+
+    notes = parse_notes("有3名党员未按时参加组织生活\n学习24次\n办读书班\n成绩：有3名党员未按时参加组织生活", classify=classify)
+    assert [(i.section, i.assigned_by) for i in notes.items] == [
+        ("problems", "rule"), ("achievements", "rule"), ("next_steps", "similarity"), ("achievements", "marker")]
+
+
+# ---------------------------------------------------------------- organisation (QA finding D)
+@pytest.mark.parametrize(
+    ("text", "org"),
+    [
+        pytest.param("2024年 某街道社区党委书记笔记\n单位：和平街道光明社区党委\n- 学习24次", "和平街道光明社区党委", id="meta-wins"),
+        pytest.param("单位：和平街道光明社区党委\n2024年 某街道社区党委书记笔记\n- 学习24次", "和平街道光明社区党委", id="meta-first"),
+        pytest.param("# 2024年 某街道社区党委书记笔记\n- 学习24次", "某街道社区党委", id="title-noise-stripped"),
+        pytest.param("2023 某国有物流公司 第三党支部\n- 学习24次", "某国有物流公司第三党支部", id="title-spaces-removed"),
+        pytest.param("# 2024年 市统计局机关党支部 书记述职 笔记\n- 学习24次", "市统计局机关党支部", id="title-tokens"),
+    ],
+)
+def test_org_from_meta_line_beats_title(text: str, org: str) -> None:
+    notes = parse_notes(text)
+    assert notes.meta.org == org
+    assert notes.meta.year in (2023, 2024)

@@ -117,3 +117,33 @@ def test_single_rubric_items(text: str, next_steps: str | None, causes: str | No
 def test_excuse_quoted_as_criticism_is_not_an_excuse() -> None:
     text = "一是我学习不够主动，比如全年只参加了3次研讨。究其原因，是我思想认识不到位，借口任务繁重放松了学习。"
     assert "objective_excuse" not in _by_check(diagnose_problems(text))
+
+
+@pytest.mark.parametrize(
+    ("cause", "excuse"),
+    [
+        pytest.param("工作任务较为繁重", "任务较为繁重", id="jiaowei-fanzhong"),
+        pytest.param("任务比较繁重", "任务比较繁重", id="bijiao-fanzhong"),
+        pytest.param("人员较少", "人员较少", id="renyuan-jiaoshao"),
+        pytest.param("精力有限", "精力有限", id="jingli-youxian"),
+        pytest.param("工学矛盾突出", "工学矛盾突出", id="gongxue-maodun"),
+    ],
+)
+def test_objective_excuse_wordings(cause: str, excuse: str) -> None:
+    text = f"一是我学习不够主动，比如全年只参加了3次研讨。究其原因，主要是{cause}。"
+    found = _by_check(diagnose_problems(text))
+    assert "objective_excuse" in found
+    assert excuse in found["objective_excuse"].evidence
+    assert f"「{excuse}」" in found["objective_excuse"].message
+
+
+def test_excuse_wording_inside_criticism_is_not_flagged() -> None:
+    text = "一是我学习不够主动，比如全年只参加了3次研讨。究其原因，是我思想认识不到位，不能以工作任务较为繁重为借口。"
+    assert "objective_excuse" not in _by_check(diagnose_problems(text))
+
+
+def test_evidence_has_single_separators() -> None:
+    found = diagnose_problems("一是学习不够深入；二是创新不够；三是党建工作还有差距；")
+    vague = _by_check(found)["vague"]
+    assert vague.evidence == "学习不够深入；创新不够；党建工作还有差距"
+    assert "；」" not in vague.message

@@ -190,10 +190,8 @@ def show_citations(result: Any) -> None:
         for draft in result.sections:
             chunks = index.get_chunks(draft.citations) if draft.citations else []
             st.markdown(f"**{section_label(draft.kind, draft.heading, draft.key)}**")
-            if not chunks:
-                st.caption("（未使用范文片段）")
-            for chunk in chunks:
-                st.caption(f"{md_escape(chunk.source)} › {md_escape(chunk.heading_path) or '（无标题）'}")
+            st.caption("；　".join(f"{md_escape(c.source)} › {md_escape(c.heading_path) or '（无标题）'}"
+                                  for c in chunks) or "（未使用范文片段）")
 
 
 def show_draft_result() -> None:

@@ -51,30 +51,30 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
             st.session_state.rewrite_result = result
             st.session_state.rewrite_gen = st.session_state.get("rewrite_gen", 0) + 1
 
-result = st.session_state.get("rewrite_result")
-if result is not None:
-    if result.original != st.session_state.rewrite_text:
+shown = st.session_state.get("rewrite_result")
+if shown is not None:
+    if shown.original != st.session_state.rewrite_text:
         st.info("段落已修改，下面是上一次的结果；请重新点击按钮。", icon=":material/update:")
-    st.subheader(f"诊断（{len(result.diagnosis)} 条）")
-    if not result.diagnosis:
+    st.subheader(f"诊断（{len(shown.diagnosis)} 条）")
+    if not shown.diagnosis:
         st.success("未发现明显问题。")
-    for n, finding in enumerate(result.diagnosis, start=1):
+    for n, finding in enumerate(shown.diagnosis, start=1):
         with st.container(border=True):
             st.markdown(f"{n}\\. {SEVERITY.get(finding.severity, '')} {md_escape(finding.message)}")
             if finding.evidence:
                 st.caption(f"原文：{md_escape(finding.evidence)}")
-    if result.error:
-        st.error(f"改写失败：{result.error}")
-    if not result.model_configured:
-        st.warning(result.message)
-    elif result.rewritten:
+    if shown.error:
+        st.error(f"改写失败：{shown.error}")
+    if not shown.model_configured:
+        st.warning(shown.message)
+    elif shown.rewritten:
         st.subheader("改写稿")
-        if result.lost:
-            st.warning(f"改写稿遗漏了原文的：{'、'.join(result.lost)}。请补回后再使用。", icon=":material/warning:")
-        elif result.kept:
-            st.caption(f"原文的数字和名称均已保留：{'、'.join(result.kept)}")
-        st.text_area("改写稿（可修改后复制）", value=result.rewritten, height=300,
+        if shown.lost:
+            st.warning(f"改写稿遗漏了原文的：{'、'.join(shown.lost)}。请补回后再使用。", icon=":material/warning:")
+        elif shown.kept:
+            st.caption(f"原文的数字和名称均已保留：{'、'.join(shown.kept)}")
+        st.text_area("改写稿（可修改后复制）", value=shown.rewritten, height=300,
                      key=f"rewritten-{st.session_state.get('rewrite_gen', 0)}")
-        if result.diff:
+        if shown.diff:
             st.markdown("**修改对照**（- 原文，+ 改写）")
-            st.code(result.diff, language="diff")
+            st.code(shown.diff, language="diff")

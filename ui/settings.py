@@ -32,7 +32,7 @@ def model_section() -> None:
     if config is None:
         st.warning("未配置大模型：生成正文和自动改写不可用；检索、提纲、检查和导出不受影响。")
     else:
-        st.success(f"已配置：{config.display_url} ｜ 模型 {config.model}")
+        st.success(f"已配置：`{config.display_url}` ｜ 模型 `{config.model}`")
         if st.button("测试连接", icon=":material/network_check:"):
             try:
                 with st.spinner("正在连接模型接口……"):

@@ -97,9 +97,9 @@ def _top_k(value: str) -> int:
     try:
         k = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"-k 应为 1 到 {MAX_K} 之间的整数，收到“{value}”") from None
+        raise argparse.ArgumentTypeError(f"应为 1 到 {MAX_K} 之间的整数，收到“{value}”") from None
     if not 1 <= k <= MAX_K:
-        raise argparse.ArgumentTypeError(f"-k 应为 1 到 {MAX_K} 之间的整数，收到 {k}")
+        raise argparse.ArgumentTypeError(f"应为 1 到 {MAX_K} 之间的整数，收到 {k}")
     return k
 
 
@@ -337,9 +337,16 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .export import export_docx, markdown_to_report
 
-    report_doc = markdown_to_report(_read_text_file(args.draft))
+    if Path(args.docx).suffix.lower() != ".docx":
+        raise ShuzhiError(f"Word 文件名应以 .docx 结尾（收到：{Path(args.docx).name}）。", f"bad docx name {args.docx}")
+    text = _read_text_file(args.draft)
+    report_doc = markdown_to_report(text)
     export_docx(report_doc, Path(args.docx))
     print(f"已导出：{args.docx}")
+    gaps = text.count("〔本节生成失败") + text.count("〔待补充")
+    if gaps:
+        print(f"注意：草稿中还有 {gaps} 处未完成的节（〔本节生成失败…〕/〔待补充…〕），导出的 Word 中也保留了这些标记。",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -356,6 +363,7 @@ def report_year(value: str) -> int:
 
 
 _ARGPARSE_ZH = (  # argparse's own messages (Python 3.11), so usage errors read as Chinese
+    (re.compile(r"^argument command: "), "命令："),
     (re.compile(r"^argument ([^:]+): "), r"参数 \1："),
     (re.compile(r"the following arguments are required: "), "缺少必需的参数："),
     (re.compile(r"unrecognized arguments: "), "无法识别的参数："),
@@ -379,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(prog="shuzhi", description="述职：抓基层党建工作述职报告起草与检查工具")
     parser.add_argument("--version", action="version", version=f"shuzhi {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="在终端显示详细日志")
-    common = argparse.ArgumentParser(add_help=False)
+    common = ChineseArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="在终端显示详细日志")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseArgumentParser)

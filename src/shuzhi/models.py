@@ -204,6 +204,8 @@ class ParsedNotes:
     meta: NotesMeta
     items: tuple[NoteItem, ...]
     raw_text: str
+    removed: tuple[str, ...] = ()  # ad/watermark lines and spans cleaning took out of the notes
+    looks_like_report: bool = False  # a finished report was pasted instead of notes
 
     def items_for(self, section: str) -> list[NoteItem]:
         return [i for i in self.items if i.section == section]

@@ -4,14 +4,16 @@ timeliness, personal voice and the problems rubric. `run_checks` is the one entr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ..models import Finding, ParsedDocument, ParsedNotes
-from .leakage import leakage_findings, placeholder_findings
+from .leakage import leakage_findings, placeholder_findings, typo_findings
 from .ledger import InventedFigure, LedgerEntry, build_ledger, find_invented, ledger_findings
-from .report import CheckReport, format_report_zh, summarise
+from .report import CheckReport, format_report_zh, join_evidence, summarise
 from .rubric import diagnose_problems
-from .structure import section_text, structure_findings
+from .structure import kind_name, section_text, structure_findings
 from .timeliness import stale_references
 from .voice import voice_findings
 
@@ -22,6 +24,7 @@ __all__ = [
     "InventedFigure",
     "LedgerEntry",
     "diagnose_problems",
+    "failed_sections",
     "format_report_zh",
     "run_checks",
 ]
@@ -56,6 +59,42 @@ def _section_ranges(doc: ParsedDocument | None, draft_text: str) -> list[tuple[i
     return [(a, starts[i + 1][0] if i + 1 < len(starts) else len(draft_text), k) for i, (a, k) in enumerate(starts)]
 
 
+# What the draft shell writes where a section failed to generate (export.py, draft.py).
+_FAILED_SECTION_RE = re.compile(r"〔本节生成失败[：:][^〕]*〕")
+
+
+def failed_sections(draft_text: str) -> tuple[str, list[str]]:
+    """(draft without the "〔本节生成失败：…〕" notes, the notes): a note is not report text,
+    so its figures ("HTTP 401") must not be taken for invented facts."""
+    found = [m.group(0) for m in _FAILED_SECTION_RE.finditer(draft_text)]
+    return (_FAILED_SECTION_RE.sub("", draft_text) if found else draft_text), found
+
+
+def _failed_finding(notes: list[str]) -> Finding:
+    return Finding(
+        check="failed_section",
+        severity="warn",
+        message=f"有节未生成：草稿中有{len(notes)}处“本节生成失败”的说明，这些节还没有正文，"
+        "检查时已跳过这些说明。请重新生成这些节，或手动补写后再检查。",
+        evidence=join_evidence([n[:80] for n in notes[:3]]),
+    )
+
+
+def _merge_missing_causes(findings: list[Finding]) -> list[Finding]:
+    """One gap, one finding: the structure check's "缺少原因分析" and the rubric's "只列了问题，
+    没有分析原因" say the same; keep the structure finding with the rubric's advice."""
+    structural = next(
+        (f for f in findings if f.check == "structure" and f.section == "causes" and "缺少" in f.message), None
+    )
+    rubric = next(
+        (f for f in findings if f.check == "missing_subjective_causes" and not f.evidence), None
+    )
+    if structural is None or rubric is None:
+        return findings
+    merged = replace(structural, message=f"草稿缺少「{kind_name('causes')}」部分：{rubric.message}")
+    return [merged if f is structural else f for f in findings if f is not rubric]
+
+
 def run_checks(
     draft_text: str,
     notes: ParsedNotes | None = None,
@@ -69,10 +108,11 @@ def run_checks(
     """
     from ..notes import note_figures
 
+    draft_text, failed = failed_sections(draft_text)
     doc = _parse(draft_text)
     if year is None:
         year = (notes.meta.year if notes else None) or (doc.year if doc else None)
-    findings: list[Finding] = []
+    findings: list[Finding] = [_failed_finding(failed)] if failed else []
     ledger: list[LedgerEntry] = []
     invented: list[InventedFigure] = []
     if notes is not None:
@@ -86,6 +126,7 @@ def run_checks(
     if corpus_texts is None:
         findings.append(Finding(check="leakage", severity="info", message="未提供范文，跳过照抄范文检查（广告水印已检查）。"))
     findings.extend(placeholder_findings(draft_text))
+    findings.extend(typo_findings(draft_text))
     if doc is not None:
         findings.extend(structure_findings(doc, draft_text))
     if year is not None:
@@ -102,6 +143,7 @@ def run_checks(
         if voice:
             rubric = [f for f in rubric if f.check != "no_first_person"]
         findings.extend(rubric)
+    findings = _merge_missing_causes(findings)
     blocking = any(f.severity == "block" for f in findings)
     return CheckReport(
         findings=tuple(findings),

@@ -12,6 +12,7 @@ from typing import Any
 from ..datafiles import load_data
 from ..models import PLACEHOLDER, Finding
 from .ledger import context_of
+from .report import join_evidence
 
 _MASK = "\x00"
 _WS_RE = re.compile(r"\s+")
@@ -135,6 +136,25 @@ def placeholder_findings(draft_text: str) -> list[Finding]:
             severity="warn",
             message=f"草稿中还有{len(spots)}处占位符（如{PLACEHOLDER}、XX、某某），"
             "这是留给您填写的真实数字或名称：笔记里没有的内容不会替您编造，定稿前请逐一填上或删去。",
-            evidence="；".join(spots[:10]),
+            evidence=join_evidence(spots[:10]),
         )
     ]
+
+
+def typo_findings(draft_text: str) -> list[Finding]:
+    """Known source typos (data/typos.yaml) in the draft, one finding per wrong form."""
+    from ..corpus.clean import fix_typos
+
+    _, applied = fix_typos(draft_text)
+    out = []
+    for wrong, right in applied:
+        at = draft_text.find(wrong)
+        out.append(
+            Finding(
+                check="typo",
+                severity="warn",
+                message=f"草稿中有错别字「{wrong}」，应为「{right}」（范文来源中常见的错字），请改正。",
+                evidence=context_of(draft_text, at, at + len(wrong), 10) if at >= 0 else wrong,
+            )
+        )
+    return out

@@ -8,6 +8,16 @@ from typing import Any
 from ..models import Finding
 from .ledger import InventedFigure, LedgerEntry
 
+_EVIDENCE_TRIM = " \t\n；;，,、。"
+
+
+def join_evidence(parts: list[str] | tuple[str, ...], sep: str = "；") -> str:
+    """Evidence passages joined once by SEP: a passage's own final "；"/"。" is dropped first,
+    so the result never reads "…；；…"."""
+    cleaned = [p.strip(_EVIDENCE_TRIM) for p in parts]
+    return sep.join(p for p in cleaned if p)
+
+
 _SEVERITY_ZH = {"block": "必须处理", "warn": "建议修改", "info": "说明"}
 _CHECK_ZH = {
     "ledger": "数字核对",
@@ -26,6 +36,8 @@ _CHECK_ZH = {
     "no_matching_measure": "措施不对应",
     "empty_formula": "套话堆砌",
     "others_only": "只讲别人",
+    "typo": "错别字",
+    "failed_section": "有节未生成",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..datafiles import load_data
 from ..figures import extract_figures
 from ..models import Finding
+from .report import join_evidence
 
 # Enumeration labels that start an item: 一是 （一） (1) 1. 1、 一、 第一，
 _LABEL_RE = re.compile(
@@ -95,21 +96,26 @@ def split_problems(problems_text: str, causes_text: str | None = None) -> Proble
     return ProblemsSplit(intro, tuple(items), causes, tuple(cause_items))
 
 
-def _found(words: list[str], text: str, negators: tuple[str, ...] = ()) -> list[str]:
+def _found(words: list[str], text: str, negators: tuple[str, ...] = (), patterns: tuple[str, ...] = ()) -> list[str]:
+    """Phrases of WORDS (literal) and PATTERNS (regexes; the matched text is reported) in TEXT,
+    except where one of NEGATORS stands just before ("不能以任务繁重为借口")."""
     hits: list[str] = []
-    for word in words:
-        for m in re.finditer(re.escape(word), text):
+    regexes = [re.escape(w) for w in words] + list(patterns)
+    for regex in regexes:
+        for m in re.finditer(regex, text):
+            if not m.group(0):
+                continue
             before = text[max(0, m.start() - 8) : m.start()]
             if any(n in before for n in negators):
                 continue
-            if word not in hits:
-                hits.append(word)
+            if m.group(0) not in hits:
+                hits.append(m.group(0))
     # "任务重" inside "工作任务重": report the longer phrase only.
     return [w for w in hits if not any(w != o and w in o for o in hits)]
 
 
 def _quote(phrases: list[str] | tuple[str, ...], limit: int = 60) -> str:
-    return "".join(f"「{p[:limit]}」" for p in phrases)
+    return "".join(f"「{p.strip(' 。；;，,')[:limit]}」" for p in phrases)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -173,11 +179,16 @@ def diagnose_problems(
     if vague:
         add(
             "vague",
-            f"{len(vague)}条问题只有一句标题，没有具体表现：{_quote([v.rstrip('。') for v in vague])}。"
+            f"{len(vague)}条问题只有一句标题，没有具体表现：{_quote([v.rstrip('。；;，,') for v in vague])}。"
             "请写清楚具体表现——哪项工作、在什么场合、出现过几次、举一个实例，让问题“看得见”。",
-            "；".join(vague),
+            join_evidence(vague),
         )
-    excuses = _found(list(r["objective_excuses"]), whole, tuple(n.replace("…", "") for n in r["excuse_negators"]))
+    excuses = _found(
+        list(r["objective_excuses"]),
+        whole,
+        tuple(n.replace("…", "") for n in r["excuse_negators"]),
+        tuple(r.get("objective_excuse_patterns") or ()),
+    )
     if excuses:
         add(
             "objective_excuse",
@@ -227,7 +238,7 @@ def diagnose_problems(
                 "causes_restate_problems",
                 f"原因只是把问题换个说法重复了一遍：{_quote(restated)}。原因应回答“为什么会这样”，"
                 "指向思想认识、能力、作风等根源。",
-                "；".join(restated),
+                join_evidence(restated),
                 "causes",
             )
     if not re.search(r["first_person"], whole):
@@ -244,7 +255,7 @@ def diagnose_problems(
             "others_only",
             f"问题都指向别人（{_quote(others)}），没有一条是书记本人履行党建责任的不足。"
             "请先查找自己的问题，如抓党建精力投入、带头学习、督促指导等方面。",
-            "；".join(others),
+            join_evidence(others),
         )
     if next_steps_text and next_steps_text.strip() and problems:
         _, measures = split_items(_drop_headings(next_steps_text))
@@ -256,7 +267,7 @@ def diagnose_problems(
                 "no_matching_measure",
                 f"下一步措施没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
                 "问题与措施应一一对应，每条问题都要有针对性的改进办法。",
-                "；".join(unmatched),
+                join_evidence(unmatched),
                 "next_steps",
             )
     formula_text = "\n".join([problems_text, next_steps_text or ""])

@@ -71,6 +71,9 @@ def structure_findings(doc: ParsedDocument, draft_text: str) -> list[Finding]:
                     section=kind,
                 )
             )
+    order = order_finding(doc)
+    if order is not None:
+        out.append(order)
     if "problems" in kinds and "next_steps" in kinds:
         n_problems = problem_count(doc)
         n_measures = _count_items(doc.sections_of("next_steps"), section_text(doc, "next_steps"))
@@ -86,3 +89,31 @@ def structure_findings(doc: ParsedDocument, draft_text: str) -> list[Finding]:
                 )
             )
     return out
+
+
+def order_finding(doc: ParsedDocument) -> Finding | None:
+    """A warning when a part comes before one that should precede it (下一步 before 存在问题)."""
+    order = [str(k) for k in _rules()["structure"]["order"]]
+    rank = {k: i for i, k in enumerate(order)}
+    first_seen: list[str] = []
+    for s in doc.sections:
+        if s.kind in rank and s.kind not in first_seen:
+            first_seen.append(s.kind)
+    misplaced = [
+        (later, earlier)
+        for i, earlier in enumerate(first_seen)
+        for later in first_seen[i + 1 :]
+        if rank[later] < rank[earlier]
+    ]
+    if not misplaced:
+        return None
+    later, earlier = misplaced[0]
+    expected = "、".join(kind_name(k) for k in order)
+    return Finding(
+        check="structure",
+        severity="warn",
+        message=f"各部分顺序不对：「{kind_name(earlier)}」排在了「{kind_name(later)}」之前。"
+        f"述职报告一般依次为{expected}（没有的部分可以省略），请调整顺序。",
+        evidence=" → ".join(kind_name(k) for k in first_seen),
+        section=earlier,
+    )

@@ -26,7 +26,7 @@ from ..datafiles import load_data
 from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
 from .bm25 import LexicalIndex
-from .build import build_index, index_paths
+from .build import build_index, index_paths, resolve_corpus_dirs
 from .embed import NO_EMBEDDER_WARNING, load_embedder
 from .store import ChunkStore, DenseStore, Manifest
 
@@ -242,6 +242,7 @@ class CorpusIndex:
         no usable report is found.
         """
         dirs = list(corpus_dirs) if corpus_dirs is not None else self.corpus_dirs()
+        resolve_corpus_dirs(dirs)  # a missing folder fails before the embedding model loads
         with self._lock:
             if on_progress:
                 on_progress("加载向量模型…")
