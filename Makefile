@@ -45,8 +45,8 @@ run: deps
 	  --server.headless=true --browser.gatherUsageStats=false
 
 lint: dev-deps
-	$(BIN)/ruff check src tests app.py bench
-	$(BIN)/mypy src
+	$(BIN)/ruff check src ui tests app.py bench
+	$(BIN)/mypy src ui app.py
 
 test: dev-deps system-deps lint
 	$(BIN)/python -m pytest

@@ -41,9 +41,9 @@ def llm_config() -> Any:
 
 
 def kind_label(kind: str) -> str:
-    from shuzhi.datafiles import load_data
+    from shuzhi.plan import kind_name
 
-    return str(load_data("plan")["kind_names"].get(kind, kind))
+    return kind_name(kind)
 
 
 def md_escape(text: str) -> str:

@@ -52,8 +52,16 @@ def make_plan(notes_text: str, year: int | None) -> None:
 
 
 def edit_plan(plan: Any) -> Any:
+    from shuzhi.plan import plan_warnings
+
     gen = st.session_state.plan_gen
     st.subheader("提纲（可修改）")
+    notes = st.session_state.get("parsed_notes")
+    ignored = getattr(notes, "removed", ())
+    if ignored:
+        st.info(f"已忽略笔记中的广告、水印等 {len(ignored)} 行，它们不会进入提纲和草稿。")
+    for warning in plan_warnings(plan):
+        st.warning(warning)
     title = st.text_input("标题", value=plan.title, key=f"title-{gen}")
     sections = []
     for section in plan.sections:
@@ -64,6 +72,8 @@ def edit_plan(plan: Any) -> Any:
             heading = st.text_input("小标题", value=section.heading, key=f"h-{gen}-{section.key}") \
                 if section.heading else section.heading
             notes = st.text_area("本节事实（每行一条）", value="\n".join(section.notes), key=f"n-{gen}-{section.key}")
+            if section.context:
+                st.caption("本节要呼应的问题：" + "；".join(md_escape(c) for c in section.context))
             sections.append(replace(section, heading=heading,
                                     notes=tuple(n.strip() for n in notes.splitlines() if n.strip())))
     edited = replace(plan, title=title, sections=tuple(sections))

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, get_settings
 from .datafiles import load_data
 from .errors import LLMError
 from .models import PLACEHOLDER, DraftEvents, Hit, Plan, PlanSection, SearchFilters, SectionDraft
-from .plan import drafted_sections, lacks_material
+from .plan import drafted_sections, kind_name, lacks_material
 from .prompts import render_prompt, section_guides
 
 if TYPE_CHECKING:
@@ -59,10 +60,6 @@ class DraftResult:
         return [s for s in self.sections if s.error]
 
 
-def _kind_name(kind: str) -> str:
-    return str(load_data("plan")["kind_names"].get(kind, kind))
-
-
 # ------------------------------------------------------------------ retrieval
 def sanitise_exemplar(text: str) -> str:
     """Exemplars reach prompts only through here: no ads, markers or corpus placeholders."""
@@ -77,7 +74,7 @@ def sanitise_exemplar(text: str) -> str:
 
 def _exemplar_query(section: PlanSection) -> str:
     body = "；".join(section.notes or section.context)[:300]
-    return f"{section.heading} {body}".strip() or _kind_name(section.kind)
+    return f"{section.heading} {body}".strip() or kind_name(section.kind)
 
 
 def retrieve_for_section(index: CorpusIndex, section: PlanSection, k: int | None = None) -> tuple[Hit, ...]:
@@ -132,7 +129,7 @@ def _format_exemplars(hits: Sequence[Hit]) -> str:
         return "（无）"
     parts = []
     for n, hit in enumerate(hits, start=1):
-        where = sanitise_exemplar(hit.chunk.heading_path) or _kind_name(hit.chunk.kind)
+        where = sanitise_exemplar(hit.chunk.heading_path) or kind_name(hit.chunk.kind)
         parts.append(f"【范文片段{n}｜{where}】\n{sanitise_exemplar(hit.chunk.text)}")
     return "\n\n".join(parts)
 
@@ -144,7 +141,7 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
         year=plan.year or "本",
         org=plan.org or "本单位",
         report_title=plan.title,
-        section_name=_kind_name(section.kind),
+        section_name=kind_name(section.kind),
         section_guide=section_guides().get(section.kind, ""),
         heading=heading,
         facts=_format_facts(section),
@@ -267,7 +264,7 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
     failed = [d for d in drafts if d.error]
     message = ""
     if failed:
-        names = "、".join(_kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
+        names = "、".join(kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
         message = f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留，可稍后重试失败的节。"
     return DraftResult(plan, tuple(jobs), tuple(drafts), model_configured=True, message=message,
                        saved_to=str(saved))
@@ -283,7 +280,16 @@ def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | N
     merged = tuple(by_key.get(d.key, d) for d in result.sections)
     still = [d for d in merged if d.error]
     message = f"仍有 {len(still)} 节未能生成。" if still else ""
-    return DraftResult(result.plan, result.jobs, merged, True, message, result.saved_to)
+    from .sessions import load_session, save_session
+
+    notes_text = ""
+    if result.saved_to:
+        try:
+            notes_text = str(load_session(Path(result.saved_to)).get("notes", ""))
+        except (OSError, ValueError):
+            notes_text = ""
+    saved = save_session(notes_text, result.plan, merged, settings=settings, label="retry")
+    return DraftResult(result.plan, result.jobs, merged, True, message, str(saved))
 
 
 def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:

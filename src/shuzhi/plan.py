@@ -16,6 +16,11 @@ def _plan_data() -> dict[str, Any]:
     return dict(load_data("plan"))
 
 
+def kind_name(kind: str) -> str:
+    """Chinese name of a section kind (data/plan.yaml kind_names)."""
+    return str(_plan_data()["kind_names"].get(kind, kind))
+
+
 def _theme_of(item: NoteItem) -> str:
     from .corpus.parse import detect_theme
 
