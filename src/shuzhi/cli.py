@@ -286,9 +286,9 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
     index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
     result = rewrite_section(text, notes_text=notes_text, draft_text=draft_text, index=index, settings=settings)
     if args.output and result.rewritten:
-        from .sessions import _atomic_write
+        from .fileio import write_atomic
 
-        _atomic_write(Path(args.output), result.rewritten + "\n")
+        write_atomic(Path(args.output), result.rewritten + "\n")
     if args.json:
         _print_json({
             "diagnosis": [to_dict(f) for f in result.diagnosis], "rewritten": result.rewritten,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .datafiles import load_data
-from .errors import ShuzhiError
+from .fileio import check_target, write_atomic
 from .models import Plan, SectionDraft
 
 HEADING1 = "heading1"
@@ -225,34 +223,8 @@ def markdown_to_report(text: str, title: str | None = None) -> ReportDocument:
 
 
 # ---------------------------------------------------------------- writing files
-def _check_target(path: Path) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ShuzhiError(f"保存失败：目标文件夹不存在（{folder}），请先创建该文件夹或另选位置。",
-                          f"export target folder does not exist: {folder}")
-    if path.is_dir():
-        raise ShuzhiError(f"保存失败：{path.name} 是一个文件夹，请指定文件名。", f"export target is a directory: {path}")
-
-
 def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write via a temporary file in the same folder and os.replace, so the target is never half-written."""
-    path = Path(path)
-    _check_target(path)
-    folder = path.parent
-    tmp_name = ""
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False) as fh:
-            tmp_name = fh.name
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
-        raise ShuzhiError(f"保存失败：无法写入 {path.name}（文件可能正被 Word 打开，或没有写入权限）。",
-                          f"writing {path} failed: {exc!r}") from exc
-    return path
+    return write_atomic(Path(path), data)
 
 
 def export_markdown(doc: ReportDocument, path: Path) -> Path:
@@ -384,7 +356,7 @@ def export_docx(doc: ReportDocument, path: Path | None = None) -> bytes:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
     if path is not None:
-        _check_target(Path(path))  # fail before building the document
+        check_target(Path(path))  # fail before building the document
     style = load_docx_style()
     document = Document()
     _style_document(document, style)

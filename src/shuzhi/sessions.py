@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from .config import Settings, get_settings
+from .errors import ShuzhiError
+from .fileio import write_atomic
 from .models import Plan, SectionDraft, to_dict
 
 log = logging.getLogger(__name__)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def save_session(notes_text: str, plan: Plan, drafts: Sequence[SectionDraft],
@@ -37,8 +29,9 @@ def save_session(notes_text: str, plan: Plan, drafts: Sequence[SectionDraft],
         "sections": [to_dict(d) for d in drafts],
     }
     try:
-        _atomic_write(path, json.dumps(payload, ensure_ascii=False, indent=2))
-    except OSError as exc:  # saving history must never break drafting
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(payload, ensure_ascii=False, indent=2))
+    except (OSError, ShuzhiError) as exc:  # saving history must never break drafting
         log.error("could not save session to %s: %s", path, exc)
         return Path()
     return path

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 
 from ..config import Settings
 from ..errors import IndexUnavailable
+from ..fileio import write_atomic
 from ..models import Chunk
 from .embed import embedder_slug
 
@@ -35,9 +35,7 @@ _COLLECTION_CHARS = re.compile(r"[^a-zA-Z0-9._-]+")
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 # ---------------------------------------------------------------- chunks.jsonl
