@@ -121,3 +121,16 @@ def test_year_is_validated(year: str, capsys: pytest.CaptureFixture[str]) -> Non
 )
 def test_tidy_model_text(raw: str, expected: str) -> None:
     assert tidy_model_text(raw) == expected
+
+
+def test_pasted_report_is_cleaned_and_announced(use_built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import CORPUS_DIR
+
+    report = CORPUS_DIR / "003_5d70bbfcd06b2305.txt"
+    code, stdout, stderr = run_cli(capsys, "draft", str(report), "--plan-only", "--json")
+    assert code == 0
+    assert "写好的报告" in stderr and "已忽略" in stderr
+    for dirt in ("酷乐", "QQ", "会员", "订阅"):
+        assert dirt not in stdout
+    kinds = {s["kind"] for s in json.loads(stdout)["sections"] if s["notes"]}
+    assert {"achievements", "problems", "next_steps"} <= kinds

@@ -59,7 +59,9 @@ def edit_plan(plan: Any) -> Any:
     notes = st.session_state.get("parsed_notes")
     ignored = getattr(notes, "removed", ())
     if ignored:
-        st.info(f"已忽略笔记中的广告、水印等 {len(ignored)} 行，它们不会进入提纲和草稿。")
+        st.info(f"已忽略笔记中的广告、水印等 {len(ignored)} 处，它们不会进入提纲和草稿。")
+    if getattr(notes, "looks_like_report", False):
+        st.info("输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。")
     for warning in plan_warnings(plan):
         st.warning(warning)
     title = st.text_input("标题", value=plan.title, key=f"title-{gen}")

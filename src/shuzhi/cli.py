@@ -192,6 +192,10 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     notes = parse_notes(notes_text, year=args.year, classify=similarity_classifier(index))
     if args.year and notes.meta.year and notes.meta.year != args.year:
         print(f"注意：--year {args.year} 与笔记中的 {notes.meta.year} 年不一致，按 {args.year} 年起草。", file=sys.stderr)
+    if notes.removed:
+        print(f"注意：已忽略笔记中的广告、水印等 {len(notes.removed)} 处，它们不会进入提纲和草稿。", file=sys.stderr)
+    if notes.looks_like_report:
+        print("注意：输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。", file=sys.stderr)
     plan = _read_plan(args.plan) if args.plan else build_plan(notes, args.year)
     for warning in plan_warnings(plan):
         print(f"注意：{warning}", file=sys.stderr)
