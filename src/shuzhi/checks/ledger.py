@@ -121,16 +121,21 @@ def find_invented(
 
 def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -> list[Finding]:
     findings = []
+    # One finding per note line, not per figure: "this note's 5次、12次 are missing" is what the user acts on.
+    missing_by_line: dict[str, list[str]] = {}
     for entry in ledger:
         if entry.status == "missing":
-            findings.append(
-                Finding(
-                    check="ledger",
-                    severity="warn",
-                    message=f"笔记中的数字「{entry.figure_raw}」没有写进草稿，请确认是否需要补上。",
-                    evidence=entry.note_line,
-                )
+            missing_by_line.setdefault(entry.note_line, []).append(entry.figure_raw)
+    for note_line, raws in missing_by_line.items():
+        quoted = "".join(f"「{raw}」" for raw in raws)
+        findings.append(
+            Finding(
+                check="ledger",
+                severity="warn",
+                message=f"笔记中的数字{quoted}没有写进草稿，请确认是否需要补上。",
+                evidence=note_line,
             )
+        )
     for inv in invented:
         if inv.severity == "block":
             message = (
