@@ -2,7 +2,8 @@
 
 The SDK's own retries are off (`max_retries=0`): tenacity retries here, so the policy
 (what is retried, how long to wait, Retry-After) is ours, logged, and counted in `stats`.
-Every failure leaves as `LLMError` with a distinct `code` and a Chinese `user_message`.
+Every failure leaves as `LLMError` with a distinct `code` and a Chinese `user_message`
+(the translation is in `llm_errors`; presets and `LLMConfig` are in `llm_config`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NoReturn, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
@@ -27,9 +27,22 @@ from tenacity import (
     wait_random,
 )
 
-from .config import Settings, get_settings
-from .datafiles import load_data
+from .config import Settings
 from .errors import LLMError
+from .llm_config import LOCAL_PLACEHOLDER_KEY, LLMConfig, is_local_url, resolve_llm_config
+from .llm_config import ProviderPreset as ProviderPreset  # re-exported: importable from shuzhi.llm as before
+from .llm_config import load_presets as load_presets  # re-exported: the UI and tests import it from here
+from .llm_errors import (
+    FILTER_FINISH_REASONS,
+    _content_filter_error,
+    _error_fields,
+    _is_content_filter,
+    _is_quota,
+    _llm_error,
+    _MalformedAnswer,
+    _redact,
+    _translate,
+)
 
 log = logging.getLogger("shuzhi.llm")
 
@@ -37,98 +50,10 @@ Messages = list[dict[str, str]]
 TokenCallback = Callable[[str], None]
 T = TypeVar("T")
 
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
-LOCAL_PLACEHOLDER_KEY = "not-needed"  # Ollama/vLLM ignore the key, but the SDK wants one
-
 NOT_CONFIGURED_MESSAGE = (
     "尚未配置大模型接口：请设置 OPENAI_BASE_URL、OPENAI_API_KEY 和 SHUZHI_MODEL，或选择预设（SHUZHI_PROVIDER=deepseek 等）。"
     "检索、提纲、检查和导出不需要模型，仍可使用。"
 )
-
-# Provider content-review refusals, matched on code/type/message (lower-cased).
-# SEE: https://help.aliyun.com/zh/model-studio/error-code (DashScope: data_inspection_failed)
-# SEE: https://open.bigmodel.cn/dev/api/error-code/error-code (Zhipu: 1301 不安全或敏感内容)
-CONTENT_FILTER_MARKERS = ("data_inspection_failed", "content_filter", "content_policy", "sensitive",
-                          "inappropriate", "敏感", "不安全", "审核")
-CONTENT_FILTER_CODES = frozenset({"1301", "data_inspection_failed", "content_filter", "content_policy_violation"})
-CONTEXT_MARKERS = ("context_length_exceeded", "maximum context length", "context length", "token limit",
-                   "too long", "range of input length", "超长", "超过最大长度")
-MODEL_MARKERS = ("model_not_found", "does not exist", "模型不存在", "model not exist")
-QUOTA_MARKERS = ("insufficient_quota", "insufficient balance", "余额不足", "arrearage")
-# finish_reason values that mean the provider cut the answer for content reasons (Zhipu: "sensitive").
-FILTER_FINISH_REASONS = frozenset({"content_filter", "sensitive"})
-
-
-# ------------------------------------------------------------------ presets and config
-@dataclass(frozen=True)
-class ProviderPreset:
-    name: str
-    label: str  # Chinese, for the UI
-    base_url: str
-    model: str
-    notes: str = ""
-    api_key: str = ""  # only for local servers that ignore it (Ollama); never a real key
-
-
-def load_presets() -> dict[str, ProviderPreset]:
-    """Presets from data/providers.yaml (merged with the user's rules/providers.yaml)."""
-    raw = (load_data("providers") or {}).get("presets") or {}
-    fields = ("label", "base_url", "model", "notes", "api_key")
-    return {str(name): ProviderPreset(name=str(name), **{f: str(p.get(f) or "") for f in fields})
-            for name, p in raw.items() if isinstance(p, dict)}
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    base_url: str
-    model: str
-    api_key: str = field(default="", repr=False)  # never in repr, logs or messages
-    temperature: float = 0.4
-    timeout_s: float = 120.0
-    max_retries: int = 3
-    retry_base_delay_s: float = 1.0
-    retry_max_delay_s: float = 30.0
-    provider: str = ""
-
-    @property
-    def display_url(self) -> str:
-        """The base URL without any user:password part, safe to show and log."""
-        parts = urlsplit(self.base_url)
-        return urlunsplit(parts._replace(netloc=parts.hostname or "")) if parts.password else self.base_url
-
-
-def is_local_url(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in LOCAL_HOSTS
-
-
-def resolve_llm_config(settings: Settings | None = None) -> LLMConfig | None:
-    """Settings (+ preset) → LLMConfig; None when neither a base URL nor a provider is set."""
-    settings = settings or get_settings()
-    provider = settings.provider.strip().lower()
-    preset: ProviderPreset | None = None
-    if provider:
-        presets = load_presets()
-        preset = presets.get(provider)
-        if preset is None:
-            names = "、".join(sorted(presets))
-            raise LLMError(f"未知的大模型预设「{provider}」：可选 {names}。", f"unknown provider {provider!r}",
-                           code="not_configured")
-    base_url = settings.openai_base_url.strip() or (preset.base_url if preset else "")
-    if not base_url:
-        return None
-    model = settings.model.strip() or (preset.model if preset else "")
-    if not model:
-        raise LLMError("已设置接口地址但未设置模型名称：请设置 SHUZHI_MODEL（例如 deepseek-chat）。",
-                       "no model configured", code="not_configured")
-    api_key = settings.openai_api_key.get_secret_value().strip()
-    if not api_key and preset and preset.api_key:
-        api_key = preset.api_key
-    if not api_key and is_local_url(base_url):
-        api_key = LOCAL_PLACEHOLDER_KEY
-    return LLMConfig(base_url=base_url.rstrip("/"), model=model, api_key=api_key, temperature=settings.temperature,
-                     timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
-                     retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
-                     provider=provider)
 
 
 def require_llm(settings: Settings | None = None) -> ChatClient:
@@ -164,10 +89,6 @@ class _Counter:
 
 
 # ------------------------------------------------------------------ errors
-class _MalformedAnswer(Exception):
-    """The endpoint sent something that is not the OpenAI wire format (a proxy's HTML, broken JSON)."""
-
-
 class _StreamCut(Exception):
     """Raised inside an attempt once tokens were delivered: retrying would repeat them."""
 
@@ -178,23 +99,7 @@ class _StreamCut(Exception):
         self.finish_reason = finish_reason
 
 
-def _error_fields(exc: openai.APIError) -> tuple[int | None, str, str]:
-    """(status, code, lower-cased searchable text) from an SDK error, whatever the provider's shape."""
-    status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
-    body = exc.body if isinstance(exc.body, dict) else {}
-    code = str(exc.code or body.get("code") or "")
-    text = " ".join(str(x) for x in (code, exc.type or "", body.get("type", ""), exc.message)).lower()
-    return status, code, text
-
-
-def _is_content_filter(code: str, text: str) -> bool:
-    return code.lower() in CONTENT_FILTER_CODES or any(m in text for m in CONTENT_FILTER_MARKERS)
-
-
-def _is_quota(text: str) -> bool:
-    return any(m in text for m in QUOTA_MARKERS)
-
-
+# ------------------------------------------------------------------ retry policy
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
@@ -205,66 +110,6 @@ def _is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def _content_filter_error(detail: str, partial: str = "") -> LLMError:
-    return _llm_error(
-        "服务商的内容安全审核（内容审核）拒绝了这段文本，这类拦截常是误判：请调整措辞（例如改写敏感表述、去掉具体人名或案件细节）后重试，"
-        "或换用其他服务商或本地模型。",
-        detail, "content_filter", partial)
-
-
-def _llm_error(message: str, detail: str, code: str, partial: str = "") -> LLMError:
-    err = LLMError(message, detail, code=code)
-    err.partial = partial
-    return err
-
-
-def _translate(exc: BaseException, config: LLMConfig, attempts: int) -> LLMError:
-    """Map an SDK/transport failure to one LLMError with a distinct code and Chinese message."""
-    after = f"（已尝试 {attempts} 次）" if attempts > 1 else ""
-    if isinstance(exc, openai.APITimeoutError):
-        return _llm_error(f"大模型接口在 {config.timeout_s:g} 秒内没有响应{after}：请稍后再试，或调大 SHUZHI_TIMEOUT_S。",
-                          f"timeout after {attempts} attempt(s) to {config.display_url}", "timeout")
-    if isinstance(exc, openai.APIConnectionError):
-        return _llm_error(f"无法连接大模型接口 {config.display_url}{after}：请检查地址和网络；本地模型（Ollama/vLLM）请确认服务已启动。",
-                          f"connection failed to {config.display_url}: {exc.__cause__!r}", "unreachable")
-    if isinstance(exc, _MalformedAnswer):
-        return _llm_error("大模型接口返回了无法解析的内容：请检查 OPENAI_BASE_URL 是否指向 OpenAI 兼容接口（通常以 /v1 结尾）。",
-                          f"malformed answer: {exc}", "server_error")
-    if not isinstance(exc, openai.APIError):
-        return _llm_error("调用大模型时发生意外错误，请重试。", f"{type(exc).__name__}: {exc}", "bad_request")
-    status, code, text = _error_fields(exc)
-    detail = f"HTTP {status} code={code!r} after {attempts} attempt(s): {exc.message}"
-    if _is_content_filter(code, text):
-        return _content_filter_error(detail)
-    if status == 402 or _is_quota(text):
-        return _llm_error("大模型账户余额不足或额度已用完：请到服务商控制台充值或更换密钥。", detail, "auth")
-    if status == 429:
-        return _llm_error(f"大模型接口请求过于频繁，被限流{after}：请稍后再试，或调小并发数 SHUZHI_MAX_CONCURRENCY。",
-                          detail, "rate_limited")
-    if status is not None and status >= 500:  # before the text markers: a gateway "took too long" is no 4xx
-        return _llm_error(f"大模型服务端出错（HTTP {status}）{after}：请稍后再试，或换用其他服务商。", detail, "server_error")
-    if any(m in text for m in CONTEXT_MARKERS):
-        return _llm_error("输入超出了模型的上下文长度：请减少参考范文或笔记篇幅（可调小 SHUZHI_MAX_PROMPT_CHARS），或换用上下文更长的模型。",
-                          detail, "context_too_long")
-    if status in (401, 403):
-        return _llm_error(f"大模型接口拒绝了 API 密钥（HTTP {status}）：请检查 OPENAI_API_KEY 是否正确、是否属于当前服务商。",
-                          detail, "auth")
-    if status == 404 or any(m in text for m in MODEL_MARKERS):
-        return _llm_error(f"服务商没有名为「{config.model}」的模型：请检查 SHUZHI_MODEL 的拼写，或用「测试连接」查看可用模型。",
-                          detail, "model_not_found")
-    return _llm_error(f"大模型接口拒绝了请求（HTTP {status}）：{exc.message[:200]}", detail, "bad_request")
-
-
-def _redact(err: LLMError, secret: str) -> LLMError:
-    """Belt and braces: a provider could echo the key in its error text."""
-    if secret and len(secret) >= 6:
-        err.user_message = err.user_message.replace(secret, "***")
-        err.detail = err.detail.replace(secret, "***")
-        err.args = tuple(str(a).replace(secret, "***") for a in err.args)
-    return err
-
-
-# ------------------------------------------------------------------ retry policy
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:

@@ -1,0 +1,110 @@
+"""The rules of data/note_rules.yaml, compiled once, and the keyword tests built on them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .datafiles import load_data
+
+
+@dataclass(frozen=True)
+class _Rules:
+    max_chars: int
+    bullet_re: re.Pattern[str]
+    heading_words: tuple[tuple[str, tuple[str, ...]], ...]
+    markers: dict[str, str]
+    sentence_ends: str
+    cues: tuple[tuple[str, re.Pattern[str], bool], ...]  # (kind, pattern, drop the cue)
+    problem_words: tuple[str, ...]
+    not_problem: tuple[re.Pattern[str], ...]
+    next_step_starts: tuple[str, ...]
+    next_step_words: tuple[str, ...]
+    done_words: tuple[str, ...]
+    cause_starts: tuple[str, ...]
+    classify_min_score: float
+    figures_mean_done: bool
+    meta_keys: dict[str, str]
+    role_words: tuple[str, ...]
+    org_words: tuple[str, ...]
+    title_noise: tuple[str, ...]
+    members_re: re.Pattern[str]
+    report_min_headings: int
+    report_heading_max_chars: int
+    report_long_line_chars: int
+    report_min_long_lines: int
+    report_closing_words: tuple[str, ...]
+
+
+def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
+    """A cue at a sentence or clause start, optionally after a connective ("但存在的问题是")."""
+    conn = "|".join(re.escape(c) for c in sorted(connectives, key=len, reverse=True))
+    conn_part = f"(?:{conn})?" if conn else ""
+    return re.compile(rf"(?:^|(?<=[，,：:、]))\s*{conn_part}(?P<cue>{pattern})")
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    d: dict[str, Any] = load_data("note_rules")
+    markers = {str(w): kind for kind, words in d["markers"].items() for w in words}
+    meta_keys = {str(w): field for field, words in d["meta_keys"].items() for w in words}
+    return _Rules(
+        max_chars=int(d.get("max_chars", 20000)),
+        bullet_re=re.compile(r"^\s*(?:" + "|".join(d["bullets"]) + r")\s*"),
+        heading_words=tuple((str(e["kind"]), tuple(str(w) for w in e["words"])) for e in d["heading_words"]),
+        markers=markers,
+        sentence_ends=str(d.get("sentence_ends", "。！？!?；;")),
+        cues=tuple(
+            (str(c["kind"]), _cue_re(str(c["pattern"]), list(d.get("cue_connectives", []))), bool(c.get("drop", False)))
+            for c in d.get("prose_cues", [])
+        ),
+        problem_words=tuple(d["problem_words"]),
+        not_problem=tuple(re.compile(p) for p in d.get("not_problem_patterns", [])),
+        next_step_starts=tuple(d["next_step_starts"]),
+        next_step_words=tuple(d["next_step_words"]),
+        done_words=tuple(d["done_words"]),
+        cause_starts=tuple(d["cause_starts"]),
+        classify_min_score=float(d.get("classify_min_score", 0.0)),
+        figures_mean_done=bool(d.get("figures_mean_done", True)),
+        meta_keys=meta_keys,
+        role_words=tuple(d["role_words"]),
+        org_words=tuple(d["org_words"]),
+        title_noise=tuple(d["title_noise"]),
+        members_re=re.compile(d["members_pattern"]),
+        report_min_headings=int(d.get("report_min_headings", 3)),
+        report_heading_max_chars=int(d.get("report_heading_max_chars", 40)),
+        report_long_line_chars=int(d.get("report_long_line_chars", 80)),
+        report_min_long_lines=int(d.get("report_min_long_lines", 2)),
+        report_closing_words=tuple(str(w) for w in d.get("report_closing_words", [])),
+    )
+
+
+def heading_kind(heading: str) -> str | None:
+    """The section a notes heading ("## 问题", "## 明年") announces, or None."""
+    for kind, words in _rules().heading_words:
+        if any(w in heading for w in words):
+            return kind
+    return None
+
+
+def rule_kind(text: str) -> str | None:
+    """Section by keyword rules, for a line with no marker or heading."""
+    r = _rules()
+    if text.startswith(r.cause_starts):
+        return "causes"
+    done = any(w in text for w in r.done_words)
+    if (text.startswith(r.next_step_starts) and not done) or any(w in text for w in r.next_step_words):
+        return "next_steps"
+    if any(w in _mask_not_problems(text) for w in r.problem_words):
+        return "problems"
+    return None
+
+
+def _mask_not_problems(text: str) -> str:
+    """TEXT with success wording ("未发生…", "整改问题17个") blanked out, so that its negative
+    or problem words do not make it a problem."""
+    for pattern in _rules().not_problem:
+        text = pattern.sub(lambda m: "\0" * len(m.group(0)), text)
+    return text

@@ -1,0 +1,289 @@
+"""Raw notes → cleaned lines with their role (title, heading, meta, marker, item) and sentences.
+
+`_prepare` cleans the notes and tells a pasted finished report from notes; `_scan` gives each
+line its role; `split_sentences` and `_cue_pieces` cut a line where a sentence or cue phrase starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .datafiles import load_data
+from .figures import extract_figures, is_year_like
+from .models import Block, LoadedFile
+from .notes_rules import _rules, heading_kind
+
+_HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_KV_RE = re.compile(r"^([^：:\s]{1,10})\s*[：:]\s*(.*)$")
+_PAREN_RE = re.compile(r"[（(]([^（）()]*)[）)]")
+
+
+# ---------------------------------------------------------------- cleaning
+_SYMBOL_BULLET_RE = re.compile(r"^\s*[-*•·+●○■□▪►>]+\s+")
+_LEVEL1_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}[、．.]|第[一二三四五六七八九十]{1,3}(?:部分|章|节))")
+_SENTENCE_PUNCT_RE = re.compile(r"[。；;！？!?]")
+
+
+def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
+    """The corpus cleaner applied line by line: (cleaned text with the same line numbers, removed dirt).
+
+    `clean_text` would drop Markdown bullets and blank lines; here a symbol bullet ("- ", "* ")
+    is set aside before cleaning (a "*" must not become a placeholder) and put back after,
+    and every line keeps its number (a removed line becomes blank).
+    """
+    from .corpus.clean import clean_file, fix_typos, match_ad_line, normalise_placeholders
+
+    lines = text.splitlines()
+    prefixes: list[str] = []
+    blocks: list[Block] = []
+    for i, line in enumerate(lines):
+        m = _SYMBOL_BULLET_RE.match(line)
+        prefix = m.group(0).strip() + " " if m else ""
+        prefixes.append(prefix)
+        blocks.append(Block(line[m.end() :] if m else line, style=str(i)))
+    cleaned = clean_file(LoadedFile(path="笔记", doc_id="notes", file_type="md", encoding="utf-8", blocks=tuple(blocks)))
+    out = [""] * len(lines)
+    for block in cleaned.blocks:
+        out[int(block.style)] = block.text
+    removed: list[str] = []
+    for r in cleaned.removed:
+        if r.reason in ("blank", "typo"):
+            continue
+        if r.reason == "repeated_footer" and match_ad_line(r.text) is None:
+            # A short line typed three times is not a footer in notes; keep it.
+            body, _ = normalise_placeholders(blocks[r.block_index].text.strip(), markdown=True)
+            out[r.block_index] = fix_typos(body)[0]
+            continue
+        removed.append(r.text.strip())
+    joined = "\n".join(f"{prefixes[i]}{body}" if body else "" for i, body in enumerate(out))
+    return joined, tuple(t for t in removed if t)
+
+
+def _looks_like_report(lines: list[str]) -> bool:
+    """A finished report: several short level-1 headings (一、…二、…三、) and long paragraphs."""
+    r = _rules()
+    stripped = [ln.strip() for ln in lines if ln.strip()]
+    headings = [
+        ln for ln in stripped
+        if _LEVEL1_RE.match(ln) and len(ln) <= r.report_heading_max_chars and not _SENTENCE_PUNCT_RE.search(ln)
+    ]
+    long_lines = [ln for ln in stripped if len(ln) >= r.report_long_line_chars]
+    return len(headings) >= r.report_min_headings and len(long_lines) >= r.report_min_long_lines
+
+
+@lru_cache(maxsize=16)
+def _prepare(text: str) -> tuple[str, tuple[str, ...], bool]:
+    """(cleaned text, removed dirt, looks like a finished report) of raw notes."""
+    cleaned, removed = _clean_notes(text)
+    return cleaned, removed, _looks_like_report(cleaned.splitlines())
+
+
+# ---------------------------------------------------------------- sentences
+_PAIRS = {"“": "”", "《": "》", "「": "」", "『": "』", "‘": "’", "（": "）", "(": ")", "【": "】"}
+_TRIM = " \t，,、：:。.；;！!？?"
+
+
+def split_sentences(text: str, ends: str | None = None) -> list[str]:
+    """Sentences of TEXT, cut after 。！？；(data: sentence_ends), never inside quotes or brackets.
+
+    Unbalanced quotes fall back to cutting at every sentence end.
+    """
+    ends = _rules().sentence_ends if ends is None else ends
+    out: list[str] = []
+    buf: list[str] = []
+    stack: list[str] = []
+    for ch in text:
+        buf.append(ch)
+        if stack and ch == stack[-1]:
+            stack.pop()
+        elif ch == '"':
+            stack.append('"')
+        elif ch in _PAIRS:
+            stack.append(_PAIRS[ch])
+        elif not stack and ch in ends:
+            out.append("".join(buf))
+            buf = []
+    if buf:
+        out.append("".join(buf))
+    if stack:  # an opening quote never closed: do not swallow the rest of the line
+        out = re.split(f"(?<=[{re.escape(ends)}])", text)
+    return [s for s in out if s.strip(_TRIM)]
+
+
+def _cue_pieces(sentence: str) -> list[tuple[str, str | None]]:
+    """(text, cue kind) pieces of a sentence, cut where a cue phrase starts a clause.
+
+    The first piece has kind None unless the sentence starts with a cue.
+    """
+    cuts: list[tuple[int, int, str]] = []  # (cut at, text starts at, kind)
+    for kind, pattern, drop in _rules().cues:
+        for m in pattern.finditer(sentence):
+            if not m.group("cue"):
+                continue
+            cuts.append((m.start(), m.end() if drop else m.start("cue"), kind))
+    cuts.sort()
+    chosen: list[tuple[int, int, str]] = []
+    for cut in cuts:
+        if not chosen or cut[0] >= chosen[-1][1]:
+            chosen.append(cut)
+    pieces: list[tuple[str, str | None]] = []
+    if not chosen or chosen[0][0] > 0:
+        pieces.append((sentence[: chosen[0][0]] if chosen else sentence, None))
+    for n, (_, start, kind) in enumerate(chosen):
+        end = chosen[n + 1][0] if n + 1 < len(chosen) else len(sentence)
+        pieces.append((sentence[start:end], kind))
+    return [(text.strip(_TRIM), kind) for text, kind in pieces]
+
+
+# ---------------------------------------------------------------- line scanning
+@dataclass(frozen=True)
+class _Line:
+    line_no: int
+    text: str  # stripped, bullet removed
+    role: str  # "title" | "heading" | "meta" | "marker" | "item"
+    kind: str | None = None  # section kind for heading/marker lines
+    meta: tuple[tuple[str, str], ...] = ()  # (field, value) for meta/title lines
+    bulleted: bool = False  # the line started with a bullet ("- ", "1.", "一是")
+
+
+def _strip_bullet(line: str) -> str:
+    return _rules().bullet_re.sub("", line, count=1).strip()
+
+
+def _strip_affixes(org: str, words: tuple[str, ...]) -> str:
+    """ORG without title words and role words at either end ("某社区党委书记笔记" → "某社区党委")."""
+    ordered = sorted(words, key=len, reverse=True)
+    changed = True
+    while changed and org:
+        changed = False
+        for w in ordered:
+            if org.endswith(w) and len(org) > len(w):
+                org, changed = org[: -len(w)].rstrip("，,、 "), True
+                break
+            if org.startswith(w) and len(org) > len(w):
+                org, changed = org[len(w) :].lstrip("，,、 "), True
+                break
+    return org
+
+
+def _parse_title(text: str) -> tuple[tuple[str, str], ...]:
+    r = _rules()
+    meta: list[tuple[str, str]] = []
+    m = _YEAR_RE.search(text)
+    if m:
+        meta.append(("year", m.group(1)))
+    rest = re.sub(r"(?<!\d)(?:19|20)\d{2}(?!\d)\s*年?度?", " ", text)
+    tokens = [t.strip("：:，,") for t in re.split(r"\s+", rest) if t.strip("：:，,")]
+    noise = (*r.title_noise, *r.role_words)
+    orgs = [_strip_affixes(t, noise) for t in tokens if t not in r.title_noise]
+    # A bare generic word ("支部", "党组织" left of "党组织书记述职报告") names no organisation.
+    orgs = [t for t in orgs if t not in noise and t not in r.org_words and t != "党组织" and any(w in t for w in r.org_words)]
+    if orgs:
+        meta.append(("org", "".join(orgs)))
+    return tuple(meta)
+
+
+def _parse_meta(text: str) -> tuple[tuple[str, str], ...] | None:
+    """(field, value) pairs of a meta line ("单位：…", "本人：支部书记 王某", "党员38名…"), else None."""
+    r = _rules()
+    m = _KV_RE.match(text)
+    if m and m.group(1) in r.meta_keys and m.group(2).strip():
+        field, value = r.meta_keys[m.group(1)], m.group(2).strip()
+        out: list[tuple[str, str]] = []
+        if field == "org":
+            for paren in _PAREN_RE.findall(value):
+                if r.members_re.search(paren):
+                    out.append(("members", paren.strip()))
+                    value = value.replace(f"（{paren}）", "").replace(f"({paren})", "")
+            out.append(("org", value.strip()))
+        elif field == "person":
+            parts = [p for p in re.split(r"[\s，,、/]+", value) if p]
+            roles = [p for p in parts if any(w in p for w in r.role_words)]
+            people = [p for p in parts if p not in roles]
+            if roles:
+                out.append(("role", " ".join(roles)))
+            if people:
+                out.append(("person", " ".join(people)))
+        elif field == "year":
+            ym = _YEAR_RE.search(value)
+            if not ym:
+                return None
+            out.append(("year", ym.group(1)))
+        else:
+            out.append((field, value))
+        return tuple(out)
+    # "党员38名，其中预备党员2名" — but not a sentence of prose that happens to start so.
+    if re.match(r"^(?:共有|现有)?党员\s*\d+\s*[名人]", text) and not _SENTENCE_PUNCT_RE.search(text.rstrip("。")):
+        return (("members", text),)
+    return None
+
+
+def _report_title(line: str) -> bool:
+    words = tuple(load_data("section_kinds").get("title_words", []))
+    return len(line) <= 60 and not _SENTENCE_PUNCT_RE.search(line) and any(w in line for w in words)
+
+
+def _report_heading_kind(heading: str) -> str | None:
+    from .corpus.parse import classify_heading
+
+    return classify_heading(heading) or heading_kind(heading)
+
+
+def _scan(text: str, report: bool = False) -> Iterator[_Line]:
+    """The lines of (cleaned) notes with their role. REPORT: the text is a finished report,
+    whose level-1 headings ("二、存在的主要问题及原因") announce the sections."""
+    r = _rules()
+    seen_content = False
+    for line_no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or not re.search(r"[\w\u4e00-\u9fff]", line):
+            continue
+        first, seen_content = not seen_content, True
+        hm = _HEADING_RE.match(line)
+        if hm:
+            heading = hm.group(1)
+            if first and (_YEAR_RE.search(heading) or any(n in heading for n in r.title_noise)):
+                yield _Line(line_no, heading, "title", meta=_parse_title(heading))
+            else:
+                kind = _report_heading_kind(heading) if report else heading_kind(heading)
+                yield _Line(line_no, heading, "heading", kind=kind)
+            continue
+        if report:
+            if first and _report_title(line):
+                yield _Line(line_no, line, "title", meta=_parse_title(line))
+                continue
+            if (
+                _LEVEL1_RE.match(line)
+                and len(line) <= r.report_heading_max_chars
+                and not _SENTENCE_PUNCT_RE.search(line)
+            ):
+                yield _Line(line_no, line, "heading", kind=_report_heading_kind(line))
+                continue
+        body = _strip_bullet(line)
+        if not body:
+            continue
+        bulleted = body != line
+        meta = _parse_meta(body)
+        if meta is not None:
+            yield _Line(line_no, body, "meta", meta=meta)
+            continue
+        prose = bool(_SENTENCE_PUNCT_RE.search(body.rstrip("。；;！？!?")))
+        title_like = first and not bulleted and not prose and len(body) <= 60 and not _KV_RE.match(body)
+        if title_like and _YEAR_RE.search(body) and _cue_pieces(body)[0][1] is None:
+            if all(is_year_like(f) for f in extract_figures(body)):
+                yield _Line(line_no, body, "title", meta=_parse_title(body))
+                continue
+        km = _KV_RE.match(body)
+        if km and km.group(1) in r.markers:
+            yield _Line(line_no, km.group(2).strip(), "marker", kind=r.markers[km.group(1)], bulleted=bulleted)
+            continue
+        # A bare heading-like line without '#': "问题" / "明年打算：" on its own.
+        bare = body.rstrip("：:")
+        if len(bare) <= 8 and bare in r.markers:
+            yield _Line(line_no, "", "marker", kind=r.markers[bare])
+            continue
+        yield _Line(line_no, body, "item", bulleted=bulleted)
