@@ -1,5 +1,5 @@
 # Two front doors: `make run` (the app) and `make test` (the whole suite). Each sets itself up.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 .PHONY: run test venv deps dev-deps system-deps index lint clean
 
 $(BIN)/python:
-	@command -v $(PY) >/dev/null 2>&1 || { echo "需要 Python 3.11（$(PY)）"; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "需要 Python 3.11 或更新版本（当前：$(PY)）"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
