@@ -3,6 +3,11 @@ import socket
 import pytest
 
 
+def test_name_resolution_of_outside_hosts_is_blocked() -> None:
+    with pytest.raises(OSError, match="network"):
+        socket.getaddrinfo("pypi.org", 443)
+
+
 def test_non_loopback_connection_is_blocked() -> None:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -19,6 +24,7 @@ def test_loopback_is_allowed() -> None:
     client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         client.connect(server.getsockname())
+        assert client.getpeername() == server.getsockname()
     finally:
         client.close()
         server.close()
