@@ -1,4 +1,5 @@
-"""The real app in headless Chromium, no model configured: every page works and renders Chinese.
+"""The real app in headless Chromium: every page works and renders Chinese without a model, and drafting
+works end to end with one (a stub OpenAI-compatible server in this process).
 
 Each test saves a full-page screenshot into its tmp_path (run with --basetemp=DIR to keep them).
 """
@@ -7,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +56,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], attempts: int = 240) 
     raise RuntimeError("streamlit did not become healthy")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    port = _free_port()
+def _base_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SHUZHI_"))}
     env.update(SHUZHI_DATA_DIR=str(data_dir), ANONYMIZED_TELEMETRY="False",
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    # Build the index first so the page does not spend its first render embedding the corpus.
-    subprocess.run([sys.executable, "-m", "shuzhi", "index"], env=env, cwd=REPO, check=True,
-                   capture_output=True)
+    return env
+
+
+@contextmanager
+def _streamlit(env: dict[str, str]) -> Iterator[str]:
+    """The real app in its own process on a free port; yields its URL once healthy."""
+    port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless=true",
          "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
@@ -79,6 +83,54 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def indexed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in corpus indexed once; each app copies it so the apps share no files."""
+    data_dir = tmp_path_factory.mktemp("browser-index")
+    # Build the index first so the page does not spend its first render embedding the corpus.
+    subprocess.run([sys.executable, "-m", "shuzhi", "index"], env=_base_env(data_dir), cwd=REPO, check=True,
+                   capture_output=True)
+    return data_dir
+
+
+def _data_dir(indexed_dir: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    data_dir = tmp_path_factory.mktemp(name) / "data"
+    shutil.copytree(indexed_dir, data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def app_url(indexed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with no model configured."""
+    with _streamlit(_base_env(_data_dir(indexed_dir, tmp_path_factory, "browser-data"))) as url:
+        yield url
+
+
+def _facts_reply(body: dict[str, Any]) -> str:
+    """Write a section from the facts its prompt lists (the "- " lines after 本节事实)."""
+    prompt = str(body["messages"][-1]["content"])
+    lines = prompt.split("本节事实", 1)[-1].splitlines()[1:]
+    facts = []
+    for line in lines:
+        if not line.startswith("- "):
+            break
+        facts.append(line[2:].strip().rstrip("。；;"))
+    return "；".join(facts) + "。" if facts else "支部坚持问题导向，逐项抓好整改落实。"
+
+
+@pytest.fixture(scope="module")
+def model_app(indexed_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """A second app whose model is the stub server in this process; yields (url, stub)."""
+    from llm_stub import StubLLMServer
+
+    env = _base_env(_data_dir(indexed_dir, tmp_path_factory, "browser-model-data"))
+    with StubLLMServer(responder=_facts_reply) as stub:
+        env.update(OPENAI_BASE_URL=stub.base_url, OPENAI_API_KEY="test-key-not-secret", SHUZHI_MODEL="stub-model",
+                   SHUZHI_TIMEOUT_S="30", SHUZHI_MAX_RETRIES="1")
+        with _streamlit(env) as url:
+            yield url, stub
 
 
 @pytest.fixture(scope="module")
@@ -211,4 +263,37 @@ def test_sidebar_navigation_keeps_notes(app_url: str, browser: object, tmp_path:
     page.get_by_label("需要改写的段落", exact=True).wait_for()
     nav.get_by_role("link", name="起草初稿").click()
     expect(page.get_by_label("工作笔记", exact=True)).to_have_value("- 导航测试：发展党员3名", timeout=WAIT_MS)
+    page.close()
+
+
+def test_draft_page_with_model_writes_and_checks_the_draft(model_app: tuple[str, Any], browser: object,
+                                                           tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    url, stub = model_app
+    page = _new_page(browser)
+    page.goto(url)
+    page.get_by_text("模型：stub-model").wait_for()  # the sidebar shows the configured model
+    page.get_by_role("button", name="载入示例笔记").click()
+    expect(page.get_by_label("工作笔记")).to_have_value(re.compile("发展党员2名"), timeout=60_000)
+    page.get_by_role("button", name="生成提纲").click()
+    page.get_by_text("提纲（可修改）").wait_for(timeout=60_000)
+    title_box = page.get_by_label("标题", exact=True)
+    expect(title_box).to_have_value(re.compile("抓基层党建工作述职报告"), timeout=WAIT_MS)
+    title = title_box.input_value()
+    page.get_by_role("button", name="生成初稿").click()
+    editor = page.get_by_label("可直接修改", exact=True)
+    editor.wait_for()
+    page.get_by_text("检查结果").wait_for()
+    _settle(page)
+    draft = editor.input_value()
+    assert title in draft and "发展党员2名" in draft
+    assert "本节生成失败" not in draft
+    assert stub.chat_count >= 5  # one request per drafted section
+    body = page.inner_text("body")
+    assert "事实台账" in body and "已自动保存" in body
+    ledger = page.get_by_test_id("stDataFrame").last  # a canvas grid: let it paint before the picture
+    ledger.scroll_into_view_if_needed()
+    ledger.locator("canvas").first.wait_for()
+    _shot(page, tmp_path, "draft-with-model")
     page.close()

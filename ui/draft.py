@@ -173,11 +173,31 @@ def run_retry(result: Any) -> None:
         st.error("未配置大模型，无法重试。")
         return
     settings = get_settings()
-    new = stream_sections(result.plan, lambda events: retry_failed(result, ChatClient(config), settings, events),
-                          "正在重试失败的节……")
+    index = get_index() if not result.jobs else None  # a restored draft rebuilds its jobs (script thread only)
+    new = stream_sections(result.plan, lambda events: retry_failed(result, ChatClient(config), settings, events,
+                                                                   index=index), "正在重试失败的节……")
     if new is not None:
         set_draft_result(new)
         st.rerun()
+
+
+def apply_restored_draft() -> bool:
+    """Put a draft the settings page restored (st.session_state.draft_restore, a SavedDraft) into this page."""
+    from shuzhi.draft import DraftResult
+    from shuzhi.notes import parse_notes
+
+    saved = st.session_state.pop("draft_restore", None)
+    if saved is None:
+        return False
+    st.session_state.plan = saved.plan
+    st.session_state.plan_gen += 1  # fresh plan-editor widgets showing the restored plan
+    try:  # the fact ledger of the check report compares the draft with these notes
+        st.session_state.parsed_notes = parse_notes(saved.notes_text, year=saved.plan.year)
+    except ShuzhiError:
+        st.session_state.pop("parsed_notes", None)
+    set_draft_result(DraftResult(saved.plan, jobs=(), sections=saved.sections, model_configured=True,
+                                 saved_to=str(saved.path)))
+    return True
 
 
 # ------------------------------------------------------------------ result
@@ -236,7 +256,10 @@ def show_draft_result() -> None:
 # ------------------------------------------------------------------ page
 st.header("起草初稿")
 st.caption("粘贴工作笔记（要点、数字、问题、明年打算），先生成提纲，确认后逐节生成初稿。所有事实只来自你的笔记。")
-if st.session_state.pop("notes_restored", False):
+if apply_restored_draft():
+    st.session_state.pop("notes_restored", None)
+    st.success("已从草稿历史恢复笔记、提纲和初稿，可以继续修改，或重试失败的节。", icon=":material/restore:")
+elif st.session_state.pop("notes_restored", False):
     st.success("已从草稿历史恢复笔记，可以重新生成提纲。", icon=":material/restore:")
 if st.session_state.get("notes_previous"):
     c_info, c_undo = st.columns([3, 1], vertical_alignment="center")

@@ -1,4 +1,4 @@
-"""Page 设置: model status and 测试连接, corpus index status, where drafts are saved, restoring saved notes."""
+"""Page 设置: model status and 测试连接, corpus index status, where drafts are saved, restoring saved sessions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,24 @@ import streamlit as st
 
 from shuzhi.config import get_settings
 from shuzhi.errors import LLMError, ShuzhiError
-from ui.common import PAGE_DRAFT, get_index, llm_config, show_error
+from ui.common import PAGE_DRAFT, get_index, llm_config, md_escape, show_error
 
 RECENT_SESSIONS = 8
+
+
+def restore_draft(path: Path) -> bool:
+    """Notes, plan and draft of a saved session into the drafting page (which applies `draft_restore`)."""
+    from shuzhi.sessions import load_saved_draft
+
+    try:
+        saved = load_saved_draft(path)
+    except ShuzhiError as exc:
+        show_error(exc)
+        return False
+    restore_notes(saved.notes_text)
+    st.session_state.pop("notes_restored", None)
+    st.session_state.draft_restore = saved
+    return True
 
 
 def restore_notes(notes: str) -> None:
@@ -100,24 +115,30 @@ def sessions_section() -> None:
         st.caption("还没有保存的草稿。")
         return
     for path in paths:
+        path = Path(path)
         try:
-            data = load_session(Path(path))
+            data = load_session(path)
         except (OSError, ValueError) as exc:
-            st.caption(f"{Path(path).name}：无法读取（{type(exc).__name__}）")
+            st.caption(f"{path.name}：无法读取（{type(exc).__name__}）")
             continue
         notes = str(data.get("notes") or "")
-        sections = data.get("sections") or []
-        assert isinstance(sections, list)
+        sections = data.get("sections")
+        if not isinstance(sections, list):
+            sections = []
         failed = sum(1 for s in sections if isinstance(s, dict) and s.get("error"))
         first = next((line.strip("#- ").strip() for line in notes.splitlines() if line.strip()), "（空）")
         with st.container(border=True):
-            c1, c2 = st.columns([4, 1], vertical_alignment="center")
-            c1.markdown(f"**{data.get('saved_at', '')}** ｜ {first[:40]}")
+            c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+            c1.markdown(f"**{md_escape(str(data.get('saved_at', '')))}** ｜ {md_escape(first[:40])}")
             c1.caption(f"{len(notes)} 字笔记 ｜ " + (f"{len(sections)} 节草稿" if sections else "仅提纲（未生成正文）")
-                       + (f"，{failed} 节失败" if failed else "") + f" ｜ {Path(path).name}")
-            if c2.button("恢复笔记", key=f"restore-{Path(path).name}", disabled=not notes.strip()):
+                       + (f"，{failed} 节失败" if failed else "") + f" ｜ {md_escape(path.name)}")
+            if c2.button("恢复笔记", key=f"restore-{path.name}", disabled=not notes.strip()):
                 restore_notes(notes)
                 st.switch_page(PAGE_DRAFT)
+            if sections and c3.button("恢复草稿", key=f"restore-draft-{path.name}", type="primary",
+                                      help="恢复笔记、提纲和初稿，回到起草页继续修改或重试失败的节"):
+                if restore_draft(path):
+                    st.switch_page(PAGE_DRAFT)
 
 
 st.header("设置")

@@ -271,11 +271,16 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
 
 
 def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | None = None,
-                 events: DraftEvents | None = None) -> DraftResult:
-    """Redo only the sections that failed, keeping the finished ones."""
+                 events: DraftEvents | None = None, index: CorpusIndex | None = None) -> DraftResult:
+    """Redo only the sections that failed, keeping the finished ones.
+
+    A result restored from the draft history has no jobs: they are rebuilt from its plan (with
+    exemplars from `index` when given).
+    """
     settings = settings or get_settings()
+    jobs = result.jobs or tuple(prepare_jobs(result.plan, index, settings))
     failed_keys = {d.key for d in result.failed}
-    redo = run_jobs([j for j in result.jobs if j.section.key in failed_keys], client, settings.max_concurrency, events)
+    redo = run_jobs([j for j in jobs if j.section.key in failed_keys], client, settings.max_concurrency, events)
     by_key = {d.key: d for d in redo}
     merged = tuple(by_key.get(d.key, d) for d in result.sections)
     still = [d for d in merged if d.error]
@@ -289,7 +294,7 @@ def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | N
         except (OSError, ValueError):
             notes_text = ""
     saved = save_session(notes_text, result.plan, merged, settings=settings, label="retry")
-    return DraftResult(result.plan, result.jobs, merged, True, message, str(saved))
+    return DraftResult(result.plan, jobs, merged, True, message, str(saved))
 
 
 def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
