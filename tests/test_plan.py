@@ -66,6 +66,7 @@ def test_sections_without_material_are_not_sent_to_the_model(use_built_index: Pa
     result = json.loads(stdout)
     assert code == 0
     assert "没有「主要做法和成效」的内容" in stderr
+    assert any("主要做法和成效" in w for w in result["warnings"])
     achievements = next(s for s in result["sections"] if s["kind"] == "achievements")
     assert achievements["text"] == MISSING_MATERIAL_TEXT and not achievements["complete"]
     assert not any("现在起草的部分：主要做法和成效" in p for p in prompts)

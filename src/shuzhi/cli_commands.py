@@ -201,7 +201,8 @@ def _print_plan(plan: Any) -> None:
 def _print_no_model(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({
-            "model_configured": False, "message": result.message, "plan": to_dict(result.plan),
+            "model_configured": False, "message": result.message, "warnings": list(result.warnings),
+            "plan": to_dict(result.plan),
             "sections": [
                 {"key": j.section.key, "kind": j.section.kind, "heading": j.section.heading,
                  "notes": list(j.section.notes),
@@ -235,6 +236,7 @@ def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any)
     if args.json:
         _print_json({
             "model_configured": True, "title": result.plan.title, "year": result.plan.year,
+            "warnings": list(result.warnings),
             "plan": to_dict(result.plan),
             "sections": [to_dict(s) for s in result.sections],
             "markdown": markdown, "message": result.message, "saved_to": result.saved_to,

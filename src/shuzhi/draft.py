@@ -15,7 +15,7 @@ from .config import Settings, get_settings
 from .datafiles import load_data
 from .errors import LLMError
 from .models import PLACEHOLDER, DraftEvents, Hit, Plan, PlanSection, SearchFilters, SectionDraft
-from .plan import drafted_sections, kind_name, lacks_material
+from .plan import drafted_sections, kind_name, lacks_material, plan_warnings
 from .prompts import render_prompt, section_guides
 
 if TYPE_CHECKING:
@@ -257,6 +257,7 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
         if config is None:
             saved = save_session(notes_text, plan, [], settings=settings) if notes_text else ""
             return DraftResult(plan, tuple(jobs), (), model_configured=False, message=NO_MODEL_MESSAGE,
+                               warnings=tuple(plan_warnings(plan)),
                                saved_to=str(saved))
         client = ChatClient(config)
     drafts = run_jobs(jobs, client, settings.max_concurrency, events)
@@ -267,6 +268,7 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
         names = "、".join(kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
         message = f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留，可稍后重试失败的节。"
     return DraftResult(plan, tuple(jobs), tuple(drafts), model_configured=True, message=message,
+                       warnings=tuple(plan_warnings(plan)),
                        saved_to=str(saved))
 
 
