@@ -247,3 +247,16 @@ def test_prompt_budget_drops_exemplars_not_facts(use_built_index: Path) -> None:
     assert 0 < len(kept) < 3 and kept == found[: len(kept)]
     kept, messages = fit_exemplars(plan, section, found, 10)
     assert kept == () and "主题党日形式单一" in messages[-1][1]
+
+
+def test_exemplars_come_from_several_documents(use_built_index: Path) -> None:
+    from shuzhi.draft import retrieve_for_section
+    from shuzhi.models import PlanSection
+
+    index = CorpusIndex(Settings(data_dir=use_built_index))
+    causes = PlanSection(key="causes", kind="causes", heading="分析存在上述问题的原因",
+                         context=("理论学习有时候走过场", "主题党日形式单一"))
+    hits = retrieve_for_section(index, causes)
+    assert len(hits) == 3 and {h.chunk.kind for h in hits} == {"causes"}
+    documents_with_causes = {c.doc_id for c in index.chunks(kind="causes")}
+    assert len({h.chunk.doc_id for h in hits}) == min(3, len(documents_with_causes))

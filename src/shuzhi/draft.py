@@ -89,8 +89,22 @@ def retrieve_for_section(index: CorpusIndex, section: PlanSection, k: int | None
         more = index.search(query, SearchFilters(kind=section.kind), k=k * 3)
         hits += [h for h in more if h.chunk.id not in seen]
     # Stable sort: among equally relevant passages prefer those the corpus did not redact.
-    ranked = sorted(enumerate(hits), key=lambda ih: (ih[1].chunk.text.count(PLACEHOLDER) > 1, ih[0]))
-    return tuple(h for _, h in ranked[:k])
+    ranked = [h for _, h in sorted(enumerate(hits), key=lambda ih: (ih[1].chunk.text.count(PLACEHOLDER) > 1, ih[0]))]
+    return _one_per_document_first(ranked, k)
+
+
+def _one_per_document_first(ranked: Sequence[Hit], k: int) -> tuple[Hit, ...]:
+    """Up to k hits, drawing from as many documents as possible: several voices teach style, one voice gets copied."""
+    chosen: list[Hit] = []
+    used_docs: set[str] = set()
+    for hit in ranked:
+        if len(chosen) < k and hit.chunk.doc_id not in used_docs:
+            chosen.append(hit)
+            used_docs.add(hit.chunk.doc_id)
+    for hit in ranked:  # fewer documents than k: fill with the next best
+        if len(chosen) < k and hit not in chosen:
+            chosen.append(hit)
+    return tuple(sorted(chosen, key=ranked.index))
 
 
 def similarity_classifier(index: CorpusIndex) -> Callable[[str], tuple[str, float]]:
