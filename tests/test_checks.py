@@ -235,3 +235,12 @@ def test_missing_causes_reported_once() -> None:
     text = format_report_zh(report)
     assert "；；" not in text and "；」" not in text
     assert all("；；" not in f.evidence for f in report.findings)
+
+
+def test_quoted_names_without_a_source_are_flagged(notes: ParsedNotes) -> None:
+    draft = ("2024年，我支部集中学习《中国共产党纪律处分条例》6次，获评“四强”党支部，开展“党员先锋岗”创建；"
+             "组织观看《永远在路上》，开展“红色家书诵读”活动，深入开展党纪学习教育。")
+    findings = [f for f in run_checks(draft, notes=notes, year=2024).findings if f.check == "unsourced_name"]
+    assert len(findings) == 1 and findings[0].severity == "warn"
+    assert "《永远在路上》" in findings[0].message and "红色家书诵读" in findings[0].message
+    assert "纪律处分条例" not in findings[0].message and "四强" not in findings[0].message

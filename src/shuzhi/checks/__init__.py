@@ -11,6 +11,7 @@ from dataclasses import replace
 from ..models import Finding, ParsedDocument, ParsedNotes
 from .leakage import leakage_findings, placeholder_findings, typo_findings
 from .ledger import InventedFigure, LedgerEntry, build_ledger, find_invented, ledger_findings
+from .names import name_findings
 from .report import CheckReport, format_report_zh, join_evidence, summarise
 from .rubric import diagnose_problems
 from .structure import kind_name, section_text, structure_findings
@@ -120,6 +121,7 @@ def run_checks(
         ledger = build_ledger(draft_text, figs)
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True), year, _section_ranges(doc, draft_text))
         findings.extend(ledger_findings(ledger, invented))
+        findings.extend(name_findings(draft_text, notes))
     else:
         findings.append(Finding(check="invented_figure", severity="info", message="未提供笔记，跳过数字出处核对。"))
     findings.extend(leakage_findings(draft_text, corpus_texts))

@@ -1,0 +1,58 @@
+"""Names the draft quotes (《文件》, “活动”) that the notes never mention: the model may have invented them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..datafiles import load_data
+from ..models import Finding, ParsedNotes
+from .report import join_evidence
+
+
+@lru_cache(maxsize=1)
+def _standard_names() -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    """Names anyone may cite without a source in the notes: fixed formulas, basic Party documents, campaigns."""
+    from ..figures import fixed_phrases
+
+    data = load_data("rubric").get("names", {})
+    campaigns = tuple(re.compile(str(c["pattern"])) for c in load_data("campaigns").get("campaigns", [])
+                      if isinstance(c, dict) and c.get("pattern"))
+    return tuple(fixed_phrases()) + tuple(str(n) for n in data.get("standard_names", [])), campaigns
+
+
+def clear_name_rules() -> None:
+    _standard_names.cache_clear()
+
+
+def _is_standard(name: str) -> bool:
+    bare = name.strip("《》“”\"「」『』")
+    phrases, campaigns = _standard_names()
+    return any(bare == s or (len(s) >= 4 and s in bare) for s in phrases) or any(c.search(bare) for c in campaigns)
+
+
+def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
+    from ..notes import extract_names
+
+    notes_text = notes.raw_text
+    min_chars = int(load_data("rubric").get("names", {}).get("min_chars", 4))
+    found = []
+    for name in extract_names(draft_text):
+        bare = name.strip("《》")
+        if len(bare) < min_chars or bare in notes_text or _is_standard(name):
+            continue
+        found.append(name if name.startswith("《") else f"“{name}”")
+    return found
+
+
+def name_findings(draft_text: str, notes: ParsedNotes) -> list[Finding]:
+    names = unsourced_names(draft_text, notes)
+    if not names:
+        return []
+    return [Finding(
+        check="unsourced_name",
+        severity="warn",
+        message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处：如果是模型补充的文件、活动或荣誉，"
+        "请核实后保留，否则删除。",
+        evidence=join_evidence(names),
+    )]
