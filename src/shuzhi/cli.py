@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rewrite)
 
-    p = sub.add_parser("check", parents=[common], help="检查草稿：事实台账、编造数字、占位符、雷同、结构、时效、口吻、问题部分")
+    p = sub.add_parser("check", parents=[common], help="检查草稿：事实台账、编造数字、无出处的名称、占位符、雷同、结构、时效、口吻、问题部分")
     p.add_argument("draft")
     p.add_argument("--notes")
     p.add_argument("--year", type=report_year)
