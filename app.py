@@ -47,9 +47,13 @@ def init_state() -> None:
 
 
 def sidebar_status() -> None:
+    from shuzhi.errors import ShuzhiError
     from shuzhi.llm import resolve_llm_config
 
-    config = resolve_llm_config(get_settings())
+    try:
+        config = resolve_llm_config(get_settings())
+    except ShuzhiError:
+        config = None  # the page says what is wrong (ui.common.llm_config)
     with st.sidebar:
         if config is None:
             st.caption(":material/cloud_off: 未配置大模型：可检索、出提纲、检查、导出")

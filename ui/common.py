@@ -35,9 +35,15 @@ def get_index() -> Any:
 
 
 def llm_config() -> Any:
+    """The model settings, or None. A broken configuration (unknown preset, URL without model) is
+    shown once as a Chinese error and treated as "no model", so every model-free feature keeps working."""
     from shuzhi.llm import resolve_llm_config
 
-    return resolve_llm_config(get_settings())
+    try:
+        return resolve_llm_config(get_settings())
+    except ShuzhiError as exc:
+        st.error(f"大模型配置有误：{exc.user_message}")
+        return None
 
 
 def kind_label(kind: str) -> str:

@@ -156,7 +156,7 @@ def run_draft(plan: Any) -> None:
     index = get_index()
     notes_text = st.session_state.notes_text  # read on the script thread; workers must not touch st
     if llm_config() is None:
-        set_draft_result(draft_report(plan, index=index, settings=settings, notes_text=notes_text))
+        set_draft_result(draft_report(plan, index=index, settings=settings, notes_text=notes_text, use_model=False))
         return
     result = stream_sections(plan, lambda events: draft_report(
         plan, index=index, settings=settings, notes_text=notes_text, events=events), "正在逐节生成……")

@@ -44,7 +44,8 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
             else:
                 with st.spinner("正在诊断……"):
                     result = rewrite_section(text, notes_text=st.session_state.rewrite_notes,
-                                             draft_text=st.session_state.rewrite_draft, index=get_index())
+                                             draft_text=st.session_state.rewrite_draft, index=get_index(),
+                                             use_model=False)
         except ShuzhiError as exc:
             show_error(exc)
         else:

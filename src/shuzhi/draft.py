@@ -259,7 +259,7 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
 
 def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClient | None = None,
                  settings: Settings | None = None, events: DraftEvents | None = None,
-                 notes_text: str = "") -> DraftResult:
+                 notes_text: str = "", use_model: bool = True) -> DraftResult:
     """The whole draft. Without a configured model it returns the prepared jobs and a clear message."""
     from .llm import ChatClient, resolve_llm_config
     from .sessions import save_session
@@ -267,7 +267,8 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
     settings = settings or get_settings()
     jobs = prepare_jobs(plan, index, settings)
     if client is None:
-        config = resolve_llm_config(settings)
+        # use_model=False: the shell already knows there is no usable model (none, or a broken configuration).
+        config = resolve_llm_config(settings) if use_model else None
         if config is None:
             saved = save_session(notes_text, plan, [], settings=settings) if notes_text else ""
             return DraftResult(plan, tuple(jobs), (), model_configured=False, message=NO_MODEL_MESSAGE,

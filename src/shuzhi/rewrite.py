@@ -141,7 +141,7 @@ def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: 
 
 def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index: CorpusIndex | None = None,
                     client: ChatClient | None = None, settings: Settings | None = None,
-                    on_token: Callable[[str], None] | None = None) -> RewriteResult:
+                    on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
     """Diagnose, then (with a model) rewrite; figures and names of the input are checked afterwards."""
     from .draft import tidy_model_text
     from .llm import ChatClient, resolve_llm_config
@@ -152,7 +152,7 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
     exemplars = retrieve_rewrite_exemplars(index, text) if index is not None else []
     ids = tuple(h.chunk.id for h in exemplars)
     if client is None:
-        config = resolve_llm_config(settings)
+        config = resolve_llm_config(settings) if use_model else None  # False: diagnosis only
         if config is None:
             return RewriteResult(text, findings, "", "", (), (), ids, False, NO_MODEL_MESSAGE)
         client = ChatClient(config)
