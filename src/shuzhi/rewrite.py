@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 后可自动改写。"
-_QUOTED = re.compile(r"“[^”]{1,30}”|《[^》]{1,40}》|\"[^\"]{1,30}\"|「[^」]{1,30}」")
 _SENTENCE_END = re.compile(r"(?<=[。；！？])")
 
 
@@ -49,12 +48,18 @@ def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
     return diagnose_problems(text, next_steps_text)
 
 
+def _quoted_names(text: str) -> list[str]:
+    """Quoted names as the user sees them (“活动”, 《文件》), found by the notes' own name extractor."""
+    from .notes import extract_names
+
+    return [n if n.startswith("《") else f"“{n}”" for n in extract_names(text)]
+
+
 def must_keep(text: str) -> list[str]:
     """Figures and quoted names of the input: the rewrite must carry each of them."""
     from .figures import extract_figures
 
-    items = [f.raw for f in extract_figures(text)]
-    items += [m.group(0) for m in _QUOTED.finditer(text)]
+    items = [f.raw for f in extract_figures(text)] + _quoted_names(text)
     return list(dict.fromkeys(items))
 
 
@@ -66,10 +71,8 @@ def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
     lost: list[str] = []
     for fig in extract_figures(original):
         (kept if any(same_figure(fig, other) for other in new_figures) else lost).append(fig.raw)
-    for match in _QUOTED.finditer(original):
-        name = match.group(0)
-        inner = name[1:-1]
-        (kept if inner in rewritten else lost).append(name)
+    for name in _quoted_names(original):
+        (kept if name[1:-1] in rewritten else lost).append(name)
     return list(dict.fromkeys(kept)), list(dict.fromkeys(lost))
 
 
