@@ -31,7 +31,7 @@ DEFAULTS: dict[str, object] = {"notes_text": "", "plan": None, "plan_gen": 0, "d
 @st.cache_resource(show_spinner=False)
 def _logging_ready(data_dir: str) -> bool:
     """Logging is set up once per process (and data directory)."""
-    from shuzhi.logsetup import setup_logging
+    from shuzhi.storage.logs import setup_logging
 
     setup_logging(get_settings())
     return True

@@ -19,11 +19,11 @@ sys.path.insert(0, str(REPO / "tests"))
 from llm_stub import StubLLMServer  # noqa: E402
 
 from shuzhi.config import Settings  # noqa: E402
-from shuzhi.draft import prepare_jobs, run_jobs, similarity_classifier  # noqa: E402
 from shuzhi.index.search import CorpusIndex  # noqa: E402
 from shuzhi.llm import ChatClient, LLMConfig  # noqa: E402
-from shuzhi.notes import parse_notes  # noqa: E402
-from shuzhi.plan import build_plan  # noqa: E402
+from shuzhi.notes import parse_notes, similarity_classifier  # noqa: E402
+from shuzhi.writing.draft import prepare_jobs, run_jobs  # noqa: E402
+from shuzhi.writing.plan import build_plan  # noqa: E402
 
 
 def main() -> None:

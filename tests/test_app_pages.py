@@ -127,7 +127,7 @@ def test_settings_test_connection_success_and_failure(use_built_index: Path, llm
 
 def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path) -> None:
     from shuzhi.models import Plan
-    from shuzhi.sessions import save_session
+    from shuzhi.storage.sessions import save_session
 
     notes = "- 恢复测试：发展党员7名\n- 主题党日12次"
     save_session(notes, Plan(title="测试", year=2024, org="", sections=()), [])
@@ -141,7 +141,7 @@ def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path
 
 def _saved_draft_session(failed: bool = False) -> Path:
     from shuzhi.models import Plan, PlanSection, SectionDraft
-    from shuzhi.sessions import save_session
+    from shuzhi.storage.sessions import save_session
 
     notes = "单位：机关第一党支部\n2024年\n- 恢复测试：发展党员7名\n问题：主题党日形式单一\n"
     plan = Plan(title="机关第一党支部书记2024年度抓基层党建工作述职报告", year=2024, org="机关第一党支部", sections=(

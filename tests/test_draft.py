@@ -226,7 +226,7 @@ def test_draft_docx_export(use_built_index: Path, llm_env: Any, tmp_path: Path,
 
 
 def test_sanitise_exemplar_hides_corpus_placeholders_and_ads() -> None:
-    from shuzhi.draft import sanitise_exemplar
+    from shuzhi.writing.exemplars import sanitise_exemplar
 
     text = sanitise_exemplar("先后主持召开〔X〕次会议，邀请〔X〕同志作报告。\n酷乐文行整理，咨询QQ206157060")
     assert text.startswith("先后主持召开若干次会议，邀请某同志作报告。")
@@ -234,8 +234,9 @@ def test_sanitise_exemplar_hides_corpus_placeholders_and_ads() -> None:
 
 
 def test_prompt_budget_drops_exemplars_not_facts(use_built_index: Path) -> None:
-    from shuzhi.draft import fit_exemplars, retrieve_for_section
     from shuzhi.models import Plan, PlanSection
+    from shuzhi.writing.draft import fit_exemplars
+    from shuzhi.writing.exemplars import retrieve_for_section
 
     section = PlanSection(key="problems", kind="problems", heading="存在问题及原因",
                           notes=("理论学习有时候走过场，学用结合不够", "主题党日形式单一"))
@@ -250,8 +251,8 @@ def test_prompt_budget_drops_exemplars_not_facts(use_built_index: Path) -> None:
 
 
 def test_exemplars_come_from_several_documents(use_built_index: Path) -> None:
-    from shuzhi.draft import retrieve_for_section
     from shuzhi.models import PlanSection
+    from shuzhi.writing.exemplars import retrieve_for_section
 
     index = CorpusIndex(Settings(data_dir=use_built_index))
     causes = PlanSection(key="causes", kind="causes", heading="分析存在上述问题的原因",

@@ -306,7 +306,7 @@ def test_corpus_without_usable_documents_is_refused(tmp_path: Path) -> None:
 
 
 def test_build_without_folders_reindexes_the_remembered_ones(tmp_path: Path, corpus_dir: Path) -> None:
-    from shuzhi.draft import ensure_index
+    from shuzhi.index import ensure_index
 
     a = tmp_path / "a"
     b = tmp_path / "b"
@@ -331,8 +331,8 @@ def test_build_without_folders_reindexes_the_remembered_ones(tmp_path: Path, cor
 
 
 def test_an_empty_index_counts_as_no_index(tmp_path: Path) -> None:
-    from shuzhi.draft import ensure_index
     from shuzhi.errors import IndexUnavailable
+    from shuzhi.index import ensure_index
     from shuzhi.index.search import open_index
     from shuzhi.index.store import Manifest
 

@@ -10,10 +10,10 @@ import pytest
 from conftest import EXAMPLES_DIR, run_cli
 from llm_stub import StubLLMServer
 
-from shuzhi.draft import MISSING_MATERIAL_TEXT, tidy_model_text
 from shuzhi.errors import ShuzhiError
 from shuzhi.notes import parse_notes
-from shuzhi.plan import build_plan, plan_from_json, plan_to_json, plan_warnings
+from shuzhi.writing.draft import MISSING_MATERIAL_TEXT, tidy_model_text
+from shuzhi.writing.plan import build_plan, plan_from_json, plan_to_json, plan_warnings
 
 NOTES = EXAMPLES_DIR / "notes_jiguan_2024.md"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shuzhi import draft, rewrite
 from shuzhi.models import Finding, Plan, PlanSection
-from shuzhi.prompts import render_prompt, section_guides, template_variables
+from shuzhi.writing import draft, rewrite
+from shuzhi.writing.prompts import render_prompt, section_guides, template_variables
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from llm_stub import StubLLMServer
 
 from shuzhi.config import Settings
 from shuzhi.index.search import CorpusIndex
-from shuzhi.rewrite import check_kept, make_diff, must_keep
+from shuzhi.writing.rewrite import check_kept, make_diff, must_keep
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WEAK_1 = EXAMPLES / "weak_problems_1.md"

@@ -11,7 +11,7 @@ from llm_stub import StubLLMServer
 
 from shuzhi.errors import ShuzhiError
 from shuzhi.models import Plan, PlanSection, SectionDraft
-from shuzhi.sessions import SavedDraft, list_sessions, load_saved_draft, save_session
+from shuzhi.storage.sessions import SavedDraft, list_sessions, load_saved_draft, save_session
 
 NOTES = "单位：机关第一党支部\n2024年\n- 全年集中学习24次\n- 发展党员2名\n问题：主题党日形式单一\n"
 PLAN = Plan(
@@ -133,9 +133,9 @@ def test_bad_sections_get_a_chinese_error(tmp_path: Path, change: Any, expected:
 
 def test_restored_draft_retries_its_failed_section(llm_env: Any) -> None:
     """A restored result has no jobs; retry_failed rebuilds them from the plan and redoes only the failure."""
-    from shuzhi.draft import DraftResult, retry_failed
     from shuzhi.llm import ChatClient, resolve_llm_config
-    from shuzhi.sessions import load_session
+    from shuzhi.storage.sessions import load_session
+    from shuzhi.writing.draft import DraftResult, retry_failed
 
     saved = load_saved_draft(save_session(NOTES, PLAN, SECTIONS))
     result = DraftResult(saved.plan, jobs=(), sections=saved.sections, model_configured=True,

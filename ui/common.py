@@ -23,7 +23,7 @@ PAGE_SETTINGS = "ui/settings.py"
 # ------------------------------------------------------------------ shared resources
 @st.cache_resource(show_spinner="正在打开范文库（首次使用会先建立索引）……")
 def _open_index(data_dir: str, corpus_dirs: tuple[str, ...]) -> Any:
-    from shuzhi.draft import ensure_index
+    from shuzhi.index import ensure_index
 
     return ensure_index(get_settings())
 
@@ -47,7 +47,7 @@ def llm_config() -> Any:
 
 
 def kind_label(kind: str) -> str:
-    from shuzhi.plan import kind_name
+    from shuzhi.writing.plan import kind_name
 
     return kind_name(kind)
 

@@ -35,9 +35,8 @@ def section_label(kind: str, heading: str, key: str = "") -> str:
 
 # ------------------------------------------------------------------ plan
 def make_plan(notes_text: str, year: int | None) -> None:
-    from shuzhi.draft import similarity_classifier
-    from shuzhi.notes import parse_notes
-    from shuzhi.plan import build_plan
+    from shuzhi.notes import parse_notes, similarity_classifier
+    from shuzhi.writing.plan import build_plan
 
     try:
         notes = parse_notes(notes_text, year=year, classify=similarity_classifier(get_index()))
@@ -52,7 +51,7 @@ def make_plan(notes_text: str, year: int | None) -> None:
 
 
 def edit_plan(plan: Any) -> Any:
-    from shuzhi.plan import plan_warnings
+    from shuzhi.writing.plan import plan_warnings
 
     gen = st.session_state.plan_gen
     st.subheader("提纲（可修改）")
@@ -150,7 +149,7 @@ def stream_sections(plan: Any, work: Callable[[DraftEvents], Any], label: str) -
 
 
 def run_draft(plan: Any) -> None:
-    from shuzhi.draft import draft_report
+    from shuzhi.writing.draft import draft_report
 
     settings = get_settings()
     index = get_index()
@@ -165,8 +164,8 @@ def run_draft(plan: Any) -> None:
 
 
 def run_retry(result: Any) -> None:
-    from shuzhi.draft import retry_failed
     from shuzhi.llm import ChatClient
+    from shuzhi.writing.draft import retry_failed
 
     config = llm_config()
     if config is None:
@@ -183,8 +182,8 @@ def run_retry(result: Any) -> None:
 
 def apply_restored_draft() -> bool:
     """Put a draft the settings page restored (st.session_state.draft_restore, a SavedDraft) into this page."""
-    from shuzhi.draft import DraftResult
     from shuzhi.notes import parse_notes
+    from shuzhi.writing.draft import DraftResult
 
     saved = st.session_state.pop("draft_restore", None)
     if saved is None:

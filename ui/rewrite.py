@@ -24,7 +24,7 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
     if not text.strip():
         st.error("请先粘贴需要改写的段落。")
     else:
-        from shuzhi.rewrite import rewrite_section
+        from shuzhi.writing.rewrite import rewrite_section
 
         streamed: list[str] = []
 

@@ -15,7 +15,7 @@ RECENT_SESSIONS = 8
 
 def restore_draft(path: Path) -> bool:
     """Notes, plan and draft of a saved session into the drafting page (which applies `draft_restore`)."""
-    from shuzhi.sessions import load_saved_draft
+    from shuzhi.storage.sessions import load_saved_draft
 
     try:
         saved = load_saved_draft(path)
@@ -103,8 +103,8 @@ def index_section() -> None:
 
 
 def sessions_section() -> None:
-    from shuzhi.logsetup import log_file
-    from shuzhi.sessions import list_sessions, load_session
+    from shuzhi.storage.logs import log_file
+    from shuzhi.storage.sessions import list_sessions, load_session
 
     settings = get_settings()
     st.subheader("草稿历史")

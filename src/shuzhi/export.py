@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .datafiles import load_data
-from .fileio import check_target, write_atomic
 from .models import Plan, SectionDraft
+from .storage.files import check_target, write_atomic
 
 HEADING1 = "heading1"
 HEADING2 = "heading2"

@@ -107,7 +107,7 @@ def run_checks(
     year: the report's year; defaults to the notes' year, then the draft's own.
     corpus_texts: example document name → cleaned text, for the verbatim-copy check.
     """
-    from ..notes import note_figures
+    from ..notes.parse import note_figures
 
     draft_text, failed = failed_sections(draft_text)
     doc = _parse(draft_text)

@@ -32,7 +32,7 @@ def _is_standard(name: str) -> bool:
 
 
 def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
-    from ..notes import extract_names
+    from ..notes.parse import extract_names
 
     notes_text = notes.raw_text
     min_chars = int(load_data("rubric").get("names", {}).get("min_chars", 4))

@@ -400,3 +400,13 @@ def open_index(settings: Settings | None = None) -> CorpusIndex:
     if not index.has_index():
         raise index.unavailable()
     return index
+
+
+def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
+    """Open the index, building it from the configured corpus first when it does not exist yet."""
+    index = CorpusIndex(settings)
+    if not index.has_index():
+        if on_progress is not None:
+            on_progress("首次使用：正在建立范文库索引……")
+        index.build(on_progress=on_progress)
+    return index

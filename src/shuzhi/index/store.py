@@ -23,8 +23,8 @@ from chromadb.api.types import Documents, EmbeddingFunction
 
 from ..config import Settings
 from ..errors import IndexUnavailable
-from ..fileio import write_atomic
 from ..models import Chunk
+from ..storage.files import write_atomic
 from .embed import embedder_slug
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Raw notes → cleaned lines with their role (title, heading, meta, marker, item) and sentences.
 
-`_prepare` cleans the notes and tells a pasted finished report from notes; `_scan` gives each
-line its role; `split_sentences` and `_cue_pieces` cut a line where a sentence or cue phrase starts.
+`prepare_notes` cleans the notes and tells a pasted finished report from notes; `scan_lines` gives each
+line its role; `split_sentences` and `cue_pieces` cut a line where a sentence or cue phrase starts.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .datafiles import load_data
-from .figures import extract_figures, is_year_like
-from .models import Block, LoadedFile
-from .notes_rules import _rules, heading_kind
+from ..datafiles import load_data
+from ..figures import extract_figures, is_year_like
+from ..models import Block, LoadedFile
+from .rules import compiled_rules, heading_kind
 
 _HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -35,7 +35,7 @@ def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
     is set aside before cleaning (a "*" must not become a placeholder) and put back after,
     and every line keeps its number (a removed line becomes blank).
     """
-    from .corpus.clean import clean_file, fix_typos, match_ad_line, normalise_placeholders
+    from ..corpus.clean import clean_file, fix_typos, match_ad_line, normalise_placeholders
 
     lines = text.splitlines()
     prefixes: list[str] = []
@@ -65,7 +65,7 @@ def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
 
 def _looks_like_report(lines: list[str]) -> bool:
     """A finished report: several short level-1 headings (一、…二、…三、) and long paragraphs."""
-    r = _rules()
+    r = compiled_rules()
     stripped = [ln.strip() for ln in lines if ln.strip()]
     headings = [
         ln for ln in stripped
@@ -76,7 +76,7 @@ def _looks_like_report(lines: list[str]) -> bool:
 
 
 @lru_cache(maxsize=16)
-def _prepare(text: str) -> tuple[str, tuple[str, ...], bool]:
+def prepare_notes(text: str) -> tuple[str, tuple[str, ...], bool]:
     """(cleaned text, removed dirt, looks like a finished report) of raw notes."""
     cleaned, removed = _clean_notes(text)
     return cleaned, removed, _looks_like_report(cleaned.splitlines())
@@ -92,7 +92,7 @@ def split_sentences(text: str, ends: str | None = None) -> list[str]:
 
     Unbalanced quotes fall back to cutting at every sentence end.
     """
-    ends = _rules().sentence_ends if ends is None else ends
+    ends = compiled_rules().sentence_ends if ends is None else ends
     out: list[str] = []
     buf: list[str] = []
     stack: list[str] = []
@@ -114,13 +114,13 @@ def split_sentences(text: str, ends: str | None = None) -> list[str]:
     return [s for s in out if s.strip(_TRIM)]
 
 
-def _cue_pieces(sentence: str) -> list[tuple[str, str | None]]:
+def cue_pieces(sentence: str) -> list[tuple[str, str | None]]:
     """(text, cue kind) pieces of a sentence, cut where a cue phrase starts a clause.
 
     The first piece has kind None unless the sentence starts with a cue.
     """
     cuts: list[tuple[int, int, str]] = []  # (cut at, text starts at, kind)
-    for kind, pattern, drop in _rules().cues:
+    for kind, pattern, drop in compiled_rules().cues:
         for m in pattern.finditer(sentence):
             if not m.group("cue"):
                 continue
@@ -151,7 +151,7 @@ class _Line:
 
 
 def _strip_bullet(line: str) -> str:
-    return _rules().bullet_re.sub("", line, count=1).strip()
+    return compiled_rules().bullet_re.sub("", line, count=1).strip()
 
 
 def _strip_affixes(org: str, words: tuple[str, ...]) -> str:
@@ -171,7 +171,7 @@ def _strip_affixes(org: str, words: tuple[str, ...]) -> str:
 
 
 def _parse_title(text: str) -> tuple[tuple[str, str], ...]:
-    r = _rules()
+    r = compiled_rules()
     meta: list[tuple[str, str]] = []
     m = _YEAR_RE.search(text)
     if m:
@@ -189,7 +189,7 @@ def _parse_title(text: str) -> tuple[tuple[str, str], ...]:
 
 def _parse_meta(text: str) -> tuple[tuple[str, str], ...] | None:
     """(field, value) pairs of a meta line ("单位：…", "本人：支部书记 王某", "党员38名…"), else None."""
-    r = _rules()
+    r = compiled_rules()
     m = _KV_RE.match(text)
     if m and m.group(1) in r.meta_keys and m.group(2).strip():
         field, value = r.meta_keys[m.group(1)], m.group(2).strip()
@@ -228,15 +228,15 @@ def _report_title(line: str) -> bool:
 
 
 def _report_heading_kind(heading: str) -> str | None:
-    from .corpus.parse import classify_heading
+    from ..corpus.parse import classify_heading
 
     return classify_heading(heading) or heading_kind(heading)
 
 
-def _scan(text: str, report: bool = False) -> Iterator[_Line]:
+def scan_lines(text: str, report: bool = False) -> Iterator[_Line]:
     """The lines of (cleaned) notes with their role. REPORT: the text is a finished report,
     whose level-1 headings ("二、存在的主要问题及原因") announce the sections."""
-    r = _rules()
+    r = compiled_rules()
     seen_content = False
     for line_no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -273,7 +273,7 @@ def _scan(text: str, report: bool = False) -> Iterator[_Line]:
             continue
         prose = bool(_SENTENCE_PUNCT_RE.search(body.rstrip("。；;！？!?")))
         title_like = first and not bulleted and not prose and len(body) <= 60 and not _KV_RE.match(body)
-        if title_like and _YEAR_RE.search(body) and _cue_pieces(body)[0][1] is None:
+        if title_like and _YEAR_RE.search(body) and cue_pieces(body)[0][1] is None:
             if all(is_year_like(f) for f in extract_figures(body)):
                 yield _Line(line_no, body, "title", meta=_parse_title(body))
                 continue

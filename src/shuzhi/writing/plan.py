@@ -7,9 +7,9 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from .datafiles import load_data
-from .errors import ShuzhiError
-from .models import SECTION_KINDS, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
+from ..datafiles import load_data
+from ..errors import ShuzhiError
+from ..models import SECTION_KINDS, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
 
 
 def _plan_data() -> dict[str, Any]:
@@ -22,7 +22,7 @@ def kind_name(kind: str) -> str:
 
 
 def _theme_of(item: NoteItem) -> str:
-    from .corpus.parse import detect_theme
+    from ..corpus.parse import detect_theme
 
     return detect_theme(item.text)
 

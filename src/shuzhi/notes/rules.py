@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .datafiles import load_data
+from ..datafiles import load_data
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
-def _rules() -> _Rules:
+def compiled_rules() -> _Rules:
     d: dict[str, Any] = load_data("note_rules")
     markers = {str(w): kind for kind, words in d["markers"].items() for w in words}
     meta_keys = {str(w): field for field, words in d["meta_keys"].items() for w in words}
@@ -83,7 +83,7 @@ def _rules() -> _Rules:
 
 def heading_kind(heading: str) -> str | None:
     """The section a notes heading ("## 问题", "## 明年") announces, or None."""
-    for kind, words in _rules().heading_words:
+    for kind, words in compiled_rules().heading_words:
         if any(w in heading for w in words):
             return kind
     return None
@@ -91,7 +91,7 @@ def heading_kind(heading: str) -> str | None:
 
 def rule_kind(text: str) -> str | None:
     """Section by keyword rules, for a line with no marker or heading."""
-    r = _rules()
+    r = compiled_rules()
     if text.startswith(r.cause_starts):
         return "causes"
     done = any(w in text for w in r.done_words)
@@ -105,6 +105,6 @@ def rule_kind(text: str) -> str | None:
 def _mask_not_problems(text: str) -> str:
     """TEXT with success wording ("未发生…", "整改问题17个") blanked out, so that its negative
     or problem words do not make it a problem."""
-    for pattern in _rules().not_problem:
+    for pattern in compiled_rules().not_problem:
         text = pattern.sub(lambda m: "\0" * len(m.group(0)), text)
     return text

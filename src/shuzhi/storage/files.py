@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import ShuzhiError
+from ..errors import ShuzhiError
 
 
 def check_target(path: Path) -> None:

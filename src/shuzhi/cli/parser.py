@@ -12,8 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import __version__
-from .cli_commands import (
+from .. import __version__
+from ..config import get_settings
+from ..errors import ShuzhiError
+from ..models import SECTION_KINDS
+from ..storage.logs import setup_logging
+from .commands import (
     EXIT_ERROR,
     EXIT_OK,
     cmd_check,
@@ -24,11 +28,7 @@ from .cli_commands import (
     cmd_rewrite,
     cmd_search,
 )
-from .cli_commands import EXIT_FINDINGS as EXIT_FINDINGS  # re-exported: the exit codes are this module's API
-from .config import get_settings
-from .errors import ShuzhiError
-from .logsetup import setup_logging
-from .models import SECTION_KINDS
+from .commands import EXIT_FINDINGS as EXIT_FINDINGS  # re-exported: the exit codes are this module's API
 
 log = logging.getLogger("shuzhi.cli")
 
@@ -50,7 +50,7 @@ def _top_k(value: str) -> int:
 
 def _theme(value: str) -> str:
     """argparse type for search --theme: one of the themes in data/themes.yaml (plus user rules)."""
-    from .datafiles import load_data
+    from ..datafiles import load_data
 
     themes = [str(t) for t in (load_data("themes") or {})]
     if value not in themes:

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import ShuzhiError
-from .models import DraftEvents, SearchFilters, SectionDraft, to_dict
+from ..config import Settings
+from ..errors import ShuzhiError
+from ..models import DraftEvents, SearchFilters, SectionDraft, to_dict
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -23,7 +23,7 @@ def _print_json(data: Any) -> None:
 
 
 def _read_text_file(path: str) -> str:
-    from .corpus.load import load_file
+    from ..corpus.load import load_file
 
     loaded = load_file(Path(path))
     return "\n".join(b.text for b in loaded.blocks)
@@ -31,7 +31,7 @@ def _read_text_file(path: str) -> str:
 
 # ------------------------------------------------------------------ index / parse / search
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from .index.search import CorpusIndex
+    from ..index.search import CorpusIndex
 
     index = CorpusIndex(settings)
     if args.add and not args.corpus:
@@ -64,7 +64,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
-    from .corpus.parse import parse_file
+    from ..corpus.parse import parse_file
 
     doc = parse_file(Path(args.file), settings)
     if args.json:
@@ -86,7 +86,7 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from .draft import ensure_index
+    from ..index import ensure_index
 
     index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
     hits = index.search(args.query, SearchFilters(kind=args.kind, theme=args.theme, year=args.year), k=args.k)
@@ -137,7 +137,7 @@ def _check_output_paths(*paths: str | None) -> None:
 
 
 def _read_plan(path: str) -> Any:
-    from .plan import plan_from_json
+    from ..writing.plan import plan_from_json
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -154,9 +154,11 @@ def _notes_with_plan_facts(notes_text: str, plan: Any) -> str:
 
 
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
-    from .draft import draft_report, ensure_index, similarity_classifier
-    from .notes import parse_notes
-    from .plan import build_plan, plan_to_json, plan_warnings
+    from ..index import ensure_index
+    from ..notes import similarity_classifier
+    from ..notes.parse import parse_notes
+    from ..writing.draft import draft_report
+    from ..writing.plan import build_plan, plan_to_json, plan_warnings
 
     _check_output_paths(args.output, args.docx)
     notes_text = _read_text_file(args.notes)
@@ -223,8 +225,8 @@ def _print_no_model(result: Any, args: argparse.Namespace) -> int:
 
 
 def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any) -> int:
-    from .checks import run_checks
-    from .export import assemble_report, export_docx, export_markdown, report_to_markdown
+    from ..checks import run_checks
+    from ..export import assemble_report, export_docx, export_markdown, report_to_markdown
 
     report_doc = assemble_report(result.plan.title, result.sections, result.plan)
     markdown = report_to_markdown(report_doc)
@@ -245,7 +247,7 @@ def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any)
     else:
         if not args.output:
             print(markdown)
-        from .checks import format_report_zh
+        from ..checks import format_report_zh
 
         print("\n" + format_report_zh(check), file=sys.stderr)
     if result.message:
@@ -255,8 +257,8 @@ def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any)
 
 # ------------------------------------------------------------------ rewrite / check / export
 def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
-    from .draft import ensure_index
-    from .rewrite import rewrite_section
+    from ..index import ensure_index
+    from ..writing.rewrite import rewrite_section
 
     text = _read_text_file(args.file)
     notes_text = _read_text_file(args.notes) if args.notes else ""
@@ -264,7 +266,7 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
     index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
     result = rewrite_section(text, notes_text=notes_text, draft_text=draft_text, index=index, settings=settings)
     if args.output and result.rewritten:
-        from .fileio import write_atomic
+        from ..storage.files import write_atomic
 
         write_atomic(Path(args.output), result.rewritten + "\n")
     if args.json:
@@ -293,9 +295,9 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from .checks import format_report_zh, run_checks
-    from .index.search import CorpusIndex
-    from .notes import parse_notes
+    from ..checks import format_report_zh, run_checks
+    from ..index.search import CorpusIndex
+    from ..notes.parse import parse_notes
 
     draft_text = _read_text_file(args.draft)
     notes = parse_notes(_read_text_file(args.notes), year=args.year) if args.notes else None
@@ -313,7 +315,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .export import export_docx, markdown_to_report
+    from ..export import export_docx, markdown_to_report
 
     if Path(args.docx).suffix.lower() != ".docx":
         raise ShuzhiError(f"Word 文件名应以 .docx 结尾（收到：{Path(args.docx).name}）。", f"bad docx name {args.docx}")

@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .errors import InputRejected
-from .figures import extract_figures, is_year_like
-from .models import SECTION_KINDS, Figure, NoteItem, NotesMeta, ParsedNotes
-from .notes_rules import _rules, rule_kind
-from .notes_rules import heading_kind as heading_kind  # re-exported: part of this module's API
-from .notes_scan import _cue_pieces, _prepare, _scan, split_sentences
+from ..errors import InputRejected
+from ..figures import extract_figures, is_year_like
+from ..models import SECTION_KINDS, Figure, NoteItem, NotesMeta, ParsedNotes
+from .rules import compiled_rules, rule_kind
+from .rules import heading_kind as heading_kind  # re-exported: part of this module's API
+from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
 
 Classifier = Callable[[str], tuple[str, float]]
 
@@ -33,8 +33,8 @@ _ASSIGNABLE = ("achievements", "rectification", "problems", "causes", "next_step
 
 
 def clear_note_rules() -> None:
-    _rules.cache_clear()
-    _prepare.cache_clear()
+    compiled_rules.cache_clear()
+    prepare_notes.cache_clear()
 
 
 def extract_names(text: str) -> tuple[str, ...]:
@@ -56,7 +56,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
     Ads and watermarks are removed first (listed in `removed`); a pasted finished report is
     recognised (`looks_like_report`) and read by its own section headings.
     """
-    r = _rules()
+    r = compiled_rules()
     if text is None or not text.strip():
         raise InputRejected("笔记为空，请先输入本年度的工作笔记（做了什么、数字、问题、明年打算）。", "empty notes", reason="empty")
     if len(text) > r.max_chars:
@@ -65,13 +65,13 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             f"notes of {len(text)} chars",
             reason="too_large",
         )
-    cleaned, removed, report = _prepare(text)
+    cleaned, removed, report = prepare_notes(text)
     title_meta: dict[str, str] = {}
     line_meta: dict[str, str] = {}
     items: list[NoteItem] = []
     current: str | None = "opening" if report else None
     closing_words = r.report_closing_words
-    for line in _scan(cleaned, report):
+    for line in scan_lines(cleaned, report):
         if line.role in ("title", "meta"):
             target = title_meta if line.role == "title" else line_meta
             for field, value in line.meta:
@@ -87,7 +87,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             current = line.kind
         scope, by = (line.kind, "marker") if line.role == "marker" else (current, "heading")
         for sentence in split_sentences(line.text) if line.text else []:
-            for piece, cue in _cue_pieces(sentence):
+            for piece, cue in cue_pieces(sentence):
                 if cue is not None:
                     scope, by = cue, "marker"
                     if not line.bulleted:
@@ -137,14 +137,14 @@ def _assign(text: str, current: str | None, classify: Classifier | None) -> tupl
         return kind, "rule"
     # A line that reports counts ("全年18次") is a thing done; similarity to corpus next steps
     # ("严格落实第一议题制度") must not pull it out of the achievements.
-    if _rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text)):
+    if compiled_rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text)):
         return "achievements", "rule"
     if classify is not None:
         try:
             guess, score = classify(text)
         except Exception:  # noqa: BLE001 - a failing classifier must not lose the note
             guess, score = "", 0.0
-        if guess in _ASSIGNABLE and score >= _rules().classify_min_score:
+        if guess in _ASSIGNABLE and score >= compiled_rules().classify_min_score:
             return guess, "similarity"
     return "achievements", "default"
 
@@ -169,8 +169,8 @@ def note_figures(notes: ParsedNotes, include_years: bool = False) -> list[tuple[
     not facts either.
     """
     out: list[tuple[Figure, str]] = []
-    cleaned, _, report = _prepare(notes.raw_text)
-    for line in _scan(cleaned, report):
+    cleaned, _, report = prepare_notes(notes.raw_text)
+    for line in scan_lines(cleaned, report):
         if line.role in ("meta", "title"):
             for fig in extract_figures(line.text):
                 if include_years or not is_year_like(fig):

@@ -9,14 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import Settings, get_settings
-from .errors import LLMError
-from .models import Finding, Hit, SearchFilters
+from ..config import Settings, get_settings
+from ..errors import LLMError
+from ..models import Finding, Hit, SearchFilters
 from .prompts import render_prompt
 
 if TYPE_CHECKING:
-    from .index.search import CorpusIndex
-    from .llm import ChatClient
+    from ..index.search import CorpusIndex
+    from ..llm.client import ChatClient
 
 log = logging.getLogger(__name__)
 
@@ -43,28 +43,28 @@ class RewriteResult:
 
 def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
     """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself."""
-    from .checks.rubric import diagnose_problems
+    from ..checks.rubric import diagnose_problems
 
     return diagnose_problems(text, next_steps_text)
 
 
 def _quoted_names(text: str) -> list[str]:
     """Quoted names as the user sees them (“活动”, 《文件》), found by the notes' own name extractor."""
-    from .notes import extract_names
+    from ..notes.parse import extract_names
 
     return [n if n.startswith("《") else f"“{n}”" for n in extract_names(text)]
 
 
 def must_keep(text: str) -> list[str]:
     """Figures and quoted names of the input: the rewrite must carry each of them."""
-    from .figures import extract_figures
+    from ..figures import extract_figures
 
     items = [f.raw for f in extract_figures(text)] + _quoted_names(text)
     return list(dict.fromkeys(items))
 
 
 def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
-    from .figures import extract_figures, same_figure
+    from ..figures import extract_figures, same_figure
 
     new_figures = extract_figures(rewritten)
     kept: list[str] = []
@@ -78,7 +78,7 @@ def check_kept(original: str, rewritten: str) -> tuple[list[str], list[str]]:
 
 def find_invented(rewritten: str, sources: str) -> list[str]:
     """Figures of the rewrite found neither in the original section nor in the notes (years excepted)."""
-    from .figures import extract_figures, is_year_like, same_figure
+    from ..figures import extract_figures, is_year_like, same_figure
 
     known = extract_figures(sources)
     return list(dict.fromkeys(
@@ -88,7 +88,7 @@ def find_invented(rewritten: str, sources: str) -> list[str]:
 
 
 def count_problems(text: str) -> int:
-    from .checks.rubric import split_problems
+    from ..checks.rubric import split_problems
 
     return len(split_problems(text).problems)
 
@@ -127,7 +127,7 @@ def retrieve_rewrite_exemplars(index: CorpusIndex, text: str, k_each: int = 2) -
 
 def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: str, next_steps_text: str,
                            exemplars: Sequence[Hit]) -> list[dict[str, str]]:
-    from .draft import _format_exemplars
+    from .exemplars import format_exemplars
 
     keep = must_keep(text)
     user = render_prompt(
@@ -137,7 +137,7 @@ def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: 
         keep="、".join(keep) if keep else "（无）",
         notes=notes_text.strip() or "（未提供）",
         next_steps=next_steps_text.strip() or "（未提供）",
-        exemplars=_format_exemplars(exemplars),
+        exemplars=format_exemplars(exemplars),
     )
     return [{"role": "system", "content": render_prompt("rewrite_system")}, {"role": "user", "content": user}]
 
@@ -146,8 +146,8 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
                     client: ChatClient | None = None, settings: Settings | None = None,
                     on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
     """Diagnose, then (with a model) rewrite; figures and names of the input are checked afterwards."""
+    from ..llm.client import ChatClient, resolve_llm_config
     from .draft import tidy_model_text
-    from .llm import ChatClient, resolve_llm_config
 
     settings = settings or get_settings()
     next_steps = _next_steps_of(draft_text)
@@ -176,7 +176,7 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
 def _next_steps_of(draft_text: str) -> str:
     if not draft_text.strip():
         return ""
-    from .corpus.parse import parse_text
+    from ..corpus.parse import parse_text
 
     doc = parse_text(draft_text, name="草稿")
     return "\n".join((s.heading + s.text) for s in doc.sections if s.kind == "next_steps")

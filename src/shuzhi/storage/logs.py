@@ -6,7 +6,7 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-from .config import Settings
+from ..config import Settings
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _FILE_HANDLER: logging.Handler | None = None

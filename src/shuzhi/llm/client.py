@@ -27,21 +27,21 @@ from tenacity import (
     wait_random,
 )
 
-from .config import Settings
-from .errors import LLMError
-from .llm_config import LOCAL_PLACEHOLDER_KEY, LLMConfig, is_local_url, resolve_llm_config
-from .llm_config import ProviderPreset as ProviderPreset  # re-exported: importable from shuzhi.llm as before
-from .llm_config import load_presets as load_presets  # re-exported: the UI and tests import it from here
-from .llm_errors import (
+from ..config import Settings
+from ..errors import LLMError
+from .config import LOCAL_PLACEHOLDER_KEY, LLMConfig, is_local_url, resolve_llm_config
+from .config import ProviderPreset as ProviderPreset  # re-exported: importable from shuzhi.llm as before
+from .config import load_presets as load_presets  # re-exported: the UI and tests import it from here
+from .errors import (
     FILTER_FINISH_REASONS,
-    _content_filter_error,
-    _error_fields,
-    _is_content_filter,
-    _is_quota,
-    _llm_error,
-    _MalformedAnswer,
-    _redact,
-    _translate,
+    MalformedAnswer,
+    content_filter_error,
+    error_fields,
+    is_content_filter,
+    is_quota,
+    llm_error,
+    redact,
+    translate_error,
 )
 
 log = logging.getLogger("shuzhi.llm")
@@ -104,7 +104,7 @@ def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.RateLimitError):
-        return not _is_quota(_error_fields(exc)[2])  # an empty wallet does not refill in seconds
+        return not is_quota(error_fields(exc)[2])  # an empty wallet does not refill in seconds
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500 or exc.status_code == 408
     return False
@@ -210,12 +210,12 @@ class ChatClient:
             return retrying(counted)
         except _StreamCut as cut:
             self._fail(self._cut_error(cut, tries))
-        except (openai.OpenAIError, _MalformedAnswer) as exc:
-            self._fail(_translate(exc, self.config, tries))
+        except (openai.OpenAIError, MalformedAnswer) as exc:
+            self._fail(translate_error(exc, self.config, tries))
 
     def _fail(self, err: LLMError) -> NoReturn:
         self._counter.add(failures=1)
-        err = _redact(err, self.config.api_key)
+        err = redact(err, self.config.api_key)
         log.error("LLM call failed [%s] model=%s url=%s: %s", err.code, self.config.model,
                   self.config.display_url, err.detail)
         raise err
@@ -251,7 +251,7 @@ class ChatClient:
                     delivered.append(delta)
                     on_token(delta)
                 finish = reason or finish
-        except (openai.OpenAIError, _MalformedAnswer) as exc:
+        except (openai.OpenAIError, MalformedAnswer) as exc:
             if not delivered:
                 raise  # nothing shown yet: the normal retry policy applies
             raise _StreamCut("".join(delivered), exc) from exc
@@ -275,15 +275,15 @@ class ChatClient:
                     # Only `content`: reasoning models (deepseek-reasoner) also stream `reasoning_content`.
                     yield (choice.delta.content or "") if choice.delta else "", choice.finish_reason
             except ValueError as exc:  # an SSE line that is not JSON
-                raise _MalformedAnswer(str(exc)[:200]) from exc
+                raise MalformedAnswer(str(exc)[:200]) from exc
 
     def _cut_error(self, cut: _StreamCut, attempts: int) -> LLMError:
         if cut.finish_reason in FILTER_FINISH_REASONS:
-            return _content_filter_error(f"finish_reason={cut.finish_reason!r} after {len(cut.partial)} chars",
+            return content_filter_error(f"finish_reason={cut.finish_reason!r} after {len(cut.partial)} chars",
                                          cut.partial)
-        if isinstance(cut.cause, openai.APIError) and _is_content_filter(*_error_fields(cut.cause)[1:]):
-            return _content_filter_error(f"in-stream error: {cut.cause.message}", cut.partial)
+        if isinstance(cut.cause, openai.APIError) and is_content_filter(*error_fields(cut.cause)[1:]):
+            return content_filter_error(f"in-stream error: {cut.cause.message}", cut.partial)
         cause = f"{type(cut.cause).__name__}" if cut.cause else "stream ended without finish_reason"
-        return _llm_error("生成过程中连接中断，只收到部分内容（已保留）：可以重试本节。",
+        return llm_error("生成过程中连接中断，只收到部分内容（已保留）：可以重试本节。",
                           f"stream broken after {len(cut.partial)} chars, attempt {attempts}: {cause}",
                           "stream_broken", cut.partial)

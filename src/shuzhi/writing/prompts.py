@@ -9,8 +9,8 @@ from string import Template
 
 import yaml
 
-from .config import get_settings
-from .errors import ShuzhiError
+from ..config import get_settings
+from ..errors import ShuzhiError
 
 _HEADER = re.compile(r"^<!--.*?-->\s*", re.S)
 

@@ -10,10 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import Settings, get_settings
-from .errors import ShuzhiError
-from .fileio import write_atomic
-from .models import Plan, SectionDraft, to_dict
+from ..config import Settings, get_settings
+from ..errors import ShuzhiError
+from ..models import Plan, SectionDraft, to_dict
+from .files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _section_from_saved(raw: Any, position: int, name: str) -> SectionDraft:
 
 def load_saved_draft(path: Path | str) -> SavedDraft:
     """Read a saved session back (notes, plan, sections); any problem is a ShuzhiError naming the file."""
-    from .plan import plan_from_json
+    from ..writing.plan import plan_from_json
 
     path = Path(path)
     name = path.name

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from .config import Settings, get_settings
-from .datafiles import load_data
-from .errors import LLMError
+from ..config import Settings, get_settings
+from ..datafiles import load_data
+from ..errors import LLMError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 LOCAL_PLACEHOLDER_KEY = "not-needed"  # Ollama/vLLM ignore the key, but the SDK wants one

@@ -5,22 +5,22 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, get_settings
-from .datafiles import load_data
-from .errors import LLMError
-from .models import PLACEHOLDER, DraftEvents, Hit, Plan, PlanSection, SearchFilters, SectionDraft
+from ..config import Settings, get_settings
+from ..errors import LLMError
+from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
+from .exemplars import format_exemplars, retrieve_for_section
 from .plan import drafted_sections, kind_name, lacks_material, plan_warnings
 from .prompts import render_prompt, section_guides
 
 if TYPE_CHECKING:
-    from .index.search import CorpusIndex
-    from .llm import ChatClient
+    from ..index.search import CorpusIndex
+    from ..llm.client import ChatClient
 
 log = logging.getLogger(__name__)
 
@@ -61,70 +61,6 @@ class DraftResult:
 
 
 # ------------------------------------------------------------------ retrieval
-def sanitise_exemplar(text: str) -> str:
-    """Exemplars reach prompts only through here: no ads, markers or corpus placeholders."""
-    from .corpus.clean import clean_text
-
-    # The model should see style, never a fake fact slot: a redacted count reads "若干", a redacted name "某".
-    words = load_data("plan")["exemplar_placeholder"]
-    before_unit = re.compile(re.escape(PLACEHOLDER) + f"(?=[{words['count_units']}])")
-    cleaned = before_unit.sub(words["count_word"], clean_text(text))
-    return cleaned.replace(PLACEHOLDER, words["other_word"])
-
-
-def _exemplar_query(section: PlanSection) -> str:
-    body = "；".join(section.notes or section.context)[:300]
-    return f"{section.heading} {body}".strip() or kind_name(section.kind)
-
-
-def retrieve_for_section(index: CorpusIndex, section: PlanSection, k: int | None = None) -> tuple[Hit, ...]:
-    """Exemplars of the section's kind (and theme when enough exist), fewest placeholders first."""
-    k = k or int(load_data("plan")["exemplars_per_section"])
-    query = _exemplar_query(section)
-    hits: list[Hit] = []
-    if section.theme:
-        hits = index.search(query, SearchFilters(kind=section.kind, theme=section.theme), k=k * 3)
-    if len(hits) < k:
-        seen = {h.chunk.id for h in hits}
-        more = index.search(query, SearchFilters(kind=section.kind), k=k * 3)
-        hits += [h for h in more if h.chunk.id not in seen]
-    # Stable sort: among equally relevant passages prefer those the corpus did not redact.
-    ranked = [h for _, h in sorted(enumerate(hits), key=lambda ih: (ih[1].chunk.text.count(PLACEHOLDER) > 1, ih[0]))]
-    return _one_per_document_first(ranked, k)
-
-
-def _one_per_document_first(ranked: Sequence[Hit], k: int) -> tuple[Hit, ...]:
-    """Up to k hits, drawing from as many documents as possible: several voices teach style, one voice gets copied."""
-    chosen: list[Hit] = []
-    used_docs: set[str] = set()
-    for hit in ranked:
-        if len(chosen) < k and hit.chunk.doc_id not in used_docs:
-            chosen.append(hit)
-            used_docs.add(hit.chunk.doc_id)
-    for hit in ranked:  # fewer documents than k: fill with the next best
-        if len(chosen) < k and hit not in chosen:
-            chosen.append(hit)
-    return tuple(sorted(chosen, key=ranked.index))
-
-
-def similarity_classifier(index: CorpusIndex) -> Callable[[str], tuple[str, float]]:
-    """Note → (section kind, confidence) by the kinds of the nearest corpus chunks."""
-    body_kinds = ("achievements", "problems", "causes", "next_steps", "rectification")
-
-    def classify(text: str) -> tuple[str, float]:
-        hits = index.search(text, k=5, diverse=False)
-        votes: dict[str, float] = {}
-        for rank, hit in enumerate(hits):
-            if hit.chunk.kind in body_kinds:
-                votes[hit.chunk.kind] = votes.get(hit.chunk.kind, 0.0) + 1.0 / (rank + 1)
-        if not votes:
-            return "achievements", 0.0
-        kind = max(votes, key=lambda kd: votes[kd])
-        return kind, votes[kind] / sum(votes.values())
-
-    return classify
-
-
 # ------------------------------------------------------------------ prompts
 def _format_facts(section: PlanSection) -> str:
     if not section.notes:
@@ -136,16 +72,6 @@ def _format_context(section: PlanSection) -> str:
     if not section.context:
         return "（无）"
     return "\n".join(f"{n}. {line}" for n, line in enumerate(section.context, start=1))
-
-
-def _format_exemplars(hits: Sequence[Hit]) -> str:
-    if not hits:
-        return "（无）"
-    parts = []
-    for n, hit in enumerate(hits, start=1):
-        where = sanitise_exemplar(hit.chunk.heading_path) or kind_name(hit.chunk.kind)
-        parts.append(f"【范文片段{n}｜{where}】\n{sanitise_exemplar(hit.chunk.text)}")
-    return "\n\n".join(parts)
 
 
 def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence[Hit]) -> tuple[tuple[str, str], ...]:
@@ -160,7 +86,7 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
         heading=heading,
         facts=_format_facts(section),
         context=_format_context(section),
-        exemplars=_format_exemplars(exemplars),
+        exemplars=format_exemplars(exemplars),
     )
     return (("system", render_prompt("draft_system")), ("user", user))
 
@@ -196,7 +122,7 @@ def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings | Non
 # ------------------------------------------------------------------ model calls
 def tidy_model_text(text: str) -> str:
     """Strip code fences and any ad/marker text a model might echo."""
-    from .corpus.clean import clean_text
+    from ..corpus.clean import clean_text
 
     text = _FENCE_LINE.sub("", text.strip()).strip()
     text = _LEADING_HEADING.sub("", text, count=1)
@@ -261,8 +187,8 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
                  settings: Settings | None = None, events: DraftEvents | None = None,
                  notes_text: str = "", use_model: bool = True) -> DraftResult:
     """The whole draft. Without a configured model it returns the prepared jobs and a clear message."""
-    from .llm import ChatClient, resolve_llm_config
-    from .sessions import save_session
+    from ..llm.client import ChatClient, resolve_llm_config
+    from ..storage.sessions import save_session
 
     settings = settings or get_settings()
     jobs = prepare_jobs(plan, index, settings)
@@ -302,7 +228,7 @@ def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | N
     merged = tuple(by_key.get(d.key, d) for d in result.sections)
     still = [d for d in merged if d.error]
     message = f"仍有 {len(still)} 节未能生成。" if still else ""
-    from .sessions import load_session, save_session
+    from ..storage.sessions import load_session, save_session
 
     notes_text = ""
     if result.saved_to:
@@ -312,14 +238,3 @@ def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | N
             notes_text = ""
     saved = save_session(notes_text, result.plan, merged, settings=settings, label="retry")
     return DraftResult(result.plan, jobs, merged, True, message, str(saved))
-
-
-def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
-    """Open the index, building it from the configured corpus first when it does not exist yet."""
-    from .index.search import CorpusIndex
-
-    index = CorpusIndex(settings)
-    if not index.has_index():
-        _emit(on_progress, "首次使用：正在建立范文库索引……")
-        index.build(on_progress=on_progress)
-    return index

@@ -1,0 +1,1 @@
+"""Writing: the plan from notes, drafting sections against exemplars, rewriting, prompt files."""
