@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # the pages import ui.common (AppTest does not ad
 
 import streamlit as st  # noqa: E402
 
-from shuzhi.config import get_settings  # noqa: E402
+from shuzhi.config import load_settings as get_settings  # noqa: E402
 
 st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=":material/description:", layout="wide")
 

@@ -68,18 +68,17 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test gets its own data dir and no LLM endpoint unless it configures one."""
-    from shuzhi.config import reset_settings_cache
-    from shuzhi.datafiles import clear_data_cache
+    from shuzhi.datafiles import clear_data_cache, configure_rules
 
     data_dir = tmp_path_factory.mktemp("shuzhi-data")
     monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SHUZHI_MODEL", "SHUZHI_PROVIDER", "SHUZHI_RULES_DIR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(data_dir)  # keep a developer's .env out of the tests
-    reset_settings_cache()
+    configure_rules(None)
     clear_data_cache()
     yield data_dir
-    reset_settings_cache()
+    configure_rules(None)
     clear_data_cache()
 
 
@@ -107,17 +106,14 @@ def built_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def use_built_index(built_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the settings of this test at the session's built index."""
-    from shuzhi.config import reset_settings_cache
 
     monkeypatch.setenv("SHUZHI_DATA_DIR", str(built_index_dir))
-    reset_settings_cache()
     return built_index_dir
 
 
 @pytest.fixture
 def llm_env(monkeypatch: pytest.MonkeyPatch) -> object:
     """Configure the real client path against a stub server; returns a function taking the stub."""
-    from shuzhi.config import reset_settings_cache
 
     def configure(stub: object, timeout_s: float = 10.0, max_retries: int = 3) -> None:
         monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)  # type: ignore[attr-defined]
@@ -127,7 +123,6 @@ def llm_env(monkeypatch: pytest.MonkeyPatch) -> object:
         monkeypatch.setenv("SHUZHI_MAX_RETRIES", str(max_retries))
         monkeypatch.setenv("SHUZHI_RETRY_BASE_DELAY_S", "0.01")
         monkeypatch.setenv("SHUZHI_RETRY_MAX_DELAY_S", "0.05")
-        reset_settings_cache()
 
     return configure
 
@@ -135,9 +130,6 @@ def llm_env(monkeypatch: pytest.MonkeyPatch) -> object:
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run the CLI in-process; returns (exit code, stdout, stderr)."""
     from shuzhi.cli import main
-    from shuzhi.config import reset_settings_cache
-
-    reset_settings_cache()
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err

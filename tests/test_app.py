@@ -113,10 +113,8 @@ def test_notes_survive_switching_pages(use_built_index: Path) -> None:
 
 def test_broken_model_configuration_is_explained_not_crashing(use_built_index: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from shuzhi.config import reset_settings_cache
 
     monkeypatch.setenv("SHUZHI_PROVIDER", "no-such-provider")
-    reset_settings_cache()
     at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
     assert any("大模型配置有误" in e.value and "no-such-provider" in e.value for e in at.error)
     _button(at, "生成初稿").click().run(timeout=TIMEOUT)

@@ -8,6 +8,8 @@ from typing import Any
 from llm_stub import StubLLMServer
 from streamlit.testing.v1 import AppTest
 
+from shuzhi.config import load_settings
+
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 TIMEOUT = 120
@@ -130,7 +132,7 @@ def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path
     from shuzhi.storage.sessions import save_session
 
     notes = "- 恢复测试：发展党员7名\n- 主题党日12次"
-    save_session(notes, Plan(title="测试", year=2024, org="", sections=()), [])
+    save_session(notes, Plan(title="测试", year=2024, org="", sections=()), [], settings=load_settings())
     at = _page("ui/settings.py")
     restore = next(b for b in at.button if b.label == "恢复笔记")  # newest first
     restore.click().run(timeout=TIMEOUT)
@@ -153,7 +155,7 @@ def _saved_draft_session(failed: bool = False) -> Path:
         SectionDraft(key="problems", kind="problems", heading="存在问题", text="" if failed else "主题党日形式单一。",
                      error="模型接口返回错误（500）。" if failed else "", complete=not failed),
     )
-    return save_session(notes, plan, sections)
+    return save_session(notes, plan, sections, settings=load_settings())
 
 
 def test_settings_restores_a_whole_draft_into_the_draft_page(use_built_index: Path) -> None:

@@ -12,7 +12,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from shuzhi.datafiles import clear_data_cache
+from shuzhi.datafiles import configure_rules
 from shuzhi.errors import ShuzhiError
 from shuzhi.export import (
     ReportBlock,
@@ -266,8 +266,7 @@ def test_docx_title_falls_back_to_bold_songti(tmp_path: Path, monkeypatch: pytes
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "docx_style.yaml").write_text("title_font: 宋体\nline_spacing_pt: 29\n", encoding="utf-8")
-    monkeypatch.setenv("SHUZHI_RULES_DIR", str(rules))
-    clear_data_cache()
+    configure_rules(rules)
     document = Document(io.BytesIO(export_docx(ReportDocument(TITLE, (ReportBlock("paragraph", "正文。"),)))))
     run = document.paragraphs[0].runs[0]
     assert _east_asia(run) == "宋体" and run.font.bold

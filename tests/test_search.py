@@ -107,13 +107,13 @@ def test_empty_query_is_refused(index: CorpusIndex) -> None:
 
 
 def test_search_before_building_says_what_to_run() -> None:
-    fresh = CorpusIndex(embedder=None)  # settings from the per-test empty data dir
+    fresh = CorpusIndex(Settings(), embedder=None)  # settings from the per-test empty data dir
     assert not fresh.has_index()
     with pytest.raises(IndexUnavailable) as info:
         fresh.search("主题教育")
     assert "shuzhi index" in info.value.user_message
     with pytest.raises(IndexUnavailable):
-        open_index()
+        open_index(Settings())
 
 
 def test_very_long_query_is_cut_before_searching(index: CorpusIndex, caplog: pytest.LogCaptureFixture) -> None:

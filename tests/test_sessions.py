@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from llm_stub import StubLLMServer
 
+from shuzhi.config import load_settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.models import Plan, PlanSection, SectionDraft
 from shuzhi.storage.sessions import SavedDraft, list_sessions, load_saved_draft, save_session
@@ -37,7 +38,7 @@ SECTIONS = (
 
 
 def _saved_payload() -> dict[str, Any]:
-    path = save_session(NOTES, PLAN, SECTIONS)
+    path = save_session(NOTES, PLAN, SECTIONS, settings=load_settings())
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -48,8 +49,8 @@ def _write(tmp_path: Path, content: str, name: str = "20240101-000000-000000-dra
 
 
 def test_save_then_load_saved_draft_round_trips() -> None:
-    path = save_session(NOTES, PLAN, SECTIONS)
-    assert list_sessions() == [path]
+    path = save_session(NOTES, PLAN, SECTIONS, settings=load_settings())
+    assert list_sessions(load_settings()) == [path]
     saved = load_saved_draft(path)
     assert isinstance(saved, SavedDraft)
     assert saved.path == path
@@ -61,7 +62,7 @@ def test_save_then_load_saved_draft_round_trips() -> None:
 
 
 def test_notes_only_session_round_trips_with_no_sections() -> None:
-    saved = load_saved_draft(save_session(NOTES, PLAN, []))
+    saved = load_saved_draft(save_session(NOTES, PLAN, [], settings=load_settings()))
     assert saved.sections == () and saved.plan == PLAN
 
 
@@ -137,16 +138,14 @@ def test_restored_draft_retries_its_failed_section(llm_env: Any) -> None:
     from shuzhi.storage.sessions import load_session
     from shuzhi.writing.draft import DraftResult, retry_failed
 
-    saved = load_saved_draft(save_session(NOTES, PLAN, SECTIONS))
+    saved = load_saved_draft(save_session(NOTES, PLAN, SECTIONS, settings=load_settings()))
     result = DraftResult(saved.plan, jobs=(), sections=saved.sections, model_configured=True,
                          saved_to=str(saved.path))
     with StubLLMServer(responder=lambda body: "主题党日形式单一，吸引力不强。") as stub:
         llm_env(stub)
-        from shuzhi.config import get_settings
-
-        config = resolve_llm_config(get_settings())
+        config = resolve_llm_config(load_settings())
         assert config is not None
-        new = retry_failed(result, ChatClient(config))
+        new = retry_failed(result, ChatClient(config), load_settings())
         assert stub.chat_count == 1
         prompt = stub.chat_requests[0].body["messages"][-1]["content"]
     assert "主题党日形式单一" in prompt  # the rebuilt job carries the section's facts

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from shuzhi.config import get_settings
+from shuzhi.config import load_settings as get_settings
 from shuzhi.errors import ShuzhiError
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

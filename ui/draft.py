@@ -10,7 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from shuzhi.config import REPO_ROOT, get_settings
+from shuzhi.config import REPO_ROOT
+from shuzhi.config import load_settings as get_settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.models import DraftEvents, SectionDraft
 from ui.common import (

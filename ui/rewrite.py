@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shuzhi.config import load_settings as get_settings
 from shuzhi.errors import ShuzhiError
 from ui.common import get_index, md_escape, model_banner, show_error
 
@@ -38,14 +39,14 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
                     box = st.empty()
                     result = rewrite_section(text, notes_text=st.session_state.rewrite_notes,
                                              draft_text=st.session_state.rewrite_draft, index=get_index(),
-                                             on_token=on_token)
+                                             on_token=on_token, settings=get_settings())
                     status.update(label="改写失败" if result.error else "改写完成",
                                   state="error" if result.error else "complete", expanded=False)
             else:
                 with st.spinner("正在诊断……"):
                     result = rewrite_section(text, notes_text=st.session_state.rewrite_notes,
                                              draft_text=st.session_state.rewrite_draft, index=get_index(),
-                                             use_model=False)
+                                             use_model=False, settings=get_settings())
         except ShuzhiError as exc:
             show_error(exc)
         else:

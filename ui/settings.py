@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from shuzhi.config import get_settings
+from shuzhi.config import load_settings as get_settings
 from shuzhi.errors import LLMError, ShuzhiError
 from ui.common import PAGE_DRAFT, get_index, llm_config, md_escape, show_error
 

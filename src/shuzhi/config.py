@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_FILES_DIR = PACKAGE_DIR / "data"
+GENRES_DIR = PACKAGE_DIR / "genres"
 # src layout: the repository root is two levels above the package.
 REPO_ROOT = PACKAGE_DIR.parent.parent
 
@@ -23,6 +24,15 @@ REPO_ROOT = PACKAGE_DIR.parent.parent
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "shuzhi"
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What an input file may weigh; defaults match the settings' defaults."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_docx_uncompressed_bytes: int = 200 * 1024 * 1024
+    max_docx_compression_ratio: float = 200.0
 
 
 class Settings(BaseSettings):
@@ -40,6 +50,12 @@ class Settings(BaseSettings):
         description="Folders of example reports to index (built-in corpus by default).",
     )
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt template files.")
+    rules_dir: Path | None = Field(
+        default=None,
+        description="The user's additions to the domain data (same-named YAML files, genres/ for genres); "
+        "default <data_dir>/rules.",
+    )
+    genre: str = Field(default="shuzhi", description="The report genre drafted by default (genres/<name>.yaml).")
     max_file_bytes: int = Field(default=20 * 1024 * 1024, description="Refuse input files larger than this.")
     max_docx_uncompressed_bytes: int = Field(
         default=200 * 1024 * 1024, description="Refuse .docx whose unpacked size exceeds this (zip bomb)."
@@ -81,6 +97,17 @@ class Settings(BaseSettings):
     max_prompt_chars: int = Field(default=24000, description="Prompt budget in characters (no tokenizer offline).")
 
     @property
+    def user_rules_dir(self) -> Path:
+        return self.rules_dir or self.data_dir / "rules"
+
+    def file_limits(self) -> FileLimits:
+        return FileLimits(self.max_file_bytes, self.max_docx_uncompressed_bytes, self.max_docx_compression_ratio)
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "workspace.sqlite3"
+
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
@@ -89,10 +116,6 @@ class Settings(BaseSettings):
         return self.data_dir / "drafts"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
-
-
-def reset_settings_cache() -> None:
-    get_settings.cache_clear()
+def load_settings(**overrides: object) -> Settings:
+    """Resolve the settings from the environment and .env (plus explicit overrides): done once, by the Workspace."""
+    return Settings(**overrides)  # type: ignore[arg-type]

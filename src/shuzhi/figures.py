@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cn2an
 
-from .datafiles import load_data
+from .datafiles import load_data, rules_cached
 from .models import Figure
 
 _CN_NUM = "〇零一二两三四五六七八九十百千万亿"
@@ -45,7 +44,7 @@ class _Rules:
     masked_patterns: tuple[re.Pattern[str], ...]
 
 
-@lru_cache(maxsize=1)
+@rules_cached
 def _rules() -> _Rules:
     data = load_data("units")
     groups: dict[str, str] = {}

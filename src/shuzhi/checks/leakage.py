@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 from ..models import PLACEHOLDER, Finding
 from .ledger import context_of
 from .report import join_evidence
@@ -69,7 +68,7 @@ class ShingleIndex:
         return runs
 
 
-@lru_cache(maxsize=4)
+@rules_cached(maxsize=4)
 def _cached_index(items: tuple[tuple[str, str], ...], n: int, allowed: tuple[str, ...]) -> ShingleIndex:
     return ShingleIndex(dict(items), n, allowed)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 from ..models import Finding, ParsedNotes
 from .report import join_evidence
 
 
-@lru_cache(maxsize=1)
+@rules_cached
 def _standard_names() -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
     """Names anyone may cite without a source in the notes: fixed formulas, basic Party documents, campaigns."""
     from ..figures import fixed_phrases

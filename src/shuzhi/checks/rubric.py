@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 from ..figures import extract_figures
 from ..models import Finding
 from .report import join_evidence
@@ -38,7 +37,7 @@ class ProblemsSplit:
     cause_items: tuple[str, ...]  # enumerated causes of the causes part (not inline clauses)
 
 
-@lru_cache(maxsize=1)
+@rules_cached
 def _rules() -> dict[str, Any]:
     data: dict[str, Any] = load_data("rubric")["problems"]
     return data

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 from ..models import Finding
 
 _SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
@@ -27,7 +26,7 @@ class Campaign:
     series: str = ""
 
 
-@lru_cache(maxsize=1)
+@rules_cached
 def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
     data: dict[str, Any] = load_data("campaigns")
     default_ok = tuple(data.get("ok_if_default", []))

@@ -66,7 +66,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     from ..corpus.parse import parse_file
 
-    doc = parse_file(Path(args.file), settings)
+    doc = parse_file(Path(args.file), settings.file_limits())
     if args.json:
         data = to_dict(doc)
         data["removed"] = [to_dict(r) for r in doc.removed]

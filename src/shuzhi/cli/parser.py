@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .. import __version__
-from ..config import get_settings
+from ..config import load_settings
 from ..errors import ShuzhiError
 from ..models import SECTION_KINDS
 from ..storage.logs import setup_logging
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = get_settings()
+        settings = load_settings()
         setup_logging(settings, verbose=args.verbose)
         return int(args.func(args, settings))
     except ShuzhiError as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from ..config import Settings, get_settings
+from ..config import FileLimits
 from ..datafiles import load_data
 from ..errors import InputRejected
 from ..models import Block, LoadedFile
@@ -153,9 +153,9 @@ def load_text(text: str, name: str = "粘贴文本") -> LoadedFile:
     )
 
 
-def load_file(path: Path | str, settings: Settings | None = None) -> LoadedFile:
+def load_file(path: Path | str, limits: FileLimits | None = None) -> LoadedFile:
     """Read a .txt/.md/.docx file into Blocks, or raise InputRejected with a Chinese message."""
-    settings = settings or get_settings()
+    settings = limits or FileLimits()
     path = Path(path)
     name = path.name
     if not path.is_file():
@@ -197,7 +197,7 @@ def load_file(path: Path | str, settings: Settings | None = None) -> LoadedFile:
 
 
 # ---------------------------------------------------------------- docx
-def _check_zip(data: bytes, name: str, settings: Settings) -> None:
+def _check_zip(data: bytes, name: str, settings: FileLimits) -> None:
     """Refuse corrupt archives and zip bombs before python-docx inflates anything."""
     corrupt = f"文件「{name}」不是有效的 Word 文档（.docx），可能已损坏。"
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -222,7 +222,7 @@ def _check_zip(data: bytes, name: str, settings: Settings) -> None:
         raise _reject(name, "corrupt_docx", corrupt, f"zip without word/document.xml: {sorted(names)[:5]}")
 
 
-def _load_docx(data: bytes, name: str, settings: Settings) -> tuple[Block, ...]:
+def _load_docx(data: bytes, name: str, settings: FileLimits) -> tuple[Block, ...]:
     _check_zip(data, name, settings)
     # Local import: python-docx is slow to import and only .docx needs it.
     import docx

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import FileLimits
 from ..datafiles import load_data
 from ..models import Block, CleanedFile, ParsedDocument, Point, Section
 from .clean import clean_file
@@ -375,9 +375,9 @@ def parse_document(cleaned: CleanedFile) -> ParsedDocument:
     return doc
 
 
-def parse_file(path: Path | str, settings: Settings | None = None) -> ParsedDocument:
+def parse_file(path: Path | str, limits: FileLimits | None = None) -> ParsedDocument:
     """Load, clean and parse one file (InputRejected propagates)."""
-    return parse_document(clean_file(load_file(path, settings)))
+    return parse_document(clean_file(load_file(path, limits)))
 
 
 def parse_text(text: str, name: str = "粘贴文本") -> ParsedDocument:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +47,8 @@ def index_paths(settings: Settings) -> dict[str, Path]:
 def pipeline_fingerprint(settings: Settings) -> str:
     """Changes when anything that shapes chunks changes: parser code, rules data, chunk size."""
     digest = hashlib.sha256(f"chunk_max_chars={settings.chunk_max_chars}".encode())
-    rules_dir = Path(os.environ.get("SHUZHI_RULES_DIR") or settings.data_dir / "rules")
-    sources = sorted((PACKAGE_DIR / "corpus").glob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.yaml"))
+    rules_dir = settings.user_rules_dir
+    sources = sorted((PACKAGE_DIR / "corpus").glob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.yaml")) + sorted((PACKAGE_DIR / "genres").glob("*.yaml"))
     sources += sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []
     for path in sources:
         digest.update(path.name.encode())
@@ -139,7 +138,7 @@ def _parse(path: Path, settings: Settings) -> tuple[FileEntry, list[Chunk]]:
     from ..corpus.parse import parse_file
 
     stat = path.stat()
-    doc = parse_file(path, settings)
+    doc = parse_file(path, settings.file_limits())
     chunks = chunk_document(doc, settings.chunk_max_chars)
     entry = FileEntry(stat.st_mtime_ns, stat.st_size, _sha256(path), doc.doc_id, len(doc.sections),
                       [c.id for c in chunks])

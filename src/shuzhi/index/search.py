@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..datafiles import load_data
 from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
@@ -162,9 +162,9 @@ def select_diverse(order: Sequence[int], chunks: Sequence[Chunk], k: int) -> lis
 class CorpusIndex:
     """The built corpus index: build it, search it, read its chunks."""
 
-    def __init__(self, settings: Settings | None = None,
+    def __init__(self, settings: Settings,
                  embedder: EmbeddingFunction[Documents] | None = _LOAD) -> None:
-        self.settings = settings or get_settings()
+        self.settings = settings
         self._lock = threading.RLock()
         self._embedder_arg = embedder
         self._embedder_ready = False
@@ -394,7 +394,7 @@ class CorpusIndex:
         )
 
 
-def open_index(settings: Settings | None = None) -> CorpusIndex:
+def open_index(settings: Settings) -> CorpusIndex:
     """The index under the settings' data dir; IndexUnavailable (Chinese message) when not built."""
     index = CorpusIndex(settings)
     if not index.has_index():

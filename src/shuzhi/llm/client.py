@@ -56,7 +56,7 @@ NOT_CONFIGURED_MESSAGE = (
 )
 
 
-def require_llm(settings: Settings | None = None) -> ChatClient:
+def require_llm(settings: Settings) -> ChatClient:
     """A client for the configured endpoint, or LLMError(code="not_configured")."""
     config = resolve_llm_config(settings)
     if config is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..datafiles import load_data
 from ..errors import LLMError
 
@@ -54,9 +54,8 @@ def is_local_url(url: str) -> bool:
     return (urlsplit(url).hostname or "") in LOCAL_HOSTS
 
 
-def resolve_llm_config(settings: Settings | None = None) -> LLMConfig | None:
+def resolve_llm_config(settings: Settings) -> LLMConfig | None:
     """Settings (+ preset) → LLMConfig; None when neither a base URL nor a provider is set."""
-    settings = settings or get_settings()
     provider = settings.provider.strip().lower()
     preset: ProviderPreset | None = None
     if provider:

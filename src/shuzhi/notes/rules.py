@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
     return re.compile(rf"(?:^|(?<=[，,：:、]))\s*{conn_part}(?P<cue>{pattern})")
 
 
-@lru_cache(maxsize=1)
+@rules_cached
 def compiled_rules() -> _Rules:
     d: dict[str, Any] = load_data("note_rules")
     markers = {str(w): kind for kind, words in d["markers"].items() for w in words}

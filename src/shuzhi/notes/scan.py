@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ..datafiles import load_data
+from ..datafiles import load_data, rules_cached
 from ..figures import extract_figures, is_year_like
 from ..models import Block, LoadedFile
 from .rules import compiled_rules, heading_kind
@@ -75,7 +74,7 @@ def _looks_like_report(lines: list[str]) -> bool:
     return len(headings) >= r.report_min_headings and len(long_lines) >= r.report_min_long_lines
 
 
-@lru_cache(maxsize=16)
+@rules_cached(maxsize=16)
 def prepare_notes(text: str) -> tuple[str, tuple[str, ...], bool]:
     """(cleaned text, removed dirt, looks like a finished report) of raw notes."""
     cleaned, removed = _clean_notes(text)

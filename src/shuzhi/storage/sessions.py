@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..errors import ShuzhiError
 from ..models import Plan, SectionDraft, to_dict
 from .files import write_atomic
@@ -19,9 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def save_session(notes_text: str, plan: Plan, drafts: Sequence[SectionDraft],
-                 settings: Settings | None = None, label: str = "draft") -> Path:
+                 settings: Settings, label: str = "draft") -> Path:
     """Write notes + plan + sections as one JSON file under <data_dir>/drafts/ (history by timestamp)."""
-    settings = settings or get_settings()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     path = settings.drafts_dir / f"{stamp}-{label}.json"
     payload = {
@@ -39,8 +38,7 @@ def save_session(notes_text: str, plan: Plan, drafts: Sequence[SectionDraft],
     return path
 
 
-def list_sessions(settings: Settings | None = None) -> list[Path]:
-    settings = settings or get_settings()
+def list_sessions(settings: Settings) -> list[Path]:
     if not settings.drafts_dir.is_dir():
         return []
     return sorted(settings.drafts_dir.glob("*.json"), reverse=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..errors import LLMError
 from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
 from .exemplars import format_exemplars, retrieve_for_section
@@ -106,8 +106,7 @@ def fit_exemplars(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
         kept = kept[:-1]
 
 
-def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings | None = None) -> list[SectionJob]:
-    settings = settings or get_settings()
+def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings) -> list[SectionJob]:
     jobs = []
     for section in drafted_sections(plan):
         if lacks_material(section):
@@ -183,14 +182,12 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
     return [results[j.section.key] for j in jobs]
 
 
-def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClient | None = None,
-                 settings: Settings | None = None, events: DraftEvents | None = None,
+def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClient | None = None, *,
+                 settings: Settings, events: DraftEvents | None = None,
                  notes_text: str = "", use_model: bool = True) -> DraftResult:
     """The whole draft. Without a configured model it returns the prepared jobs and a clear message."""
     from ..llm.client import ChatClient, resolve_llm_config
     from ..storage.sessions import save_session
-
-    settings = settings or get_settings()
     jobs = prepare_jobs(plan, index, settings)
     if client is None:
         # use_model=False: the shell already knows there is no usable model (none, or a broken configuration).
@@ -213,14 +210,13 @@ def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClien
                        saved_to=str(saved))
 
 
-def retry_failed(result: DraftResult, client: ChatClient, settings: Settings | None = None,
+def retry_failed(result: DraftResult, client: ChatClient, settings: Settings,
                  events: DraftEvents | None = None, index: CorpusIndex | None = None) -> DraftResult:
     """Redo only the sections that failed, keeping the finished ones.
 
     A result restored from the draft history has no jobs: they are rebuilt from its plan (with
     exemplars from `index` when given).
     """
-    settings = settings or get_settings()
     jobs = result.jobs or tuple(prepare_jobs(result.plan, index, settings))
     failed_keys = {d.key for d in result.failed}
     redo = run_jobs([j for j in jobs if j.section.key in failed_keys], client, settings.max_concurrency, events)

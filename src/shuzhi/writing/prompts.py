@@ -9,18 +9,33 @@ from string import Template
 
 import yaml
 
-from ..config import get_settings
+from ..config import REPO_ROOT
+from ..datafiles import rules_cached
 from ..errors import ShuzhiError
 
 _HEADER = re.compile(r"^<!--.*?-->\s*", re.S)
+_state = {"dir": REPO_ROOT / "prompts"}
+
+
+def configure_prompts(prompts_dir: Path) -> None:
+    """Read prompt files from `prompts_dir` from now on (the Workspace passes Settings.prompts_dir)."""
+    _state["dir"] = Path(prompts_dir)
 
 
 def _prompts_dir() -> Path:
-    return get_settings().prompts_dir
+    return _state["dir"]
+
+
+def _read(path: Path) -> str:
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _read_stamped(path, stamp)
 
 
 @cache
-def _read(path: Path) -> str:
+def _read_stamped(path: Path, stamp: int) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -44,7 +59,7 @@ def render_prompt(name: str, **variables: object) -> str:
         raise ShuzhiError("提示词模板变量缺失。", f"prompt {name} missing variable {exc}") from exc
 
 
-@cache
+@rules_cached
 def section_guides() -> dict[str, str]:
     path = _prompts_dir() / "section_guides.yaml"
     with path.open(encoding="utf-8") as fh:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..errors import LLMError
 from ..models import Finding, Hit, SearchFilters
 from .prompts import render_prompt
@@ -143,13 +143,11 @@ def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: 
 
 
 def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index: CorpusIndex | None = None,
-                    client: ChatClient | None = None, settings: Settings | None = None,
+                    client: ChatClient | None = None, *, settings: Settings,
                     on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
     """Diagnose, then (with a model) rewrite; figures and names of the input are checked afterwards."""
     from ..llm.client import ChatClient, resolve_llm_config
     from .draft import tidy_model_text
-
-    settings = settings or get_settings()
     next_steps = _next_steps_of(draft_text)
     findings = tuple(diagnose(text, next_steps or None))
     exemplars = retrieve_rewrite_exemplars(index, text) if index is not None else []
