@@ -16,7 +16,8 @@ if str(ROOT) not in sys.path:  # the pages import ui.common (AppTest does not ad
 
 import streamlit as st  # noqa: E402
 
-from shuzhi.config import load_settings as get_settings  # noqa: E402
+from shuzhi.api import load_settings  # noqa: E402
+from ui.common import workspace  # noqa: E402
 
 st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=":material/description:", layout="wide")
 
@@ -31,9 +32,7 @@ DEFAULTS: dict[str, object] = {"notes_text": "", "plan": None, "plan_gen": 0, "d
 @st.cache_resource(show_spinner=False)
 def _logging_ready(data_dir: str) -> bool:
     """Logging is set up once per process (and data directory)."""
-    from shuzhi.storage.logs import setup_logging
-
-    setup_logging(get_settings())
+    workspace().setup_logging()
     return True
 
 
@@ -47,22 +46,16 @@ def init_state() -> None:
 
 
 def sidebar_status() -> None:
-    from shuzhi.errors import ShuzhiError
-    from shuzhi.llm import resolve_llm_config
-
-    try:
-        config = resolve_llm_config(get_settings())
-    except ShuzhiError:
-        config = None  # the page says what is wrong (ui.common.llm_config)
+    status = workspace().model_status()  # a broken configuration is explained on the page (ui.common.llm_config)
     with st.sidebar:
-        if config is None:
+        if not status.configured:
             st.caption(":material/cloud_off: 未配置大模型：可检索、出提纲、检查、导出")
         else:
-            st.caption(f":material/cloud_done: 模型：{config.model}")
+            st.caption(f":material/cloud_done: 模型：{status.model}")
 
 
 def main() -> None:
-    _logging_ready(str(get_settings().data_dir))
+    _logging_ready(str(load_settings().data_dir))
     init_state()
     pages = [
         st.Page("ui/draft.py", title="起草初稿", icon=":material/edit_note:", default=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shuzhi.errors import ShuzhiError
+from shuzhi.api import ShuzhiError
 from ui.common import download_buttons, render_check_report, run_check_report, show_error
 
 st.header("检查草稿")
@@ -19,11 +19,8 @@ if st.button("检查", type="primary"):
     if not draft.strip():
         st.error("请先粘贴草稿。")
     else:
-        from shuzhi.notes import parse_notes
-
         try:
-            notes = parse_notes(notes_text, year=int(year) if year else None) if notes_text.strip() else None
-            report = run_check_report(draft, notes, int(year) if year else (notes.meta.year if notes else None))
+            report = run_check_report(draft, notes_text if notes_text.strip() else None, int(year) if year else None)
         except ShuzhiError as exc:
             show_error(exc)
         else:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import streamlit as st
 
-from shuzhi.config import load_settings as get_settings
-from shuzhi.errors import ShuzhiError
+from shuzhi.api import (
+    CheckReport,
+    LLMConfig,
+    Plan,
+    ShuzhiError,
+    Workspace,
+    kind_name,
+    load_settings,
+)
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SEVERITY_GROUPS = (
@@ -22,33 +28,31 @@ PAGE_SETTINGS = "ui/settings.py"
 
 # ------------------------------------------------------------------ shared resources
 @st.cache_resource(show_spinner="正在打开范文库（首次使用会先建立索引）……")
-def _open_index(data_dir: str, corpus_dirs: tuple[str, ...]) -> Any:
-    from shuzhi.index import ensure_index
-
-    return ensure_index(get_settings())
-
-
-def get_index() -> Any:
-    """The corpus index, opened once per data directory and corpus (st.cache_resource)."""
-    settings = get_settings()
-    return _open_index(str(settings.data_dir), tuple(str(d) for d in settings.corpus_dirs))
+def _base_workspace(data_dir: str, corpus_dirs: tuple[str, ...]) -> Workspace:
+    """One workspace per data directory: its index (and embedding model) and store are opened once."""
+    workspace = Workspace.open()
+    workspace.ensure_index()
+    return workspace
 
 
-def llm_config() -> Any:
+def workspace() -> Workspace:
+    """This rerun's workspace: the settings read now (model settings may change), index and store shared."""
+    settings = load_settings()
+    base = _base_workspace(str(settings.data_dir), tuple(str(d) for d in settings.corpus_dirs))
+    return base.with_settings(settings)
+
+
+def llm_config() -> LLMConfig | None:
     """The model settings, or None. A broken configuration (unknown preset, URL without model) is
     shown once as a Chinese error and treated as "no model", so every model-free feature keeps working."""
-    from shuzhi.llm import resolve_llm_config
-
-    try:
-        return resolve_llm_config(get_settings())
-    except ShuzhiError as exc:
-        st.error(f"大模型配置有误：{exc.user_message}")
+    status = workspace().model_status()
+    if status.error:
+        st.error(f"大模型配置有误：{status.error}")
         return None
+    return workspace().model_config() if status.configured else None
 
 
 def kind_label(kind: str) -> str:
-    from shuzhi.writing.plan import kind_name
-
     return kind_name(kind)
 
 
@@ -74,13 +78,11 @@ def model_banner() -> bool:
 # ------------------------------------------------------------------ downloads
 def download_buttons(text: str, stem: str, key: str) -> None:
     """Markdown and Word (公文格式) downloads of a draft; needs no model."""
-    from shuzhi.export import export_docx, markdown_to_report
-
     c1, c2 = st.columns(2)
     c1.download_button("下载 Markdown", text.encode("utf-8"), file_name=f"{stem}.md", mime="text/markdown",
                        key=f"{key}-md", on_click="ignore", icon=":material/download:")
     try:
-        docx = export_docx(markdown_to_report(text))
+        docx = workspace().export_docx(text)
     except ShuzhiError as exc:
         c2.error(exc.user_message)
         return
@@ -89,13 +91,13 @@ def download_buttons(text: str, stem: str, key: str) -> None:
 
 
 # ------------------------------------------------------------------ check report
-def run_check_report(draft_text: str, notes: Any, year: int | None) -> Any:
-    from shuzhi.checks import run_checks
+def run_check_report(draft_text: str, notes_text: str | None, year: int | None = None, plan: Plan | None = None,
+                     session_id: str | None = None) -> CheckReport:
+    """The same checks as `shuzhi check` / `shuzhi draft`: facts typed into an edited plan count as the user's."""
+    return workspace().check(draft_text, notes_text, plan=plan, year=year, session_id=session_id)
 
-    return run_checks(draft_text, notes=notes, year=year, corpus_texts=get_index().corpus_texts())
 
-
-def render_check_report(report: Any) -> None:
+def render_check_report(report: CheckReport) -> None:
     """Summary, findings grouped by severity, and the fact ledger."""
     st.subheader("检查结果")
     (st.error if report.blocking else st.success)(report.summary_zh)

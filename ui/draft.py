@@ -10,13 +10,9 @@ from typing import Any
 
 import streamlit as st
 
-from shuzhi.config import REPO_ROOT
-from shuzhi.config import load_settings as get_settings
-from shuzhi.errors import ShuzhiError
-from shuzhi.models import DraftEvents, SectionDraft
+from shuzhi.api import EXAMPLES_DIR, DraftEvents, DraftOutcome, Plan, SectionDraft, ShuzhiError, StoredSession
 from ui.common import (
     download_buttons,
-    get_index,
     kind_label,
     llm_config,
     md_escape,
@@ -24,9 +20,10 @@ from ui.common import (
     render_check_report,
     run_check_report,
     show_error,
+    workspace,
 )
 
-EXAMPLE_NOTES = REPO_ROOT / "examples" / "notes_jiguan_2024.md"
+EXAMPLE_NOTES = EXAMPLES_DIR / "notes_jiguan_2024.md"
 
 
 def section_label(kind: str, heading: str, key: str = "") -> str:
@@ -36,24 +33,21 @@ def section_label(kind: str, heading: str, key: str = "") -> str:
 
 # ------------------------------------------------------------------ plan
 def make_plan(notes_text: str, year: int | None) -> None:
-    from shuzhi.notes import parse_notes, similarity_classifier
-    from shuzhi.writing.plan import build_plan
-
+    ws = workspace()
     try:
-        notes = parse_notes(notes_text, year=year, classify=similarity_classifier(get_index()))
+        notes = ws.parse_notes(notes_text, year=year)
     except ShuzhiError as exc:
         show_error(exc)
         return
     st.session_state.parsed_notes = notes
     st.session_state.pop("notes_previous", None)
-    st.session_state.plan = build_plan(notes, year)
+    st.session_state.plan = ws.plan(notes, year)
+    st.session_state.session_id = None  # the next draft starts a new session
     st.session_state.plan_gen += 1  # fresh widget keys: a keyed widget ignores a changed default value
     set_draft_result(None)
 
 
-def edit_plan(plan: Any) -> Any:
-    from shuzhi.writing.plan import plan_warnings
-
+def edit_plan(plan: Plan) -> Plan:
     gen = st.session_state.plan_gen
     st.subheader("提纲（可修改）")
     notes = st.session_state.get("parsed_notes")
@@ -62,7 +56,7 @@ def edit_plan(plan: Any) -> Any:
         st.info(f"已忽略笔记中的广告、水印等 {len(ignored)} 处，它们不会进入提纲和草稿。")
     if getattr(notes, "looks_like_report", False):
         st.info("输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。")
-    for warning in plan_warnings(plan):
+    for warning in workspace().plan_warnings(plan):
         st.warning(warning)
     title = st.text_input("标题", value=plan.title, key=f"title-{gen}")
     sections = []
@@ -84,19 +78,18 @@ def edit_plan(plan: Any) -> Any:
 
 
 # ------------------------------------------------------------------ drafting
-def set_draft_result(result: Any) -> None:
+def set_draft_result(result: DraftOutcome | None) -> None:
     """Store a new result and put its Markdown into the editor (the editor is re-filled only here)."""
-    from shuzhi.export import assemble_report, report_to_markdown
-
     st.session_state.draft_result = result
+    if result is not None:
+        st.session_state.session_id = result.session_id
     if result is not None and result.model_configured:
-        st.session_state.draft_markdown = report_to_markdown(
-            assemble_report(result.plan.title, result.sections, result.plan))
+        st.session_state.draft_markdown = workspace().assemble(result.plan, result.sections)
     else:
         st.session_state.pop("draft_markdown", None)
 
 
-def stream_sections(plan: Any, work: Callable[[DraftEvents], Any], label: str) -> Any:
+def stream_sections(plan: Plan, work: Callable[[DraftEvents], DraftOutcome], label: str) -> DraftOutcome | None:
     """Run `work` in a thread and show each section's tokens as they arrive. Returns its result or None."""
     names = {s.key: section_label(s.kind, s.heading, s.key) for s in plan.sections}
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -149,62 +142,46 @@ def stream_sections(plan: Any, work: Callable[[DraftEvents], Any], label: str) -
     return holder.get("result")
 
 
-def run_draft(plan: Any) -> None:
-    from shuzhi.writing.draft import draft_report
-
-    settings = get_settings()
-    index = get_index()
-    notes_text = st.session_state.notes_text  # read on the script thread; workers must not touch st
+def run_draft(plan: Plan) -> None:
+    ws = workspace()  # resolved on the script thread; workers must not touch st
+    notes_text = st.session_state.notes_text
+    session_id = st.session_state.get("session_id")
     if llm_config() is None:
-        set_draft_result(draft_report(plan, index=index, settings=settings, notes_text=notes_text, use_model=False))
+        set_draft_result(ws.draft(plan, notes_text, session_id=session_id))
         return
-    result = stream_sections(plan, lambda events: draft_report(
-        plan, index=index, settings=settings, notes_text=notes_text, events=events), "正在逐节生成……")
+    result = stream_sections(plan, lambda events: ws.draft(plan, notes_text, session_id=session_id, events=events),
+                             "正在逐节生成……")
     if result is not None:
         set_draft_result(result)
 
 
-def run_retry(result: Any) -> None:
-    from shuzhi.llm import ChatClient
-    from shuzhi.writing.draft import retry_failed
-
-    config = llm_config()
-    if config is None:
+def run_retry(result: DraftOutcome) -> None:
+    if llm_config() is None:
         st.error("未配置大模型，无法重试。")
         return
-    settings = get_settings()
-    index = get_index() if not result.jobs else None  # a restored draft rebuilds its jobs (script thread only)
-    new = stream_sections(result.plan, lambda events: retry_failed(result, ChatClient(config), settings, events,
-                                                                   index=index), "正在重试失败的节……")
+    ws = workspace()
+    new = stream_sections(result.plan, lambda events: ws.retry(result.session_id, events), "正在重试失败的节……")
     if new is not None:
         set_draft_result(new)
         st.rerun()
 
 
 def apply_restored_draft() -> bool:
-    """Put a draft the settings page restored (st.session_state.draft_restore, a SavedDraft) into this page."""
-    from shuzhi.notes import parse_notes
-    from shuzhi.writing.draft import DraftResult
-
-    saved = st.session_state.pop("draft_restore", None)
-    if saved is None:
+    """Put a session the settings page restored (st.session_state.draft_restore) into this page."""
+    saved: StoredSession | None = st.session_state.pop("draft_restore", None)
+    if saved is None or saved.plan is None:
         return False
     st.session_state.plan = saved.plan
     st.session_state.plan_gen += 1  # fresh plan-editor widgets showing the restored plan
-    try:  # the fact ledger of the check report compares the draft with these notes
-        st.session_state.parsed_notes = parse_notes(saved.notes_text, year=saved.plan.year)
-    except ShuzhiError:
-        st.session_state.pop("parsed_notes", None)
-    set_draft_result(DraftResult(saved.plan, jobs=(), sections=saved.sections, model_configured=True,
-                                 saved_to=str(saved.path)))
+    sections = tuple(workspace().session_drafts(saved))
+    set_draft_result(DraftOutcome(saved.id, saved.plan, (), sections, model_configured=bool(sections)))
     return True
 
 
 # ------------------------------------------------------------------ result
-def show_without_model(result: Any) -> None:
+def show_without_model(result: DraftOutcome) -> None:
     st.warning(result.message)
-    if result.saved_to:
-        st.caption(f"笔记和提纲已自动保存：{result.saved_to}")
+    st.caption(f"笔记和提纲已自动保存（会话 {result.session_id}）。")
     st.subheader("各节事实与参考范文")
     for job in result.jobs:
         with st.expander(section_label(job.section.kind, job.section.heading, job.section.key)):
@@ -215,12 +192,12 @@ def show_without_model(result: Any) -> None:
                 st.markdown(md_escape(hit.chunk.text))
 
 
-def show_citations(result: Any) -> None:
-    index = get_index()
+def show_citations(result: DraftOutcome) -> None:
+    ws = workspace()
     with st.expander("参考的范文片段", icon=":material/menu_book:"):
         st.caption("生成每一节时提供给模型参考写法的范文片段（只借鉴写法，事实全部来自笔记）。")
         for draft in result.sections:
-            chunks = index.get_chunks(draft.citations) if draft.citations else []
+            chunks = ws.chunks(draft.citations)
             st.markdown(f"**{section_label(draft.kind, draft.heading, draft.key)}**")
             st.caption("；　".join(f"{md_escape(c.source)} › {md_escape(c.heading_path) or '（无标题）'}"
                                   for c in chunks) or "（未使用范文片段）")
@@ -242,15 +219,17 @@ def show_draft_result() -> None:
             run_retry(result)
     elif result.message:
         st.warning(result.message)
-    if result.saved_to:
-        st.caption(f"笔记和草稿已自动保存：{result.saved_to}")
+    st.caption(f"笔记和每一节草稿已自动保存（会话 {result.session_id}）。")
     st.subheader("初稿")
     if "draft_markdown" not in st.session_state:  # e.g. the editor was never shown in this session
         set_draft_result(result)
     edited = st.text_area("可直接修改", key="draft_markdown", height=500)
     download_buttons(edited, "述职报告", key="draft")
     show_citations(result)
-    render_check_report(run_check_report(edited, st.session_state.get("parsed_notes"), result.plan.year))
+    # The same check as `shuzhi draft`: the notes plus facts typed into the (edited) plan.
+    current_plan = st.session_state.get("plan") or result.plan
+    render_check_report(run_check_report(edited, st.session_state.get("notes_text", ""), plan=current_plan,
+                                         session_id=result.session_id))
 
 
 # ------------------------------------------------------------------ page

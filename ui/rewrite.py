@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shuzhi.config import load_settings as get_settings
-from shuzhi.errors import ShuzhiError
-from ui.common import get_index, md_escape, model_banner, show_error
+from shuzhi.api import ShuzhiError
+from ui.common import md_escape, model_banner, show_error, workspace
 
 SEVERITY = {"block": ":red[**必须修改**]", "warn": ":orange[**建议修改**]", "info": ":gray[**说明**]"}
 
@@ -25,8 +24,6 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
     if not text.strip():
         st.error("请先粘贴需要改写的段落。")
     else:
-        from shuzhi.writing.rewrite import rewrite_section
-
         streamed: list[str] = []
 
         def on_token(token: str) -> None:  # called on this script thread while the model streams
@@ -37,16 +34,14 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
             if has_model:
                 with st.status("正在诊断并改写……", expanded=True) as status:
                     box = st.empty()
-                    result = rewrite_section(text, notes_text=st.session_state.rewrite_notes,
-                                             draft_text=st.session_state.rewrite_draft, index=get_index(),
-                                             on_token=on_token, settings=get_settings())
+                    result = workspace().rewrite(text, notes_text=st.session_state.rewrite_notes,
+                                                 draft_text=st.session_state.rewrite_draft, on_token=on_token)
                     status.update(label="改写失败" if result.error else "改写完成",
                                   state="error" if result.error else "complete", expanded=False)
             else:
                 with st.spinner("正在诊断……"):
-                    result = rewrite_section(text, notes_text=st.session_state.rewrite_notes,
-                                             draft_text=st.session_state.rewrite_draft, index=get_index(),
-                                             use_model=False, settings=get_settings())
+                    result = workspace().rewrite(text, notes_text=st.session_state.rewrite_notes,
+                                                 draft_text=st.session_state.rewrite_draft, use_model=False)
         except ShuzhiError as exc:
             show_error(exc)
         else:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shuzhi.errors import ShuzhiError
-from shuzhi.models import SECTION_KINDS, SearchFilters
-from ui.common import get_index, kind_label, md_escape, show_error
+from shuzhi.api import SECTION_KINDS, ShuzhiError
+from ui.common import kind_label, md_escape, show_error, workspace
 
 st.header("范文检索")
 st.caption("在范文库中按语义和关键词检索片段，可按部分类型过滤。范文只借鉴写法，不照抄事实。")
@@ -18,7 +17,7 @@ with st.form("search"):
     submitted = st.form_submit_button("检索", type="primary")
 if submitted:
     try:
-        hits = get_index().search(query, SearchFilters(kind=None if kind == "（全部）" else kind), k=int(k))
+        hits = workspace().search(query, kind=None if kind == "（全部）" else kind, k=int(k))
     except ShuzhiError as exc:
         show_error(exc)
         hits = None

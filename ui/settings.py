@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from shuzhi.config import load_settings as get_settings
-from shuzhi.errors import LLMError, ShuzhiError
-from ui.common import PAGE_DRAFT, get_index, llm_config, md_escape, show_error
+from shuzhi.api import LLMError, SessionInfo, ShuzhiError, load_presets
+from ui.common import PAGE_DRAFT, llm_config, md_escape, show_error, workspace
 
 RECENT_SESSIONS = 8
 
 
-def restore_draft(path: Path) -> bool:
+def restore_draft(session_id: str) -> bool:
     """Notes, plan and draft of a saved session into the drafting page (which applies `draft_restore`)."""
-    from shuzhi.storage.sessions import load_saved_draft
-
     try:
-        saved = load_saved_draft(path)
+        saved = workspace().open_session(session_id)
     except ShuzhiError as exc:
         show_error(exc)
         return False
-    restore_notes(saved.notes_text)
+    restore_notes(saved.notes)
     st.session_state.pop("notes_restored", None)
     st.session_state.draft_restore = saved
     return True
@@ -40,8 +35,6 @@ def restore_notes(notes: str) -> None:
 
 
 def model_section() -> None:
-    from shuzhi.llm import ChatClient, load_presets
-
     st.subheader("大模型接口")
     config = llm_config()
     if config is None:
@@ -51,7 +44,7 @@ def model_section() -> None:
         if st.button("测试连接", icon=":material/network_check:"):
             try:
                 with st.spinner("正在连接模型接口……"):
-                    models = ChatClient(config).list_models()
+                    models = workspace().test_connection()
             except LLMError as exc:
                 st.error(f"连接失败：{exc.user_message}")
             else:
@@ -70,9 +63,9 @@ def model_section() -> None:
 
 def index_section() -> None:
     st.subheader("范文库")
-    index = get_index()
+    ws = workspace()
     try:
-        stats = index.stats()
+        stats = ws.index_stats()
     except ShuzhiError as exc:
         show_error(exc)
         return
@@ -85,13 +78,13 @@ def index_section() -> None:
     else:
         st.warning("语义检索未启用，目前只用关键词检索（BM25）；检索和范文匹配的效果会差一些。",
                    icon=":material/warning:")
-    for warning in index.warnings:
+    for warning in ws.index_warnings():
         st.warning(warning)
     st.caption(f"索引目录：{stats.index_dir}")
     if st.button("重新索引", icon=":material/sync:"):
         with st.status("正在索引……", expanded=True) as status:
             try:
-                report = index.build(on_progress=st.write)
+                report = ws.build_index(on_progress=st.write)
             except ShuzhiError as exc:
                 status.update(label="索引失败", state="error")
                 show_error(exc)
@@ -102,43 +95,38 @@ def index_section() -> None:
             st.warning(warning)
 
 
-def sessions_section() -> None:
-    from shuzhi.storage.logs import log_file
-    from shuzhi.storage.sessions import list_sessions, load_session
-
-    settings = get_settings()
-    st.subheader("草稿历史")
-    st.markdown(f"每次生成都会把笔记、提纲和草稿自动保存到：`{settings.drafts_dir}`")
-    st.caption(f"运行日志：{log_file(settings)}")
-    paths = list_sessions(settings)[:RECENT_SESSIONS]
-    if not paths:
-        st.caption("还没有保存的草稿。")
-        return
-    for path in paths:
-        path = Path(path)
-        try:
-            data = load_session(path)
-        except (OSError, ValueError) as exc:
-            st.caption(f"{path.name}：无法读取（{type(exc).__name__}）")
-            continue
-        notes = str(data.get("notes") or "")
-        sections = data.get("sections")
-        if not isinstance(sections, list):
-            sections = []
-        failed = sum(1 for s in sections if isinstance(s, dict) and s.get("error"))
-        first = next((line.strip("#- ").strip() for line in notes.splitlines() if line.strip()), "（空）")
-        with st.container(border=True):
-            c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
-            c1.markdown(f"**{md_escape(str(data.get('saved_at', '')))}** ｜ {md_escape(first[:40])}")
-            c1.caption(f"{len(notes)} 字笔记 ｜ " + (f"{len(sections)} 节草稿" if sections else "仅提纲（未生成正文）")
-                       + (f"，{failed} 节失败" if failed else "") + f" ｜ {md_escape(path.name)}")
-            if c2.button("恢复笔记", key=f"restore-{path.name}", disabled=not notes.strip()):
-                restore_notes(notes)
+def _session_row(info: SessionInfo) -> None:
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="center")
+        c1.markdown(f"**{md_escape(info.title or '（未命名）')}** ｜ {md_escape(info.updated)}")
+        c1.caption(md_escape(info.preview[:60]) or "（空）")
+        if c2.button("恢复笔记", key=f"restore-{info.id}"):
+            try:
+                restore_notes(workspace().open_session(info.id).notes)
+            except ShuzhiError as exc:
+                show_error(exc)
+                return
+            st.switch_page(PAGE_DRAFT)
+        if c3.button("恢复草稿", key=f"restore-draft-{info.id}", type="primary",
+                     help="恢复笔记、提纲和初稿，回到起草页继续修改或重试失败的节"):
+            if restore_draft(info.id):
                 st.switch_page(PAGE_DRAFT)
-            if sections and c3.button("恢复草稿", key=f"restore-draft-{path.name}", type="primary",
-                                      help="恢复笔记、提纲和初稿，回到起草页继续修改或重试失败的节"):
-                if restore_draft(path):
-                    st.switch_page(PAGE_DRAFT)
+
+
+def sessions_section() -> None:
+    ws = workspace()
+    st.subheader("草稿历史")
+    st.markdown("每次生成都会把笔记、提纲和每一节草稿自动保存在本机的工作区数据库中。")
+    st.caption(f"运行日志：{ws.log_path}")
+    try:
+        sessions = ws.list_sessions()[:RECENT_SESSIONS]
+    except ShuzhiError as exc:
+        show_error(exc)
+        return
+    if not sessions:
+        st.caption("还没有保存的草稿。")
+    for info in sessions:
+        _session_row(info)
 
 
 st.header("设置")

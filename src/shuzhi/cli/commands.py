@@ -1,55 +1,57 @@
-"""What each subcommand does: `cmd_*(args, settings) -> exit code`, output to stdout/stderr.
+"""What each subcommand does: `cmd_*(args, workspace) -> exit code`. Only `shuzhi.api` is used.
 
-The parser that routes to them, and `main`, are in `cli.py`.
+Output goes to stdout (the draft, or JSON with --json); progress and notices to stderr. The parser
+that routes here, and `main`, are in `parser.py`; printing helpers in `render.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from ..config import Settings
-from ..errors import ShuzhiError
-from ..models import DraftEvents, SearchFilters, SectionDraft, to_dict
+from shuzhi.api import (
+    DraftEvents,
+    DraftOutcome,
+    Plan,
+    SectionDraft,
+    ShuzhiError,
+    Workspace,
+    plan_from_json,
+    plan_to_json,
+)
+
+from .render import (
+    print_check,
+    print_hits,
+    print_json,
+    print_no_model,
+    print_parsed,
+    print_plan,
+    print_rewrite,
+    print_sessions,
+    to_dict,
+)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _read_text_file(path: str) -> str:
-    from ..corpus.load import load_file
-
-    loaded = load_file(Path(path))
-    return "\n".join(b.text for b in loaded.blocks)
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 # ------------------------------------------------------------------ index / parse / search
-def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from ..index.search import CorpusIndex
-
-    index = CorpusIndex(settings)
+def cmd_index(args: argparse.Namespace, ws: Workspace) -> int:
     if args.add and not args.corpus:
         raise ShuzhiError("--add 要和 --corpus 一起用，例如：shuzhi index --corpus 新目录 --add。")
-    if args.if_missing and index.has_index():
+    if args.if_missing and ws.has_index():
         print("范文库索引已存在，跳过。")
         return EXIT_OK
-    # --corpus replaces the remembered folders; with --add it extends them; without it the
-    # folders of the last build are indexed again (Settings.corpus_dirs for a brand-new index).
-    dirs: list[Path] | None = None
-    if args.corpus:
-        dirs = [Path(p) for p in args.corpus]
-        if args.add:
-            dirs = [*index.corpus_dirs(), *dirs]
-    report = index.build(dirs, rebuild=args.rebuild, on_progress=lambda msg: print(msg, file=sys.stderr))
-    indexed = [str(d) for d in index.corpus_dirs()]
+    dirs = [Path(p) for p in args.corpus] if args.corpus else None
+    report = ws.build_index(dirs, add=args.add, rebuild=args.rebuild, on_progress=_progress)
+    indexed = [str(d) for d in ws.corpus_dirs()]
     if args.json:
-        _print_json({**to_dict(report), "corpus_dirs": indexed})
+        print_json({**to_dict(report), "corpus_dirs": indexed})
         return EXIT_OK
     print(f"范文目录：{'、'.join(indexed)}")
     print(f"文档 {report.documents} 篇，章节 {report.sections} 个，片段 {report.chunks} 个；"
@@ -63,52 +65,34 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
-    from ..corpus.parse import parse_file
-
-    doc = parse_file(Path(args.file), settings.file_limits())
+def cmd_parse(args: argparse.Namespace, ws: Workspace) -> int:
+    doc = ws.parse_document(args.file)
     if args.json:
         data = to_dict(doc)
         data["removed"] = [to_dict(r) for r in doc.removed]
-        _print_json(data)
-        return EXIT_OK
-    print(f"标题：{doc.title or '（无）'}\n年度：{doc.year or '未识别'}\n单位类型：{doc.org_type or '未识别'}")
-    for section in doc.sections:
-        indent = "  " * max(section.level - 1, 0)
-        theme = f"［{section.theme}］" if section.theme else ""
-        print(f"{indent}- {section.kind}{theme} {section.heading}")
-        for point in section.points:
-            print(f"{indent}    {point.label}{point.text[:60]}")
-    print(f"\n清洗移除 {len(doc.removed)} 处：")
-    for removal in doc.removed:
-        print(f"  [{removal.reason}] {removal.text[:60]}")
+        print_json(data)
+    else:
+        print_parsed(doc)
     return EXIT_OK
 
 
-def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from ..index import ensure_index
-
-    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
-    hits = index.search(args.query, SearchFilters(kind=args.kind, theme=args.theme, year=args.year), k=args.k)
+def cmd_search(args: argparse.Namespace, ws: Workspace) -> int:
+    hits = ws.search(args.query, kind=args.kind, theme=args.theme, year=args.year, k=args.k, on_progress=_progress)
     if args.json:
-        _print_json([
+        print_json([
             {"text": h.chunk.text, "kind": h.chunk.kind, "theme": h.chunk.theme, "source": h.chunk.source,
              "heading_path": h.chunk.heading_path, "year": h.chunk.year, "score": round(h.score, 6),
              "id": h.chunk.id}
             for h in hits
         ])
-        return EXIT_OK
-    if not hits:
-        print("没有找到匹配的范文片段。")
-    for n, h in enumerate(hits, start=1):
-        print(f"{n}. [{h.chunk.kind}] {h.chunk.source} › {h.chunk.heading_path}  (score {h.score:.4f})")
-        print(f"   {h.chunk.text}\n")
+    else:
+        print_hits(hits)
     return EXIT_OK
 
 
 # ------------------------------------------------------------------ draft
 class _StreamPrinter:
-    """Prints section progress to stderr so stdout stays clean for --json / the draft."""
+    """Section progress to stderr so stdout stays clean for --json / the draft."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -136,9 +120,7 @@ def _check_output_paths(*paths: str | None) -> None:
                               f"output dir missing for {path}")
 
 
-def _read_plan(path: str) -> Any:
-    from ..writing.plan import plan_from_json
-
+def _read_plan(path: str) -> Plan:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -147,130 +129,109 @@ def _read_plan(path: str) -> Any:
     return plan_from_json(text)
 
 
-def _notes_with_plan_facts(notes_text: str, plan: Any) -> str:
-    """Facts the user typed into an edited plan are theirs too: the check must not call them invented."""
-    extra = [n for s in plan.sections for n in s.notes if n not in notes_text and "：" not in n[:5]]
-    return notes_text + ("\n" + "\n".join(f"- {n}" for n in extra) if extra else "")
-
-
-def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
-    from ..index import ensure_index
-    from ..notes import similarity_classifier
-    from ..notes.parse import parse_notes
-    from ..writing.draft import draft_report
-    from ..writing.plan import build_plan, plan_to_json, plan_warnings
-
+def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
-    notes_text = _read_text_file(args.notes)
-    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
-    notes = parse_notes(notes_text, year=args.year, classify=similarity_classifier(index))
+    notes_text = ws.read_text_file(args.notes)
+    ws.ensure_index(on_progress=_progress)
+    notes = ws.parse_notes(notes_text, year=args.year)
     if args.year and notes.meta.year and notes.meta.year != args.year:
         print(f"注意：--year {args.year} 与笔记中的 {notes.meta.year} 年不一致，按 {args.year} 年起草。", file=sys.stderr)
     if notes.removed:
         print(f"注意：已忽略笔记中的广告、水印等 {len(notes.removed)} 处，它们不会进入提纲和草稿。", file=sys.stderr)
     if notes.looks_like_report:
         print("注意：输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。", file=sys.stderr)
-    plan = _read_plan(args.plan) if args.plan else build_plan(notes, args.year)
-    for warning in plan_warnings(plan):
+    plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year)
+    for warning in ws.plan_warnings(plan):
         print(f"注意：{warning}", file=sys.stderr)
     if args.plan_only:
         if args.json:
             print(plan_to_json(plan))
         else:
-            _print_plan(plan)
+            print_plan(plan)
         return EXIT_OK
-    result = draft_report(plan, index=index, settings=settings, notes_text=notes_text,
-                          events=_StreamPrinter(not args.json).events())
-    if not result.model_configured:
-        return _print_no_model(result, args)
-    if args.plan:
-        notes = parse_notes(_notes_with_plan_facts(notes_text, plan), year=plan.year or args.year)
-    return _finish_draft(result, notes, args, index)
-
-
-def _print_plan(plan: Any) -> None:
-    print(f"《{plan.title}》")
-    for section in plan.sections:
-        indent = "  " if section.level >= 2 else ""
-        label = section.heading or {"opening": "（开头）", "closing": "（结束语）"}.get(section.kind, section.kind)
-        print(f"{indent}- [{section.kind}] {label}")
-        for note in section.notes:
-            print(f"{indent}    · {note}")
-        for line in section.context:
-            print(f"{indent}    ↳ 呼应问题：{line}")
-
-
-def _print_no_model(result: Any, args: argparse.Namespace) -> int:
-    if args.json:
-        _print_json({
-            "model_configured": False, "message": result.message, "warnings": list(result.warnings),
-            "plan": to_dict(result.plan),
-            "sections": [
-                {"key": j.section.key, "kind": j.section.kind, "heading": j.section.heading,
-                 "notes": list(j.section.notes),
-                 "exemplars": [{"text": h.chunk.text, "source": h.chunk.source, "heading_path": h.chunk.heading_path,
-                                "id": h.chunk.id} for h in j.exemplars]}
-                for j in result.jobs
-            ],
-        })
+    outcome = ws.draft(plan, notes_text, events=_StreamPrinter(not args.json).events())
+    if not outcome.model_configured:
+        print_no_model(outcome, args.json)
         return EXIT_OK
-    _print_plan(result.plan)
-    print("\n各节参考范文：")
-    for job in result.jobs:
-        print(f"\n== {job.section.key} {job.section.heading}")
-        for hit in job.exemplars[:2]:
-            print(f"  〔{hit.chunk.source} › {hit.chunk.heading_path}〕{hit.chunk.text[:120]}")
-    print(f"\n{result.message}", file=sys.stderr)
-    return EXIT_OK
+    return _finish_draft(ws, outcome, notes_text, args)
 
 
-def _finish_draft(result: Any, notes: Any, args: argparse.Namespace, index: Any) -> int:
-    from ..checks import run_checks
-    from ..export import assemble_report, export_docx, export_markdown, report_to_markdown
-
-    report_doc = assemble_report(result.plan.title, result.sections, result.plan)
-    markdown = report_to_markdown(report_doc)
+def _finish_draft(ws: Workspace, outcome: DraftOutcome, notes_text: str, args: argparse.Namespace) -> int:
+    markdown = ws.assemble(outcome.plan, outcome.sections)
     if args.output:
-        export_markdown(report_doc, Path(args.output))
+        ws.export_markdown(markdown, args.output)
     if args.docx:
-        export_docx(report_doc, Path(args.docx))
-    check = run_checks(markdown, notes=notes, year=result.plan.year, corpus_texts=index.corpus_texts())
+        ws.export_docx(markdown, args.docx)
+    check = ws.check(markdown, notes_text, plan=outcome.plan, session_id=outcome.session_id)
     if args.json:
-        _print_json({
-            "model_configured": True, "title": result.plan.title, "year": result.plan.year,
-            "warnings": list(result.warnings),
-            "plan": to_dict(result.plan),
-            "sections": [to_dict(s) for s in result.sections],
-            "markdown": markdown, "message": result.message, "saved_to": result.saved_to,
+        print_json({
+            "model_configured": True, "title": outcome.plan.title, "year": outcome.plan.year,
+            "warnings": list(outcome.warnings), "plan": to_dict(outcome.plan),
+            "sections": [to_dict(s) for s in outcome.sections],
+            "markdown": markdown, "message": outcome.message, "session_id": outcome.session_id,
             "check": check.to_dict(),
         })
     else:
         if not args.output:
             print(markdown)
-        from ..checks import format_report_zh
+        print_check(check, stream=sys.stderr)
+        print(f"已保存为会话 {outcome.session_id}（shuzhi sessions show {outcome.session_id}）。", file=sys.stderr)
+    if outcome.message:
+        print(outcome.message, file=sys.stderr)
+    return EXIT_ERROR if outcome.failed else EXIT_OK
 
-        print("\n" + format_report_zh(check), file=sys.stderr)
-    if result.message:
-        print(result.message, file=sys.stderr)
-    return EXIT_ERROR if result.failed else EXIT_OK
+
+# ------------------------------------------------------------------ sessions
+def cmd_sessions(args: argparse.Namespace, ws: Workspace) -> int:
+    action = args.action or "list"
+    if action == "list":
+        sessions = ws.list_sessions()
+        if args.json:
+            print_json([{"id": s.id, "title": s.title, "genre": s.genre, "updated": s.updated} for s in sessions])
+        else:
+            print_sessions(sessions)
+        return EXIT_OK
+    if not args.id:
+        raise ShuzhiError(f"请给出会话编号，例如：shuzhi sessions {action} 编号（用 shuzhi sessions 查看）。")
+    if action == "show":
+        if args.json:
+            print_json(ws.session_json(args.id))
+        else:
+            print(ws.session_markdown(args.id) or "（这个会话还没有正文）")
+        return EXIT_OK
+    if action == "rename":
+        if not args.title:
+            raise ShuzhiError("请给出新标题：shuzhi sessions rename 编号 --title 新标题。")
+        ws.rename_session(args.id, args.title)
+        print(f"已重命名：{args.title}")
+        return EXIT_OK
+    if action == "delete":
+        ws.delete_session(args.id)
+        print(f"已删除会话 {args.id}。")
+        return EXIT_OK
+    # retry
+    outcome = ws.retry(args.id, events=_StreamPrinter(not args.json).events())
+    if args.json:
+        print_json({"session_id": outcome.session_id, "sections": [to_dict(s) for s in outcome.sections],
+                    "message": outcome.message, "markdown": ws.assemble(outcome.plan, outcome.sections)})
+    else:
+        print(ws.assemble(outcome.plan, outcome.sections))
+    if outcome.message:
+        print(outcome.message, file=sys.stderr)
+    return EXIT_ERROR if outcome.failed else EXIT_OK
 
 
 # ------------------------------------------------------------------ rewrite / check / export
-def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
-    from ..index import ensure_index
-    from ..writing.rewrite import rewrite_section
-
-    text = _read_text_file(args.file)
-    notes_text = _read_text_file(args.notes) if args.notes else ""
-    draft_text = _read_text_file(args.draft) if args.draft else ""
-    index = ensure_index(settings, on_progress=lambda msg: print(msg, file=sys.stderr))
-    result = rewrite_section(text, notes_text=notes_text, draft_text=draft_text, index=index, settings=settings)
+def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
+    text = ws.read_text_file(args.file)
+    notes_text = ws.read_text_file(args.notes) if args.notes else ""
+    draft_text = ws.read_text_file(args.draft) if args.draft else ""
+    ws.ensure_index(on_progress=_progress)
+    result = ws.rewrite(text, notes_text=notes_text, draft_text=draft_text)
     if args.output and result.rewritten:
-        from ..storage.files import write_atomic
-
-        write_atomic(Path(args.output), result.rewritten + "\n")
+        ws.save_text(args.output, result.rewritten)
     if args.json:
-        _print_json({
+        print_json({
             "diagnosis": [to_dict(f) for f in result.diagnosis], "rewritten": result.rewritten,
             "diff": result.diff, "kept": list(result.kept), "lost": list(result.lost),
             "invented": list(result.invented),
@@ -278,14 +239,7 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
             "message": result.message, "error": result.error,
         })
     else:
-        print("诊断：")
-        for f in result.diagnosis:
-            print(f"  - {f.message}" + (f"（{f.evidence}）" if f.evidence else ""))
-        if not result.diagnosis:
-            print("  未发现明显问题。")
-        if result.rewritten:
-            print("\n改写稿：\n" + result.rewritten)
-            print("\n修改对照：\n" + result.diff)
+        print_rewrite(result)
     for message in (result.message, result.error):
         if message:
             print(message, file=sys.stderr)
@@ -294,36 +248,26 @@ def cmd_rewrite(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FINDINGS if result.invented else EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from ..checks import format_report_zh, run_checks
-    from ..index.search import CorpusIndex
-    from ..notes.parse import parse_notes
-
-    draft_text = _read_text_file(args.draft)
-    notes = parse_notes(_read_text_file(args.notes), year=args.year) if args.notes else None
-    year = args.year or (notes.meta.year if notes else None)
-    index = CorpusIndex(settings)
-    corpus_texts = index.corpus_texts() if index.has_index() else None
-    report = run_checks(draft_text, notes=notes, year=year, corpus_texts=corpus_texts)
+def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:
+    draft_text = ws.read_text_file(args.draft)
+    notes_text = ws.read_text_file(args.notes) if args.notes else None
+    report = ws.check(draft_text, notes_text, year=args.year)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
-        print(format_report_zh(report))
-        if corpus_texts is None:
+        print_check(report)
+        if not ws.has_index():
             print("注意：范文库索引尚未建立，未检查与范文的雷同；运行 `shuzhi index` 后可检查。", file=sys.stderr)
     return EXIT_FINDINGS if report.blocking else EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from ..export import export_docx, markdown_to_report
-
+def cmd_export(args: argparse.Namespace, ws: Workspace) -> int:
     if Path(args.docx).suffix.lower() != ".docx":
         raise ShuzhiError(f"Word 文件名应以 .docx 结尾（收到：{Path(args.docx).name}）。", f"bad docx name {args.docx}")
-    text = _read_text_file(args.draft)
-    report_doc = markdown_to_report(text)
-    export_docx(report_doc, Path(args.docx))
+    text = ws.read_text_file(args.draft)
+    ws.export_docx(text, args.docx)
     print(f"已导出：{args.docx}")
-    gaps = text.count("〔本节生成失败") + text.count("〔待补充")
+    gaps = ws.unfinished_count(text)
     if gaps:
         print(f"注意：草稿中还有 {gaps} 处未完成的节（〔本节生成失败…〕/〔待补充…〕），导出的 Word 中也保留了这些标记。",
               file=sys.stderr)

@@ -12,11 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .. import __version__
-from ..config import load_settings
-from ..errors import ShuzhiError
-from ..models import SECTION_KINDS
-from ..storage.logs import setup_logging
+from shuzhi.api import SECTION_KINDS, ShuzhiError, Workspace, __version__
+
 from .commands import (
     EXIT_ERROR,
     EXIT_OK,
@@ -27,6 +24,7 @@ from .commands import (
     cmd_parse,
     cmd_rewrite,
     cmd_search,
+    cmd_sessions,
 )
 from .commands import EXIT_FINDINGS as EXIT_FINDINGS  # re-exported: the exit codes are this module's API
 
@@ -50,9 +48,7 @@ def _top_k(value: str) -> int:
 
 def _theme(value: str) -> str:
     """argparse type for search --theme: one of the themes in data/themes.yaml (plus user rules)."""
-    from ..datafiles import load_data
-
-    themes = [str(t) for t in (load_data("themes") or {})]
+    themes = Workspace.open().themes()
     if value not in themes:
         raise argparse.ArgumentTypeError(f"没有主题“{value}”，可选：{'、'.join(themes)}")
     return value
@@ -132,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_draft)
 
+    p = sub.add_parser("sessions", parents=[common], help="保存的会话：列出、查看、重试、重命名、删除")
+    p.add_argument("action", nargs="?", choices=("list", "show", "retry", "rename", "delete"), default="list",
+                   help="list（默认）/ show 编号 / retry 编号 / rename 编号 --title 标题 / delete 编号")
+    p.add_argument("id", nargs="?", help="会话编号（见 shuzhi sessions）")
+    p.add_argument("--title", help="rename 用的新标题")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sessions)
+
     p = sub.add_parser("rewrite", parents=[common], help="诊断并改写“存在问题及原因”")
     p.add_argument("file")
     p.add_argument("--notes")
@@ -157,9 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
-        setup_logging(settings, verbose=args.verbose)
-        return int(args.func(args, settings))
+        workspace = Workspace.open()
+        workspace.setup_logging(verbose=args.verbose)
+        return int(args.func(args, workspace))
     except ShuzhiError as exc:
         log.error("%s failed: %s", args.command, exc.detail)
         print(f"错误：{exc.user_message}", file=sys.stderr)

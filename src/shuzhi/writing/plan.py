@@ -214,3 +214,19 @@ def plan_from_json(text: str) -> Plan:
 def with_notes(plan: Plan, key: str, notes: tuple[str, ...]) -> Plan:
     """A copy of the plan with one section's notes replaced (used by the UI's plan editor)."""
     return replace(plan, sections=tuple(replace(s, notes=notes) if s.key == key else s for s in plan.sections))
+
+
+def plan_fact_lines(plan: Plan, notes_text: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Fact lines the user typed into an edited plan that the notes do not contain.
+
+    They are the user's facts too: checks compare a draft with the notes plus these lines, so a
+    figure added in the outline is never reported as invented (the CLI and the app alike).
+    """
+    seen: set[str] = set()
+    extra = []
+    for section in plan.sections:
+        for line in section.notes:
+            if line not in notes_text and line not in known and "：" not in line[:5] and line not in seen:
+                seen.add(line)
+                extra.append(line)
+    return extra
