@@ -2,5 +2,32 @@
 
 from .files import check_target, write_atomic
 from .logs import log_file, setup_logging
+from .records import (
+    ImportedLegacyFile,
+    LegacyImportReport,
+    SectionVersion,
+    SessionInfo,
+    SkippedLegacyFile,
+    StoredSection,
+    StoredSession,
+    VersionSource,
+    section_drafts,
+)
+from .store import WorkspaceStore
 
-__all__ = ["check_target", "log_file", "setup_logging", "write_atomic"]
+__all__ = [
+    "ImportedLegacyFile",
+    "LegacyImportReport",
+    "SectionVersion",
+    "SessionInfo",
+    "SkippedLegacyFile",
+    "StoredSection",
+    "StoredSession",
+    "VersionSource",
+    "WorkspaceStore",
+    "check_target",
+    "log_file",
+    "section_drafts",
+    "setup_logging",
+    "write_atomic",
+]
