@@ -8,7 +8,7 @@ from typing import Any
 from llm_stub import StubLLMServer
 from streamlit.testing.v1 import AppTest
 
-from shuzhi.config import load_settings
+from shuzhi.api import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -111,7 +111,7 @@ def test_settings_without_a_model(use_built_index: Path) -> None:
     assert not any(b.label == "测试连接" for b in at.button)
     texts = _texts(at)
     assert "语义检索已启用" in texts or "语义检索未启用" in texts
-    assert "drafts" in texts  # where drafts are saved
+    assert "workspace.sqlite3" in texts  # where drafts are saved
 
 
 def test_settings_test_connection_success_and_failure(use_built_index: Path, llm_env: Any) -> None:
@@ -128,11 +128,8 @@ def test_settings_test_connection_success_and_failure(use_built_index: Path, llm
 
 
 def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path) -> None:
-    from shuzhi.models import Plan
-    from shuzhi.storage.sessions import save_session
-
     notes = "- 恢复测试：发展党员7名\n- 主题党日12次"
-    save_session(notes, Plan(title="测试", year=2024, org="", sections=()), [], settings=load_settings())
+    Workspace.open().create_session(title="测试", notes=notes)
     at = _page("ui/settings.py")
     restore = next(b for b in at.button if b.label == "恢复笔记")  # newest first
     restore.click().run(timeout=TIMEOUT)
@@ -141,9 +138,8 @@ def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path
     assert any("已从草稿历史恢复笔记" in s.value for s in at.success)
 
 
-def _saved_draft_session(failed: bool = False) -> Path:
-    from shuzhi.models import Plan, PlanSection, SectionDraft
-    from shuzhi.storage.sessions import save_session
+def _saved_draft_session(failed: bool = False) -> str:
+    from shuzhi.api import Plan, PlanSection, SectionDraft, VersionSource
 
     notes = "单位：机关第一党支部\n2024年\n- 恢复测试：发展党员7名\n问题：主题党日形式单一\n"
     plan = Plan(title="机关第一党支部书记2024年度抓基层党建工作述职报告", year=2024, org="机关第一党支部", sections=(
@@ -155,13 +151,18 @@ def _saved_draft_session(failed: bool = False) -> Path:
         SectionDraft(key="problems", kind="problems", heading="存在问题", text="" if failed else "主题党日形式单一。",
                      error="模型接口返回错误（500）。" if failed else "", complete=not failed),
     )
-    return save_session(notes, plan, sections, settings=load_settings())
+    ws = Workspace.open()
+    session_id = ws.create_session(notes=notes, plan=plan)
+    for draft in sections:
+        ws.store.add_section_version(session_id, draft.key, draft.kind, draft.heading, VersionSource.GENERATED,
+                                     draft.text, complete=draft.complete, error=draft.error)
+    return session_id
 
 
 def test_settings_restores_a_whole_draft_into_the_draft_page(use_built_index: Path) -> None:
-    path = _saved_draft_session()
+    session_id = _saved_draft_session()
     at = _page("ui/settings.py")
-    at.button(key=f"restore-draft-{path.name}").click().run(timeout=TIMEOUT)
+    at.button(key=f"restore-draft-{session_id}").click().run(timeout=TIMEOUT)
     assert not at.exception
     assert "恢复测试：发展党员7名" in at.text_area(key="notes_text").value  # on the draft page now
     draft = at.text_area(key="draft_markdown").value
@@ -169,16 +170,16 @@ def test_settings_restores_a_whole_draft_into_the_draft_page(use_built_index: Pa
     assert any("恢复笔记、提纲和初稿" in s.value for s in at.success)
     assert any(t.value == "机关第一党支部书记2024年度抓基层党建工作述职报告" for t in at.text_input)  # the plan editor
     assert any("检查结果" in s.value for s in at.subheader)
-    assert any(path.name in c.value for c in at.caption)  # where it came from
+    assert any(session_id in c.value for c in at.caption)  # where it is saved
     assert not any(b.label == "重试失败的节" for b in at.button)
 
 
 def test_a_restored_draft_retries_its_failed_section(use_built_index: Path, llm_env: Any) -> None:
-    path = _saved_draft_session(failed=True)
+    session_id = _saved_draft_session(failed=True)
     with StubLLMServer(responder=lambda body: "主题党日形式单一，吸引力不强。") as stub:
         llm_env(stub)
         at = _page("ui/settings.py")
-        at.button(key=f"restore-draft-{path.name}").click().run(timeout=TIMEOUT)
+        at.button(key=f"restore-draft-{session_id}").click().run(timeout=TIMEOUT)
         assert not at.exception
         assert "本节生成失败" in at.text_area(key="draft_markdown").value
         at.switch_page("ui/draft.py")  # AppTest would rerun the page it was last told to; a browser stays here
@@ -190,12 +191,11 @@ def test_a_restored_draft_retries_its_failed_section(use_built_index: Path, llm_
     assert "主题党日形式单一，吸引力不强。" in draft and "全年发展党员7名，恢复草稿测试。" in draft
 
 
-def test_settings_reports_a_corrupt_saved_draft_in_chinese(use_built_index: Path) -> None:
-    path = _saved_draft_session()
+def test_settings_lists_sessions_as_the_store_has_them(use_built_index: Path) -> None:
+    session_id = _saved_draft_session()
     at = _page("ui/settings.py")
-    path.write_text(path.read_text(encoding="utf-8").replace('"kind": "problems"', '"kind": "praise"'),
-                    encoding="utf-8")  # damaged after the list was shown
-    at.button(key=f"restore-draft-{path.name}").click().run(timeout=TIMEOUT)
+    assert any(b.key == f"restore-draft-{session_id}" for b in at.button)
+    Workspace.open().delete_session(session_id)  # deleted elsewhere (another tab, the CLI)
+    at.run(timeout=TIMEOUT)
     assert not at.exception
-    assert any(path.name in e.value and "提纲有误" in e.value for e in at.error)
-    assert any(s.value == "设置" for s in at.header)  # stayed on the settings page
+    assert not any(b.key == f"restore-draft-{session_id}" for b in at.button)

@@ -159,9 +159,10 @@ def test_fault_keeps_finished_sections(use_built_index: Path, llm_env: Any, tmp_
     # The finished sections are in the exported draft and the saved session; the notes are untouched.
     draft_md = (tmp_path / "d.md").read_text(encoding="utf-8")
     assert all(s["text"][:10] in draft_md for s in done)
-    saved = json.loads(Path(result["saved_to"]).read_text(encoding="utf-8"))
+    _, shown, _ = run_cli(capsys, "sessions", "show", result["session_id"], "--json")
+    saved = json.loads(shown)
     assert saved["notes"] == NOTES.read_text(encoding="utf-8")
-    assert len([s for s in saved["sections"] if not s["error"]]) == len(done)
+    assert len([s for s in saved["sections"] if s["complete"]]) == len(done)
     assert hashlib.sha256(NOTES.read_bytes()).hexdigest() == notes_hash
     if fault == "broken_stream":
         assert all(s["text"] for s in failed)  # what streamed before the cut is kept

@@ -32,7 +32,6 @@ from shuzhi.storage import (
     WorkspaceStore,
     section_drafts,
 )
-from shuzhi.storage.sessions import save_session
 from shuzhi.writing.plan import plan_to_json
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -363,13 +362,25 @@ def _legacy_payload(saved_at: str, title: str, text: str) -> dict[str, Any]:
                      {"key": "extra", "kind": "closing", "heading": "", "text": "以上述职。"}]}
 
 
+def _write_legacy(folder: Path, notes: str, plan: Plan, drafts: tuple[SectionDraft, ...]) -> Path:
+    """A session file exactly as the JSON history of shuzhi 0.1 wrote it (drafts/<stamp>-draft.json)."""
+    from dataclasses import asdict
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "20240101-120000-000000-draft.json"
+    payload = {"saved_at": "2024-01-01T12:00:00", "notes": notes, "plan": asdict(plan),
+               "sections": [asdict(d) for d in drafts]}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
 def test_legacy_drafts_are_imported_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = load_settings()
     drafts = (SectionDraft(key="opening", kind="opening", heading="", text="一年来，支部扎实推进党建工作。"),
               SectionDraft(key="achievements.1", kind="achievements", heading="主要做法和成效",
                            text="全年集中学习24次。", citations=("doc1#3",)))
-    real = save_session(NOTES, PLAN, drafts, settings=settings)  # the format the old code really writes
     legacy = settings.drafts_dir
+    real = _write_legacy(legacy, NOTES, PLAN, drafts)  # the format the old code really wrote
     older = legacy / "20230101-090000-000000-draft.json"
     older.write_text(json.dumps(_legacy_payload("2023-01-01T09:00:00", "旧报告", "旧开头"), ensure_ascii=False),
                      encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shuzhi.api import SECTION_KINDS, ShuzhiError
+from shuzhi.api import SECTION_KINDS, Hit, ShuzhiError
 from ui.common import kind_label, md_escape, show_error, workspace
 
 st.header("范文检索")
@@ -16,6 +16,7 @@ with st.form("search"):
     k = c2.number_input("条数", min_value=1, max_value=30, value=5)
     submitted = st.form_submit_button("检索", type="primary")
 if submitted:
+    hits: list[Hit] | None
     try:
         hits = workspace().search(query, kind=None if kind == "（全部）" else kind, k=int(k))
     except ShuzhiError as exc:

@@ -116,7 +116,7 @@ def _session_row(info: SessionInfo) -> None:
 def sessions_section() -> None:
     ws = workspace()
     st.subheader("草稿历史")
-    st.markdown("每次生成都会把笔记、提纲和每一节草稿自动保存在本机的工作区数据库中。")
+    st.markdown(f"每次生成都会把笔记、提纲和每一节草稿自动保存在本机的工作区数据库中：`{ws.settings.store_path}`")
     st.caption(f"运行日志：{ws.log_path}")
     try:
         sessions = ws.list_sessions()[:RECENT_SESSIONS]

@@ -49,14 +49,16 @@ from .models import (
     SectionDraft,
 )
 from .notes import parse_notes, similarity_classifier
-from .storage import log_file, setup_logging, write_atomic
-from .storage.store import (
+from .storage import (
     SectionVersion,
     SessionInfo,
     StoredSection,
     StoredSession,
     VersionSource,
     WorkspaceStore,
+    log_file,
+    setup_logging,
+    write_atomic,
 )
 from .writing.draft import (
     MISSING_MATERIAL_TEXT,
@@ -333,16 +335,24 @@ class Workspace:
         outer = events or DraftEvents()
 
         def done(draft: SectionDraft) -> None:
-            try:
-                self.store.add_section_version(session_id, draft.key, draft.kind, draft.heading, source, draft.text,
-                                               complete=draft.complete, error=draft.error,
-                                               citations=draft.citations)
-            except ShuzhiError as exc:  # the draft is still returned to the caller
-                log.error("could not save section %s of %s: %s", draft.key, session_id, exc.detail)
+            if source is VersionSource.REGENERATED and draft.error and self._has_good_text(session_id, draft.key):
+                log.warning("regeneration of %s failed; the current text stays: %s", draft.key, draft.error)
+            else:
+                self._save_version(session_id, source, draft)
             if outer.on_section_done is not None:
                 outer.on_section_done(draft)
 
         return replace(outer, on_section_done=done)
+
+    def _has_good_text(self, session_id: str, key: str) -> bool:
+        section = self.store.get_session(session_id).section(key)
+        return section is not None and bool(section.text) and section.complete and not section.error
+
+    def _save_version(self, session_id: str, source: VersionSource, draft: SectionDraft) -> None:
+        try:
+            self.store.add_section_draft(session_id, draft, source)
+        except ShuzhiError as exc:  # the draft is still returned to the caller
+            log.error("could not save section %s of %s: %s", draft.key, session_id, exc.detail)
 
     def draft(self, plan: Plan, notes_text: str = "", *, session_id: str | None = None,
               events: DraftEvents | None = None) -> DraftOutcome:
@@ -363,7 +373,7 @@ class Workspace:
         message = ""
         if failed:
             names = "、".join(kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
-            message = (f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保存，"
+            message = (f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留并保存，"
                        "可稍后重试失败的节。")
         return DraftOutcome(session_id, plan, tuple(jobs), tuple(drafts), True, message, warnings)
 

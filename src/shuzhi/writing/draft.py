@@ -7,15 +7,14 @@ import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import LLMError
 from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
 from .exemplars import format_exemplars, retrieve_for_section
-from .plan import drafted_sections, kind_name, lacks_material, plan_warnings
+from .plan import drafted_sections, kind_name, lacks_material
 from .prompts import render_prompt, section_guides
 
 if TYPE_CHECKING:
@@ -45,22 +44,6 @@ class SectionJob:
     skip: bool = False  # nothing true to write from: no model call, a visible gap instead
 
 
-@dataclass(frozen=True)
-class DraftResult:
-    plan: Plan
-    jobs: tuple[SectionJob, ...]
-    sections: tuple[SectionDraft, ...]
-    model_configured: bool
-    message: str = ""
-    saved_to: str = ""
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def failed(self) -> list[SectionDraft]:
-        return [s for s in self.sections if s.error]
-
-
-# ------------------------------------------------------------------ retrieval
 # ------------------------------------------------------------------ prompts
 def _format_facts(section: PlanSection) -> str:
     if not section.notes:
@@ -180,57 +163,3 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft") as pool:
         list(pool.map(work, jobs))
     return [results[j.section.key] for j in jobs]
-
-
-def draft_report(plan: Plan, index: CorpusIndex | None = None, client: ChatClient | None = None, *,
-                 settings: Settings, events: DraftEvents | None = None,
-                 notes_text: str = "", use_model: bool = True) -> DraftResult:
-    """The whole draft. Without a configured model it returns the prepared jobs and a clear message."""
-    from ..llm.client import ChatClient, resolve_llm_config
-    from ..storage.sessions import save_session
-    jobs = prepare_jobs(plan, index, settings)
-    if client is None:
-        # use_model=False: the shell already knows there is no usable model (none, or a broken configuration).
-        config = resolve_llm_config(settings) if use_model else None
-        if config is None:
-            saved = save_session(notes_text, plan, [], settings=settings) if notes_text else ""
-            return DraftResult(plan, tuple(jobs), (), model_configured=False, message=NO_MODEL_MESSAGE,
-                               warnings=tuple(plan_warnings(plan)),
-                               saved_to=str(saved))
-        client = ChatClient(config)
-    drafts = run_jobs(jobs, client, settings.max_concurrency, events)
-    saved = save_session(notes_text, plan, drafts, settings=settings)
-    failed = [d for d in drafts if d.error]
-    message = ""
-    if failed:
-        names = "、".join(kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
-        message = f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留，可稍后重试失败的节。"
-    return DraftResult(plan, tuple(jobs), tuple(drafts), model_configured=True, message=message,
-                       warnings=tuple(plan_warnings(plan)),
-                       saved_to=str(saved))
-
-
-def retry_failed(result: DraftResult, client: ChatClient, settings: Settings,
-                 events: DraftEvents | None = None, index: CorpusIndex | None = None) -> DraftResult:
-    """Redo only the sections that failed, keeping the finished ones.
-
-    A result restored from the draft history has no jobs: they are rebuilt from its plan (with
-    exemplars from `index` when given).
-    """
-    jobs = result.jobs or tuple(prepare_jobs(result.plan, index, settings))
-    failed_keys = {d.key for d in result.failed}
-    redo = run_jobs([j for j in jobs if j.section.key in failed_keys], client, settings.max_concurrency, events)
-    by_key = {d.key: d for d in redo}
-    merged = tuple(by_key.get(d.key, d) for d in result.sections)
-    still = [d for d in merged if d.error]
-    message = f"仍有 {len(still)} 节未能生成。" if still else ""
-    from ..storage.sessions import load_session, save_session
-
-    notes_text = ""
-    if result.saved_to:
-        try:
-            notes_text = str(load_session(Path(result.saved_to)).get("notes", ""))
-        except (OSError, ValueError):
-            notes_text = ""
-    saved = save_session(notes_text, result.plan, merged, settings=settings, label="retry")
-    return DraftResult(result.plan, jobs, merged, True, message, str(saved))
