@@ -158,16 +158,16 @@ class ChatClient:
         try:
             return retrying(counted)
         except _StreamCut as cut:
-            self._fail(self._cut_error(cut, tries))
+            self._fail(self._cut_error(cut, tries), cut.cause)
         except ModelFailure as failure:
-            self._fail(translate_error(failure.cause, self.config, tries))
+            self._fail(translate_error(failure.cause, self.config, tries), failure.cause)
 
-    def _fail(self, err: LLMError) -> NoReturn:
+    def _fail(self, err: LLMError, cause: BaseException | None) -> NoReturn:
         self._counter.add(failures=1)
         err = redact(err, self.config.api_key)
         log.error("LLM call failed [%s] model=%s url=%s: %s", err.code, self.config.model,
                   self.config.display_url, err.detail)
-        raise err
+        raise err from cause  # the model's own exception stays attached for debugging
 
     def _check_key(self) -> None:
         if self._injected or self.config.is_custom:
