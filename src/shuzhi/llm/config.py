@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 LOCAL_PLACEHOLDER_KEY = "not-needed"  # Ollama/vLLM ignore the key, but the SDK wants one
+SECRET_WORDS = ("key", "token", "secret", "password")
 SPEC_FORMAT = "包名.模块名:类名（例如 langchain_ollama:ChatOllama）"
 
 
@@ -124,10 +125,11 @@ def _custom_config(settings: Settings, callbacks: tuple[str, ...]) -> LLMConfig:
     kwargs = _parse_kwargs(settings.chat_model_kwargs)
     # Only for display, error messages and redaction: the class itself reads its own arguments.
     model = str(kwargs.get("model") or kwargs.get("model_name") or cls.__name__)
-    key = kwargs.get("api_key")
+    # Whatever the class calls its key (api_key, anthropic_api_key, token …), it is the secret to redact.
+    key = next((v for k, v in kwargs.items() if isinstance(v, str) and v
+                and any(w in k.lower() for w in SECRET_WORDS)), "")
     temperature = kwargs.get("temperature")
-    return LLMConfig(base_url=str(kwargs.get("base_url") or ""), model=model,
-                     api_key=key if isinstance(key, str) else "",
+    return LLMConfig(base_url=str(kwargs.get("base_url") or ""), model=model, api_key=key,
                      temperature=float(temperature) if isinstance(temperature, int | float) else settings.temperature,
                      timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
                      retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
