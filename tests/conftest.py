@@ -72,7 +72,8 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
     data_dir = tmp_path_factory.mktemp("shuzhi-data")
     monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
-    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SHUZHI_MODEL", "SHUZHI_PROVIDER", "SHUZHI_RULES_DIR"):
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SHUZHI_MODEL", "SHUZHI_PROVIDER", "SHUZHI_RULES_DIR",
+                "SHUZHI_CHAT_MODEL", "SHUZHI_CHAT_MODEL_KWARGS", "SHUZHI_CALLBACKS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(data_dir)  # keep a developer's .env out of the tests
     configure_rules(None)

@@ -11,7 +11,9 @@ socket is the only honest fake. Usage:
 
 Faults (strings, consumed one per chat request, FIFO; "ok" = answer normally):
 "429" (Retry-After: 0), "429_long" (Retry-After: 120), "500", "503", "401", "404_model", "content_filter", "content_filter_zhipu",
-"context_too_long", "timeout", "broken_stream".
+"context_too_long", "timeout", "broken_stream",
+"html" (200 with a proxy's HTML page instead of JSON), "bad_sse" (a stream whose first data line is not JSON),
+"finish_sensitive" (the answer, cut by Zhipu's review: finish_reason "sensitive").
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ FAULT_KINDS = frozenset(
         "context_too_long",
         "timeout",
         "broken_stream",
+        "html",
+        "bad_sse",
+        "finish_sensitive",
     }
 )
 
@@ -159,18 +164,23 @@ class _Handler(BaseHTTPRequestHandler):
             stub._sleep(stub.timeout_sleep_s)
             fault = "ok"
         text = stub.responder(body)
-        if fault in ("ok", "broken_stream") and body.get("stream"):
+        if fault == "html":
+            self._send_raw(200, "text/html; charset=utf-8", b"<html><body>Login required</body></html>")
+        elif fault == "bad_sse":
+            self._send_bad_stream()
+        elif fault in ("ok", "broken_stream", "finish_sensitive") and body.get("stream"):
             try:
-                self._stream(text, model, stub.stream_chunk_chars, broken=fault == "broken_stream")
+                self._stream(text, model, stub.stream_chunk_chars, broken=fault == "broken_stream",
+                             finish="sensitive" if fault == "finish_sensitive" else "stop")
             except OSError:
                 self.close_connection = True  # the client hung up mid-stream
-        elif fault in ("ok", "broken_stream"):
-            self._send_json(200, _completion(text, model, body))
+        elif fault in ("ok", "broken_stream", "finish_sensitive"):
+            self._send_json(200, _completion(text, model, body, "sensitive" if fault == "finish_sensitive" else "stop"))
         else:
             status, payload, headers = _fault_response(fault, model)
             self._send_json(status, payload, headers)
 
-    def _stream(self, text: str, model: str, size: int, broken: bool) -> None:
+    def _stream(self, text: str, model: str, size: int, broken: bool, finish: str = "stop") -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -185,9 +195,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._sse(_chunk(cid, model, {"content": piece}, None))
-        self._sse(_chunk(cid, model, {}, "stop"))
+        self._sse(_chunk(cid, model, {}, finish))
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
+
+    def _send_bad_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._write_chunk(b"data: {not json\n\n")
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _send_raw(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _sse(self, payload: dict[str, Any]) -> None:
         self._write_chunk(f"data: {json.dumps(payload, ensure_ascii=False)}\n\n".encode())
@@ -220,14 +246,14 @@ def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None) -> d
     }
 
 
-def _completion(text: str, model: str, body: dict[str, Any]) -> dict[str, Any]:
+def _completion(text: str, model: str, body: dict[str, Any], finish: str = "stop") -> dict[str, Any]:
     prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []) if isinstance(m, dict))
     return {
         "id": f"chatcmpl-stub-{time.monotonic_ns()}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
         "usage": {"prompt_tokens": prompt_chars, "completion_tokens": len(text), "total_tokens": prompt_chars + len(text)},
     }
 

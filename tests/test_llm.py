@@ -1,4 +1,4 @@
-"""The LLM layer through the real openai client against a real HTTP stub on 127.0.0.1."""
+"""The LLM layer through LangChain's ChatOpenAI (and the openai SDK under it) against a real HTTP stub on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -172,27 +172,41 @@ def test_content_filter_is_named_and_not_retried(stub: StubLLMServer, fault: str
     assert stub.chat_count == 1
 
 
-def test_401_is_auth(stub: StubLLMServer) -> None:
-    stub.faults.append("401")
-    err = fail(make_client(stub))
-    assert err.code == "auth"
-    assert "OPENAI_API_KEY" in err.user_message
+@pytest.mark.parametrize("fault, code, shown", [
+    pytest.param("401", "auth", "OPENAI_API_KEY", id="401-auth"),
+    pytest.param("404_model", "model_not_found", "qwen-nonexistent", id="404-names-the-model"),
+    pytest.param("context_too_long", "context_too_long", "上下文", id="context-too-long"),
+])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_request_refused_is_named_and_not_retried(stub: StubLLMServer, fault: str, code: str, shown: str,
+                                                  stream: bool) -> None:
+    stub.faults.append(fault)
+    err = fail(make_client(stub, model="qwen-nonexistent"), stream=stream)
+    assert err.code == code
+    assert shown in err.user_message
     assert stub.chat_count == 1
 
 
-def test_404_names_the_model(stub: StubLLMServer) -> None:
-    stub.faults.append("404_model")
-    err = fail(make_client(stub, model="qwen-nonexistent"))
-    assert err.code == "model_not_found"
-    assert "qwen-nonexistent" in err.user_message
+@pytest.mark.parametrize("fault, stream", [
+    pytest.param("html", False, id="html-page-instead-of-json"),
+    pytest.param("bad_sse", True, id="stream-line-not-json"),
+])
+def test_malformed_answer_is_named(stub: StubLLMServer, fault: str, stream: bool) -> None:
+    stub.faults.append(fault)
+    err = fail(make_client(stub), stream=stream)
+    assert err.code == "server_error"
+    assert "无法解析" in err.user_message and "OPENAI_BASE_URL" in err.user_message
     assert stub.chat_count == 1
 
 
-def test_context_too_long(stub: StubLLMServer) -> None:
-    stub.faults.append("context_too_long")
-    err = fail(make_client(stub))
-    assert err.code == "context_too_long"
-    assert "上下文" in err.user_message
+def test_review_cut_keeps_partial_text(stub: StubLLMServer) -> None:
+    stub.faults.extend(["finish_sensitive", "finish_sensitive"])  # Zhipu ends a reviewed answer so
+    tokens: list[str] = []
+    with pytest.raises(LLMError) as info:
+        make_client(stub).complete(MESSAGES, on_token=tokens.append)
+    assert info.value.code == "content_filter" and info.value.partial == DEFAULT_REPLY == "".join(tokens)
+    assert fail(make_client(stub)).code == "content_filter"
+    assert stub.chat_count == 2
 
 
 def test_unreachable_port() -> None:

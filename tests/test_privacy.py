@@ -40,3 +40,44 @@ def test_api_key_is_not_written_anywhere(use_built_index: Path, llm_env: Any, tm
     assert any(p.suffix == ".log" for p in written)  # the log exists, and is checked below
     for path in written:
         assert key not in path.read_bytes(), path
+
+
+def test_langsmith_tracing_is_off_by_default() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    code = "import os, shuzhi.config; print(os.environ['LANGSMITH_TRACING'], os.environ['LANGCHAIN_TRACING_V2'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["false", "false"]
+
+
+def test_a_langchain_call_stays_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every socket a drafting call opens goes to the stub; no tracer, no tokenizer download."""
+    import socket
+
+    import langsmith.utils
+    import tiktoken
+
+    from shuzhi.llm import ChatClient, LLMConfig
+
+    peers: list[object] = []
+    guarded = socket.socket.connect  # the autouse guard, which refuses non-loopback addresses
+
+    def recording_connect(self: socket.socket, address: object) -> None:
+        peers.append(address)
+        guarded(self, address)  # type: ignore[arg-type]
+
+    def no_tokenizer(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tiktoken would download its encodings")
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    monkeypatch.setattr(tiktoken, "get_encoding", no_tokenizer)
+    monkeypatch.setattr(tiktoken, "encoding_for_model", no_tokenizer)
+    assert not langsmith.utils.tracing_is_enabled()
+    with StubLLMServer() as stub:
+        client = ChatClient(LLMConfig(base_url=stub.base_url, model="stub-model", api_key="k" * 8))
+        assert client.complete([{"role": "user", "content": "写一段开头。"}], on_token=lambda t: None)
+        assert client.complete([{"role": "user", "content": "写一段开头。"}])
+    assert peers and all(isinstance(p, tuple) and p[0] == "127.0.0.1" for p in peers), peers

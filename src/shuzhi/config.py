@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# LangSmith tracing would send prompts (the user's notes) to a third party: off unless the user turns it on.
+os.environ.setdefault("LANGSMITH_TRACING", "false")
+os.environ.setdefault("LANGCHAIN_TRACING_V2", "false")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_FILES_DIR = PACKAGE_DIR / "data"
@@ -95,6 +98,23 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = Field(default=30.0, description="Longest single back-off (also caps Retry-After).")
     max_concurrency: int = Field(default=3, description="Sections drafted at once.")
     max_prompt_chars: int = Field(default=24000, description="Prompt budget in characters (no tokenizer offline).")
+    # Strings, not dict/list fields: a typo must become a Chinese error for the model features only,
+    # not a settings failure that also stops search, outlines and checks.
+    chat_model: str = Field(
+        default="",
+        description="Any LangChain chat model instead of the OpenAI-compatible endpoint, as "
+        "'package.module:ClassName' (a BaseChatModel subclass), e.g. 'langchain_ollama:ChatOllama'.",
+    )
+    chat_model_kwargs: str = Field(
+        default="",
+        description="JSON object of keyword arguments for SHUZHI_CHAT_MODEL's class, "
+        'e.g. {"model": "qwen2.5:7b", "temperature": 0.3}.',
+    )
+    callbacks: str = Field(
+        default="",
+        description="Comma-separated LangChain callback handlers ('package.module:HandlerClass'), "
+        "each built without arguments and attached to every model call.",
+    )
 
     @property
     def user_rules_dir(self) -> Path:

@@ -30,6 +30,7 @@ class LLMError(ShuzhiError):
     def __init__(self, user_message: str, detail: str = "", code: str = "") -> None:
         super().__init__(user_message, detail)
         # machine-readable: "not_configured", "auth", "model_not_found", "content_filter",
-        # "context_too_long", "unreachable", "rate_limited", "server_error", "timeout", "stream_broken", "bad_request"
+        # "context_too_long", "unreachable", "rate_limited", "server_error", "timeout", "stream_broken", "bad_request",
+        # "model_error" (anything else a custom LangChain chat model raised)
         self.code = code
         self.partial = ""  # text already streamed before the failure (kept for the user)

@@ -1,14 +1,26 @@
-"""The model seam: configuration and presets, the chat client, and the Chinese fault mapping."""
+"""The model seam: configuration and presets, the chat client over LangChain, and the Chinese fault mapping."""
 
-from .client import NOT_CONFIGURED_MESSAGE, ChatClient, ChatStats, parse_retry_after, require_llm
-from .config import LLMConfig, ProviderPreset, is_local_url, load_presets, resolve_llm_config
+from .client import NOT_CONFIGURED_MESSAGE, ChatClient, parse_retry_after, require_llm
+from .config import (
+    LLMConfig,
+    ProviderPreset,
+    build_chat_model,
+    is_local_url,
+    load_presets,
+    resolve_llm_config,
+)
+from .protocol import ChatStats, Completer, Messages, TokenCallback
 
 __all__ = [
     "NOT_CONFIGURED_MESSAGE",
     "ChatClient",
     "ChatStats",
+    "Completer",
     "LLMConfig",
+    "Messages",
     "ProviderPreset",
+    "TokenCallback",
+    "build_chat_model",
     "is_local_url",
     "load_presets",
     "parse_retry_after",
