@@ -303,10 +303,15 @@ class Workspace:
             return self._client
 
     def test_connection(self) -> list[str]:
-        """Models the endpoint lists (LLMError with a Chinese message when it cannot be reached)."""
+        """Models the endpoint lists (LLMError with a Chinese message when it cannot be reached).
+
+        A chat model without a model listing (a custom LangChain model) is tested with one short call.
+        """
         client = self.chat_client()
         if client is None:
             raise LLMError("尚未配置大模型接口。", "test_connection without a model", code="not_configured")
+        if not client.lists_models:
+            client.complete([{"role": "user", "content": "请回复“好”。"}])
         return client.list_models()
 
     # ------------------------------------------------------------ drafting

@@ -130,6 +130,11 @@ class ChatClient:
         delivered: list[str] = []  # shared across attempts: once tokens went out, no retry
         return self._run(lambda: self._stream(model, lc_messages, on_token, delivered))
 
+    @property
+    def lists_models(self) -> bool:
+        """True when the endpoint has the OpenAI /models listing (so a connection test needs no chat call)."""
+        return self._openai and getattr(self.chat_model, "root_client", None) is not None
+
     def list_models(self) -> list[str]:
         """Model ids the endpoint offers (for the UI's 测试连接). Raises LLMError.
 
