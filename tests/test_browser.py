@@ -255,7 +255,7 @@ def test_sidebar_navigation_keeps_notes(app_url: str, browser: object, tmp_path:
     _settle(page)
     assert "/settings" in page.url
     body = page.inner_text("body")
-    assert "未配置大模型" in body and "drafts" in body
+    assert "未配置大模型" in body and "workspace.sqlite3" in body
     _shot(page, tmp_path, "settings")
     nav.get_by_role("link", name="检查草稿").click()
     page.get_by_label("草稿全文", exact=True).wait_for()
