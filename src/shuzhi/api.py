@@ -267,8 +267,8 @@ class Workspace:
 
     def parse_notes(self, text: str, year: int | None = None, *, classify: bool = True) -> ParsedNotes:
         """Notes → facts with their sections; `classify` uses the corpus for lines no rule places."""
-        classifier = similarity_classifier(self.ensure_index()) if classify else None
-        return parse_notes(text, year=year, classify=classifier)
+        index = self._exemplar_index() if classify else None
+        return parse_notes(text, year=year, classify=similarity_classifier(index) if index is not None else None)
 
     def plan(self, notes: ParsedNotes, year: int | None = None) -> Plan:
         return build_plan(notes, year)
