@@ -243,7 +243,7 @@ def diagnose_problems(
             count = f"（问题{len(problems)}条，措施{len(measures)}条）" if len(measures) < len(problems) else ""
             add(
                 "no_matching_measure",
-                f"下一步措施没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
+                f"{g.kind_name(g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS)}没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
                 "问题与措施应一一对应，每条问题都要有针对性的改进办法。",
                 join_evidence(unmatched),
                 g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS,

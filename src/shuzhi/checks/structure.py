@@ -29,13 +29,20 @@ def _sections_like(doc: ParsedDocument, kind: str, g: Genre) -> list[Section]:
     return [s for s in doc.sections if s.kind in like]
 
 
+def _headings_are_content(kind: str, g: Genre) -> bool:
+    """Sub-headings of a 述职 problems section are often the problem itself; the aspect headings
+    of a genre whose sub-items go by aspect ("在党性修养提高方面") are structure only."""
+    spec = g.spec(kind)
+    return spec is None or spec.sub_items is None or spec.sub_items.by != "aspect"
+
+
 def section_text(doc: ParsedDocument, kind: str, genre: Genre | None = None) -> str:
     """All text of sections of KIND (and of the genre's kinds like it), sub-headings included
-    (they are often the problem itself)."""
+    when they carry content (they are often the problem itself)."""
     g = resolve(genre)
     parts = []
     for s in _sections_like(doc, kind, g):
-        if s.level >= 2 and s.heading:
+        if s.level >= 2 and s.heading and _headings_are_content(s.kind, g):
             parts.append(f"{s.heading}。{s.text}" if s.text else f"{s.heading}。")
         elif s.text:
             parts.append(s.text)

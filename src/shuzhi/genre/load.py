@@ -211,6 +211,7 @@ def build_genre(name: str, data: Any, files: tuple[str, ...] = ()) -> Genre:
         causes_leads=_leads(f, data),
         default_note_kind=default_kind,
         counted_note_kind=counted_kind,
+        person_label=f.text(notes, "person_label", "notes.person_label", "本人"),
         voice=f.text(prompt, "voice", "prompt.voice", ""),
         rubric=_rubric(f, f.mapping(data, "rubric", "rubric", required=True)),
         sources=files,
@@ -316,7 +317,8 @@ def _rubric(f: _Fields, raw: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # ---------------------------------------------------------------- kinds
-_INHERITED = ("level", "body", "answers", "under", "guide", "sub_items")
+# What an added kind takes over from the built-in kind it is `like` (unless it says otherwise).
+_INHERITED = ("level", "body", "answers", "under", "guide")
 
 
 def _kinds(f: _Fields, raw: Mapping[str, Any]) -> tuple[KindSpec, ...]:

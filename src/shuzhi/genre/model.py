@@ -97,6 +97,7 @@ class Genre:
     causes_leads: tuple[re.Pattern[str], ...]
     default_note_kind: str
     counted_note_kind: str
+    person_label: str  # how the opening facts name the writer ("述职人")
     voice: str
     rubric: Mapping[str, Any]  # problems (merged with data/rubric.yaml), voice, structure, messages
     sources: tuple[str, ...]  # the files it was read from
