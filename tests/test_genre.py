@@ -369,6 +369,8 @@ def shuzhi() -> Genre:
 )
 def test_level_of(shuzhi: Genre, label: str, level: int | None) -> None:
     assert shuzhi.numbering.level_of(label) == level
+    found = shuzhi.numbering.label_re.match(label)
+    assert (found is not None and found.group("label") == label) is (level is not None)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ module gets them from here; numbering regexes exist only in this package (genre/
 from __future__ import annotations
 
 from ..kinds import Kind, SectionKind, Severity, is_builtin_kind
-from .load import DEFAULT_GENRE, GenreInfo, build_genre, list_genres, load_genre
+from .load import DEFAULT_GENRE, GenreInfo, build_genre, clear_genre_cache, list_genres, load_genre
 from .model import Aspect, Genre, KindSpec, SubItems
 from .numbering import LabelMatch, LabelStyle, NumberingGrammar, cn_numeral, numeral_value
 from .text import (
@@ -46,6 +46,7 @@ __all__ = [
     "Severity",
     "SubItems",
     "build_genre",
+    "clear_genre_cache",
     "cn_numeral",
     "failed_section_marker",
     "find_failed_markers",

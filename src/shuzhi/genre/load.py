@@ -46,8 +46,21 @@ class GenreInfo:
 
 
 def load_genre(name: str | None = None) -> Genre:
-    """The genre NAME (None: the default, "shuzhi"); ShuzhiError in Chinese when it is unknown or broken."""
-    return _load(name or DEFAULT_GENRE)
+    """The genre NAME (None: the default, "shuzhi"); ShuzhiError in Chinese when it is unknown or broken.
+
+    Compiled once per state of the rules folder, and again when the data cache was cleared
+    (`datafiles.clear_data_cache`).
+    """
+    name = name or DEFAULT_GENRE
+    data, genre = _load(name)
+    if load_genre_data(name) is not data:
+        clear_genre_cache()
+        data, genre = _load(name)
+    return genre
+
+
+def clear_genre_cache() -> None:
+    _load.cache_clear()  # type: ignore[attr-defined]
 
 
 def list_genres() -> list[GenreInfo]:
@@ -72,7 +85,7 @@ def _files(name: str) -> tuple[str, ...]:
 
 
 @rules_cached(maxsize=32)
-def _load(name: str) -> Genre:
+def _load(name: str) -> tuple[Any, Genre]:
     available = genre_names()
     if name not in available:
         raise ShuzhiError(
@@ -91,7 +104,7 @@ def _load(name: str) -> Genre:
             raise ShuzhiError(f"文体文件 {user_file} 的内容应为键值对（如 kinds: …），现在是{_type_zh(extra)}。",
                               f"genre file {user_file} is not a mapping")
     data = load_genre_data(name)
-    return build_genre(name, data, _files(name))
+    return data, build_genre(name, data, _files(name))
 
 
 def _yaml_problem(exc: BaseException) -> str:

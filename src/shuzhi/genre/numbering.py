@@ -116,6 +116,7 @@ class NumberingGrammar:
     export_styles: Mapping[int, LabelStyle]  # level → the label export writes
     enumeration_re: re.Pattern[str]  # any label in its inline context (item splitting, figure masking)
     heading_label_pattern: str  # regex source: any heading label (no groups), to compose with
+    label_re: re.Pattern[str]  # any label at the start of a text (group "label")
 
     # ---------------------------------------------------------------- labels at the start of a text
     def match(self, text: str, *, heading: bool = False, max_level: int = 4) -> LabelMatch | None:
@@ -220,4 +221,6 @@ def build_grammar(styles: list[LabelStyle], export: Mapping[int, LabelStyle],
             alternatives.append(f"(?:^|(?<={sentence_before}))[ \\t]*(?:{body})")
     enumeration = re.compile("|".join(alternatives) or "(?!)", re.M)
     heading = "|".join(f"(?:{expand(s.pattern, group=False)})" for s in ordered if s.heading) or "(?!)"
-    return NumberingGrammar(ordered, dict(export), enumeration, heading)
+    any_label = "|".join(f"(?:{expand(s.pattern, group=False)})" for s in ordered) or "(?!)"
+    label = re.compile(rf"^\s*(?P<label>{any_label})\s*")
+    return NumberingGrammar(ordered, dict(export), enumeration, heading, label)

@@ -142,7 +142,7 @@ def _assign(text: str, current: str | None, classify: Classifier | None, g: Genr
     assignable = g.body_kinds
     if current in assignable:
         return current, "heading"
-    kind = rule_kind(text)
+    kind = rule_kind(text, g)
     if kind and kind in assignable:
         return kind, "rule"
     # A line that reports counts ("全年18次") is a thing done; similarity to corpus next steps

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
-from ..genre import Genre, resolve
+from ..genre import Genre, SectionKind, resolve
 
 
 @dataclass(frozen=True)
@@ -109,17 +109,20 @@ def marker_kind(word: str, genre: Genre | None = None) -> str | None:
     return kind if kind is not None and g.has_kind(kind) else None
 
 
-def rule_kind(text: str) -> str | None:
-    """Section by keyword rules, for a line with no marker or heading."""
+def rule_kind(text: str, genre: Genre | None = None) -> str | None:
+    """Section by keyword rules, for a line with no marker or heading: the genre's (first) kind that
+    behaves like causes, next steps or problems, or None."""
     r = compiled_rules()
+    role: SectionKind | None = None
     if text.startswith(r.cause_starts):
-        return "causes"
-    done = any(w in text for w in r.done_words)
-    if (text.startswith(r.next_step_starts) and not done) or any(w in text for w in r.next_step_words):
-        return "next_steps"
-    if any(w in _mask_not_problems(text) for w in r.problem_words):
-        return "problems"
-    return None
+        role = SectionKind.CAUSES
+    elif (text.startswith(r.next_step_starts) and not any(w in text for w in r.done_words)) or any(
+        w in text for w in r.next_step_words
+    ):
+        role = SectionKind.NEXT_STEPS
+    elif any(w in _mask_not_problems(text) for w in r.problem_words):
+        role = SectionKind.PROBLEMS
+    return resolve(genre).first_like(role) if role is not None else None
 
 
 def _mask_not_problems(text: str) -> str:
