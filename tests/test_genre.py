@@ -324,6 +324,26 @@ def test_a_user_only_genre_is_listed(tmp_path: Path) -> None:
     assert "punctuation" in info.value.user_message and str(folder) in info.value.user_message
 
 
+def test_a_user_genre_may_extend_a_built_in_one(tmp_path: Path) -> None:
+    _write_rules(tmp_path, "zongjie", """
+extends: shuzhi
+title: 年度党建工作总结
+kinds:
+  achievements:
+    heading: 主要工作和成效
+  problems:
+    heading_patterns: ['工作中的不足']
+""")
+    genre = load_genre("zongjie")
+    assert genre.title == "年度党建工作总结" and genre.kind_keys == load_genre("shuzhi").kind_keys
+    assert genre.heading("achievements") == "主要工作和成效" and genre.classify_heading("工作中的不足") == "problems"
+    assert "zongjie" in {g.name for g in list_genres()}
+    _write_rules(tmp_path, "zongjie", "extends: zongjie\ntitle: x\n")
+    with pytest.raises(ShuzhiError) as info:
+        load_genre("zongjie")
+    assert "「extends」" in info.value.user_message
+
+
 def test_a_plan_without_a_genre_is_a_shuzhi_plan_and_a_plan_names_its_genre() -> None:
     plan = build_plan(parse_notes(DUIZHAO_NOTES, genre=load_genre("duizhao")))
     raw = json.loads(plan_to_json(plan))

@@ -104,7 +104,23 @@ def _load(name: str) -> tuple[Any, Genre]:
             raise ShuzhiError(f"文体文件 {user_file} 的内容应为键值对（如 kinds: …），现在是{_type_zh(extra)}。",
                               f"genre file {user_file} is not a mapping")
     data = load_genre_data(name)
-    return data, build_genre(name, data, _files(name))
+    return data, build_genre(name, _extended(name, data), _files(name))
+
+
+def _extended(name: str, data: Any, seen: tuple[str, ...] = ()) -> Any:
+    """DATA over the genre it `extends` (lists appended, mappings merged), so a new genre need only
+    say how it differs ("extends: shuzhi")."""
+    if not isinstance(data, dict) or not data.get("extends"):
+        return data
+    base_name = str(data["extends"])
+    where = "、".join(_files(name)) or f"genres/{name}.yaml"
+    if base_name in (name, *seen) or base_name not in genre_names():
+        problem = "循环引用" if base_name in (name, *seen) else f"引用了不存在的文体「{base_name}」"
+        raise ShuzhiError(f"文体文件 {where} 有误：字段「extends」{problem}。请改正后重试。",
+                          f"genre {name}: extends {base_name!r}")
+    base = _extended(base_name, load_genre_data(base_name), (*seen, name))
+    own = {k: v for k, v in data.items() if k != "extends"}
+    return merge_data({k: v for k, v in base.items() if k not in ("name", "title", "short_title", "description")}, own)
 
 
 def _yaml_problem(exc: BaseException) -> str:
