@@ -1,4 +1,8 @@
-"""Export: assemble section drafts into a numbered report; write Markdown and 公文-formatted .docx."""
+"""Export: assemble section drafts into a numbered report; write Markdown and 公文-formatted .docx.
+
+Which parts get a level-1 heading, what sits under what, the default headings and the labels written
+(一、 / （一）) are the genre's (genres/<name>.yaml `kinds` and `numbering.export`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .datafiles import load_data
+from .genre import Genre, SectionKind, cn_numeral, failed_section_marker, resolve
 from .models import Plan, SectionDraft
 from .storage.files import check_target, write_atomic
 
@@ -18,22 +23,6 @@ HEADING1 = "heading1"
 HEADING2 = "heading2"
 PARAGRAPH = "paragraph"
 
-# Used when neither the plan nor a draft names a level-1 section (plan.yaml's `headings` wins).
-_DEFAULT_HEADINGS = {
-    "achievements": "主要做法和成效",
-    "rectification": "上年度问题整改情况",
-    "problems": "存在问题及原因",
-    "next_steps": "下一步工作思路和措施",
-}
-_CN_DIGITS = "零一二三四五六七八九"
-_CN_NUM = "[一二三四五六七八九十百零〇两]+"
-# Numbering a heading may already carry: 一、 （一） (1) 1. 1、 一是 第一部分 …
-_LEADING_NUMBER = re.compile(
-    rf"^\s*(?:[（(]\s*(?:{_CN_NUM}|\d{{1,2}})\s*[)）]|{_CN_NUM}\s*[、.．，,]|\d{{1,2}}\s*[、.．](?!\d)"
-    rf"|第{_CN_NUM}(?:部分\s*[、.．，,：:]?|\s*[、.．，,：:]))\s*"
-)
-_LEVEL1_LINE = re.compile(rf"^{_CN_NUM}\s*、")
-_LEVEL2_LINE = re.compile(rf"^[（(]{_CN_NUM}[)）]")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _BULLET = re.compile(r"^(?:[-*+•·]|>)\s+")
 _RULE = re.compile(r"^(?:[-*_]\s*){3,}$")
@@ -55,20 +44,13 @@ class ReportDocument:
 # ---------------------------------------------------------------- text helpers
 def cn_number(n: int) -> str:
     """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (1–99)."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
+    return cn_numeral(n)
 
 
-def strip_numbering(heading: str) -> str:
+def strip_numbering(heading: str, genre: Genre | None = None) -> str:
     """Drop Markdown marks and any leading numbering: "## 一、主要做法" → "主要做法"."""
-    text = clean_line(heading)
-    previous = None
-    while text != previous:  # "一、（一）…" from a confused model
-        previous = text
-        text = _LEADING_NUMBER.sub("", text, count=1).strip()
-    return text
+    # "一、（一）…" from a confused model: every leading label goes.
+    return resolve(genre).numbering.strip_labels(clean_line(heading))
 
 
 def clean_line(line: str) -> str:
@@ -88,9 +70,9 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in (clean_line(line) for line in text.splitlines()) if p]
 
 
-def _same_heading(a: str, b: str) -> bool:
+def _same_heading(a: str, b: str, g: Genre) -> bool:
     def norm(s: str) -> str:
-        return strip_numbering(s).rstrip("。：:；;，, ")
+        return strip_numbering(s, g).rstrip(g.punctuation.marks + " ")
 
     return bool(norm(a)) and norm(a) == norm(b)
 
@@ -102,29 +84,26 @@ def _draft_level(draft: SectionDraft, plan_levels: dict[str, int]) -> int:
     return 2 if "." in draft.key else 1
 
 
-def _body_paragraphs(draft: SectionDraft, heading: str) -> list[ReportBlock]:
+def _body_paragraphs(draft: SectionDraft, heading: str, g: Genre) -> list[ReportBlock]:
     paragraphs = split_paragraphs(draft.text)
-    if paragraphs and heading and _same_heading(paragraphs[0], heading):
+    if paragraphs and heading and _same_heading(paragraphs[0], heading, g):
         paragraphs = paragraphs[1:]  # the model repeated the heading as its first line
     if not paragraphs and draft.error:
-        paragraphs = [f"〔本节生成失败：{draft.error.strip()}〕"]
+        paragraphs = [failed_section_marker(draft.error)]
     return [ReportBlock(PARAGRAPH, p) for p in paragraphs]
 
 
-def _level1_heading(kind: str, members: list[SectionDraft], plan: Plan | None, levels: dict[str, int]) -> str:
+def _level1_heading(kind: str, members: list[SectionDraft], plan: Plan | None, levels: dict[str, int],
+                    g: Genre) -> str:
     if plan is not None:
         for section in plan.sections:
-            if section.kind == kind and section.level == 1 and strip_numbering(section.heading):
-                return strip_numbering(section.heading)
+            if section.kind == kind and section.level == 1 and strip_numbering(section.heading, g):
+                return strip_numbering(section.heading, g)
     for draft in members:
-        if draft.kind == kind and _draft_level(draft, levels) == 1 and strip_numbering(draft.heading):
-            return strip_numbering(draft.heading)
-    try:
-        configured = dict(load_data("plan").get("headings") or {})
-    except (OSError, AttributeError):
-        configured = {}
-    heading = str(configured.get(kind) or _DEFAULT_HEADINGS.get(kind, ""))
-    return heading or next((strip_numbering(d.heading) for d in members if d.heading), kind)
+        if draft.kind == kind and _draft_level(draft, levels) == 1 and strip_numbering(draft.heading, g):
+            return strip_numbering(draft.heading, g)
+    heading = g.heading(kind)
+    return heading or next((strip_numbering(d.heading, g) for d in members if d.heading), kind)
 
 
 def _sort_by_plan(drafts: Sequence[SectionDraft], plan: Plan | None) -> list[SectionDraft]:
@@ -135,42 +114,56 @@ def _sort_by_plan(drafts: Sequence[SectionDraft], plan: Plan | None) -> list[Sec
     return sorted(drafts, key=lambda d: order.get(d.key, len(order)))
 
 
-def assemble_report(title: str, drafts: Sequence[SectionDraft], plan: Plan | None = None) -> ReportDocument:
-    """Drafts → numbered report: opening, 一、二、… (with （一）… sub-items, causes under problems), closing."""
+def _under(kind: str, g: Genre) -> str:
+    """The level-1 part a kind is exported inside ("" when it has its own)."""
+    spec = g.spec(kind)
+    return spec.under if spec is not None else ""
+
+
+def assemble_report(title: str, drafts: Sequence[SectionDraft], plan: Plan | None = None,
+                    genre: Genre | None = None) -> ReportDocument:
+    """Drafts → numbered report: opening, 一、二、… (with （一）… sub-items; a kind the genre puts `under`
+    another — causes under problems in a 述职报告 — as paragraphs at the end of that part), closing.
+
+    genre: None → the plan's genre (or the default).
+    """
+    g = resolve(genre if genre is not None else (plan.genre if plan is not None else None))
     levels = {s.key: s.level for s in plan.sections} if plan is not None else {}
     openings: list[SectionDraft] = []
     closings: list[SectionDraft] = []
     groups: dict[str, list[SectionDraft]] = {}  # level-1 kind → its drafts, in order of appearance
     for draft in _sort_by_plan(drafts, plan):
-        if draft.kind == "title":
+        role = g.role(draft.kind)
+        if role == SectionKind.TITLE:
             title = title or (split_paragraphs(draft.text) or [""])[0]
-        elif draft.kind == "opening":
+        elif role == SectionKind.OPENING:
             openings.append(draft)
-        elif draft.kind == "closing":
+        elif role == SectionKind.CLOSING:
             closings.append(draft)
         else:
-            groups.setdefault("problems" if draft.kind == "causes" else draft.kind, []).append(draft)
+            groups.setdefault(_under(draft.kind, g) or draft.kind, []).append(draft)
 
     blocks: list[ReportBlock] = []
     for draft in openings:
-        blocks += _body_paragraphs(draft, "")
+        blocks += _body_paragraphs(draft, "", g)
     for number, (kind, members) in enumerate(groups.items(), start=1):
-        heading = _level1_heading(kind, members, plan, levels)
-        blocks.append(ReportBlock(HEADING1, f"{cn_number(number)}、{heading}"))
-        # causes come after everything else of 存在问题及原因, as plain paragraphs
-        ordered = [d for d in members if d.kind != "causes"] + [d for d in members if d.kind == "causes"]
+        heading = _level1_heading(kind, members, plan, levels, g)
+        blocks.append(ReportBlock(HEADING1, g.numbering.format_label(1, number) + heading))
+        # what the genre puts under this part comes after everything else of it, as plain paragraphs
+        ordered = [d for d in members if not _under(d.kind, g)] + [d for d in members if _under(d.kind, g)]
         sub_number = 0
         for draft in ordered:
-            if draft.kind == "causes" or _draft_level(draft, levels) < 2:
-                blocks += _body_paragraphs(draft, heading if draft.kind != "causes" else "")
+            placed_under = bool(_under(draft.kind, g))
+            if placed_under or _draft_level(draft, levels) < 2:
+                blocks += _body_paragraphs(draft, "" if placed_under else heading, g)
                 continue
-            sub_heading = strip_numbering(draft.heading)
+            sub_heading = strip_numbering(draft.heading, g)
             if sub_heading:
                 sub_number += 1
-                blocks.append(ReportBlock(HEADING2, f"（{cn_number(sub_number)}）{sub_heading}"))
-            blocks += _body_paragraphs(draft, sub_heading)
+                blocks.append(ReportBlock(HEADING2, g.numbering.format_label(2, sub_number) + sub_heading))
+            blocks += _body_paragraphs(draft, sub_heading, g)
     for draft in closings:
-        blocks += _body_paragraphs(draft, "")
+        blocks += _body_paragraphs(draft, "", g)
     return ReportDocument(title=clean_line(title), blocks=tuple(blocks))
 
 
@@ -182,12 +175,16 @@ def report_to_markdown(doc: ReportDocument) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _looks_like_heading(line: str) -> bool:
-    return len(line) <= 60 and not line.endswith(("。", "；", ";", "！", "？"))
+def _looks_like_heading(line: str, g: Genre) -> bool:
+    return len(line) <= 60 and not line.endswith(tuple(g.punctuation.sentence_ends))
 
 
-def markdown_to_report(text: str, title: str | None = None) -> ReportDocument:
-    """Markdown ("# ", "## ", "### ") or plain text (first line title, 一、/（一） headings) → report."""
+def markdown_to_report(text: str, title: str | None = None, genre: Genre | None = None) -> ReportDocument:
+    """Markdown ("# ", "## ", "### ") or plain text (first line title, 一、/（一） headings) → report.
+
+    In plain text the headings are lines starting with the labels the genre's export writes.
+    """
+    g = resolve(genre)
     lines = [line.strip().strip("\u3000").strip() for line in text.lstrip("\ufeff").splitlines()]
     lines = [line for line in lines if line]
     # With Markdown headings present they are the structure; a body line "一、…" stays a paragraph.
@@ -210,12 +207,13 @@ def markdown_to_report(text: str, title: str | None = None) -> ReportDocument:
             else:
                 blocks.append(ReportBlock(PARAGRAPH, content))
             continue
-        if not markdown and index == 0 and not found_title and _looks_like_heading(content) \
-                and not _LEADING_NUMBER.match(content):
+        level = g.numbering.export_level(content) if not markdown and _looks_like_heading(content, g) else None
+        if not markdown and index == 0 and not found_title and _looks_like_heading(content, g) \
+                and g.numbering.match(content, max_level=3) is None:
             found_title = content
-        elif not markdown and _LEVEL1_LINE.match(content) and _looks_like_heading(content):
+        elif level == 1:
             blocks.append(ReportBlock(HEADING1, content))
-        elif not markdown and _LEVEL2_LINE.match(content) and _looks_like_heading(content):
+        elif level == 2:
             blocks.append(ReportBlock(HEADING2, content))
         else:
             blocks.append(ReportBlock(PARAGRAPH, content))

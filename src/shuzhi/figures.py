@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cn2an
 
 from .datafiles import load_data, rules_cached
+from .genre import Genre, resolve
 from .models import Figure
 
 _CN_NUM = "〇零一二两三四五六七八九十百千万亿"
@@ -22,13 +23,6 @@ _NUM_RE = re.compile(
 )
 # Quoted names and titles: numerals inside are part of a name ("四强"党支部, 《…2023年工作要点》).
 _QUOTED_RE = re.compile(r"“[^”\n]{1,20}”|\"[^\"\n]{1,20}\"|「[^」\n]{1,20}」|‘[^’\n]{1,20}’|《[^》\n]{1,40}》")
-# Enumeration labels: （一） (1) 一、 and 1. / 1、 at a line start or after a colon/semicolon.
-_ENUM_RE = re.compile(
-    r"[（(][一二三四五六七八九十\d]{1,3}[）)]"
-    r"|[一二三四五六七八九十]{1,3}、"
-    r"|(?:^|(?<=[\n：:；;。]))[ \t]*(?:[-*•·][ \t]*)?\d{1,2}[.．、](?!\d)",
-    re.MULTILINE,
-)
 _YEAR_MIN, _YEAR_MAX = 1949, 2100
 
 
@@ -92,7 +86,8 @@ def cn_to_number(text: str) -> float | None:
     return None
 
 
-def _mask(text: str) -> bytearray:
+def _mask(text: str, genre: Genre) -> bytearray:
+    """Characters that cannot be figures: fixed phrases, quoted names, the genre's enumeration labels."""
     rules = _rules()
     mask = bytearray(len(text))
 
@@ -104,7 +99,7 @@ def _mask(text: str) -> bytearray:
         while start >= 0:
             mark(start, start + len(word))
             start = text.find(word, start + len(word))
-    for pattern in (*rules.masked_patterns, _QUOTED_RE, _ENUM_RE):
+    for pattern in (*rules.masked_patterns, _QUOTED_RE, genre.numbering.enumeration_re):
         for m in pattern.finditer(text):
             mark(m.start(), m.end())
     return mask
@@ -117,10 +112,13 @@ def _match_unit(text: str, pos: int) -> str:
     return ""
 
 
-def extract_figures(text: str) -> list[Figure]:
-    """Every number of TEXT that states a quantity, with its unit, in reading order."""
+def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
+    """Every number of TEXT that states a quantity, with its unit, in reading order.
+
+    Enumeration labels ("一是", "（一）", "1.") are the genre's (None: the default genre).
+    """
     rules = _rules()
-    mask = _mask(text)
+    mask = _mask(text, resolve(genre))
     figures: list[Figure] = []
     for m in _NUM_RE.finditer(text):
         start, end = m.start(), m.end()

@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Section kinds (see data/section_kinds.yaml for the heading patterns that assign them).
-SECTION_KINDS: tuple[str, ...] = (
-    "title",
-    "opening",
-    "achievements",
-    "rectification",
-    "problems",
-    "causes",
-    "next_steps",
-    "closing",
-)
+from .kinds import BUILTIN_KINDS, Kind, SectionKind, Severity
+
+# The built-in section kinds, in document order. A genre (shuzhi.genre) may add kinds of its own and
+# says which of these each behaves like; validate kinds against the genre, not against this tuple.
+SECTION_KINDS: tuple[SectionKind, ...] = BUILTIN_KINDS
 
 # The one marked form every placeholder (xx, XXX, **, 〔X〕 …) is normalised to.
 PLACEHOLDER = "〔X〕"
@@ -81,7 +75,7 @@ class Point:
 class Section:
     """A unit of the report tree, in document order (flat list; heading_path gives nesting)."""
 
-    kind: str  # one of SECTION_KINDS
+    kind: Kind  # one of the genre's kinds
     heading: str  # the heading as written, "" for opening/closing
     heading_path: tuple[str, ...]  # ancestors then this heading
     level: int  # 0 title/opening/closing, 1 for 一、, 2 for （一）/1., 3 below
@@ -115,7 +109,7 @@ class Chunk:
     source: str  # file name
     year: int  # 0 when unknown (Chroma metadata cannot hold None)
     org_type: str
-    kind: str
+    kind: Kind
     theme: str
     heading_path: str  # " > "-joined
     position: int  # order within the document
@@ -148,7 +142,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchFilters:
-    kind: str | None = None
+    kind: Kind | None = None
     theme: str | None = None
     year: int | None = None
     exclude_doc_ids: tuple[str, ...] = ()
@@ -183,7 +177,7 @@ class Figure:
 @dataclass(frozen=True)
 class NoteItem:
     text: str
-    section: str  # assigned section kind
+    section: Kind  # assigned section kind (one of the genre's)
     assigned_by: str  # "marker" | "heading" | "rule" | "similarity" | "default"
     line_no: int
     figures: tuple[Figure, ...] = ()
@@ -206,6 +200,7 @@ class ParsedNotes:
     raw_text: str
     removed: tuple[str, ...] = ()  # ad/watermark lines and spans cleaning took out of the notes
     looks_like_report: bool = False  # a finished report was pasted instead of notes
+    genre: str = "shuzhi"  # the genre the notes were read for (genres/<name>.yaml)
 
     def items_for(self, section: str) -> list[NoteItem]:
         return [i for i in self.items if i.section == section]
@@ -215,7 +210,7 @@ class ParsedNotes:
 @dataclass(frozen=True)
 class PlanSection:
     key: str  # stable id: "opening", "achievements.1", "problems" …
-    kind: str
+    kind: Kind
     heading: str  # heading text without numbering ("主要做法和成效")
     theme: str = ""
     notes: tuple[str, ...] = ()  # the note lines that are this section's only facts
@@ -230,12 +225,13 @@ class Plan:
     year: int | None
     org: str
     sections: tuple[PlanSection, ...]
+    genre: str = "shuzhi"  # the genre the plan is for (genres/<name>.yaml)
 
 
 @dataclass(frozen=True)
 class SectionDraft:
     key: str
-    kind: str
+    kind: Kind
     heading: str
     text: str
     citations: tuple[str, ...] = ()  # chunk ids given to the model as exemplars
@@ -246,10 +242,14 @@ class SectionDraft:
 @dataclass(frozen=True)
 class Finding:
     check: str  # "ledger" | "invented_figure" | "placeholder" | "leakage" | "structure" | …
-    severity: str  # "block" | "warn" | "info"
+    severity: Severity  # block | warn | info (a plain string is converted)
     message: str  # Chinese, for the user
     evidence: str = ""
-    section: str = ""
+    section: Kind = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.severity, Severity):
+            object.__setattr__(self, "severity", Severity(self.severity))
 
 
 @dataclass

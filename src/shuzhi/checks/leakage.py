@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
+from ..kinds import Severity
 from ..models import PLACEHOLDER, Finding
 from .ledger import context_of
 from .report import join_evidence
@@ -108,7 +109,7 @@ def leakage_findings(draft_text: str, corpus_texts: Mapping[str, str] | None) ->
         findings.append(
             Finding(
                 check="leakage",
-                severity="block",
+                severity=Severity.BLOCK,
                 message="草稿中混入了范文里的广告、水印或付费标记，必须删除后才能使用。",
                 evidence=span,
             )
@@ -117,7 +118,7 @@ def leakage_findings(draft_text: str, corpus_texts: Mapping[str, str] | None) ->
         findings.append(
             Finding(
                 check="leakage",
-                severity="block",
+                severity=Severity.BLOCK,
                 message=f"有连续{len(run.text)}个字与范文《{run.source}》完全相同，属于照抄范文，请改写成本单位自己的内容。",
                 evidence=f"{run.text}（来源：{run.source}）",
             )
@@ -132,7 +133,7 @@ def placeholder_findings(draft_text: str) -> list[Finding]:
     return [
         Finding(
             check="placeholder",
-            severity="warn",
+            severity=Severity.WARN,
             message=f"草稿中还有{len(spots)}处占位符（如{PLACEHOLDER}、XX、某某），"
             "这是留给您填写的真实数字或名称：笔记里没有的内容不会替您编造，定稿前请逐一填上或删去。",
             evidence=join_evidence(spots[:10]),
@@ -151,7 +152,7 @@ def typo_findings(draft_text: str) -> list[Finding]:
         out.append(
             Finding(
                 check="typo",
-                severity="warn",
+                severity=Severity.WARN,
                 message=f"草稿中有错别字「{wrong}」，应为「{right}」（范文来源中常见的错字），请改正。",
                 evidence=context_of(draft_text, at, at + len(wrong), 10) if at >= 0 else wrong,
             )

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ..figures import canonical, extract_figures, is_year_like, same_figure
+from ..genre import Genre, Severity
 from ..models import Figure, Finding, ParsedNotes
 
 _CONTEXT = 14
@@ -30,7 +31,7 @@ class InventedFigure:
     context: str  # the draft passage around it
     start: int = 0
     section: str = ""  # section kind of the draft where it occurs, when known
-    severity: str = "block"  # "warn" for a bare 一 + unit ("一次"), often idiomatic
+    severity: Severity = Severity.BLOCK  # WARN for a bare 一 + unit ("一次"), often idiomatic
 
 
 def context_of(text: str, start: int, end: int, width: int = _CONTEXT) -> str:
@@ -44,10 +45,10 @@ def _bigrams(text: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
-def build_ledger(draft_text: str, figures: list[tuple[Figure, str]]) -> list[LedgerEntry]:
+def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
     surrounding words best resemble the note line (so two "12次" stay two facts)."""
-    drafted = extract_figures(draft_text)
+    drafted = extract_figures(draft_text, genre)
     scored: list[tuple[int, int, int]] = []  # (-score, note index, draft index)
     for ni, (fig, line) in enumerate(figures):
         words = _bigrams(line)
@@ -84,6 +85,7 @@ def find_invented(
     note_figs: list[tuple[Figure, str]],
     year: int | None,
     section_at: list[tuple[int, int, str]] | None = None,
+    genre: Genre | None = None,
 ) -> list[InventedFigure]:
     """Draft figures the notes do not state. Years Y-1..Y+1 (any year when Y is unknown),
     enumeration and fixed phrases are not figures and never flagged."""
@@ -92,7 +94,7 @@ def find_invented(
     if notes.meta.year:
         note_years.add(notes.meta.year)
     out = []
-    for fig in extract_figures(draft_text):
+    for fig in extract_figures(draft_text, genre):
         if is_year_like(fig):
             v = int(fig.value)
             if year is None or abs(v - year) <= 1 or v in note_years:
@@ -113,7 +115,7 @@ def find_invented(
                 context=context_of(draft_text, fig.start, fig.end),
                 start=fig.start,
                 section=section,
-                severity="warn" if idiomatic else "block",
+                severity=Severity.WARN if idiomatic else Severity.BLOCK,
             )
         )
     return out
@@ -131,13 +133,13 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -
         findings.append(
             Finding(
                 check="ledger",
-                severity="warn",
+                severity=Severity.WARN,
                 message=f"笔记中的数字{quoted}没有写进草稿，请确认是否需要补上。",
                 evidence=note_line,
             )
         )
     for inv in invented:
-        if inv.severity == "block":
+        if inv.severity == Severity.BLOCK:
             message = (
                 f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
                 "请删除，或先把真实数字补进笔记再重新生成。"

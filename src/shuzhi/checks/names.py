@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..datafiles import load_data, rules_cached
+from ..kinds import Severity
 from ..models import Finding, ParsedNotes
 from .report import join_evidence
 
@@ -50,7 +51,7 @@ def name_findings(draft_text: str, notes: ParsedNotes) -> list[Finding]:
         return []
     return [Finding(
         check="unsourced_name",
-        severity="warn",
+        severity=Severity.WARN,
         message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处：如果是模型补充的文件、活动或荣誉，"
         "请核实后保留，否则删除。",
         evidence=join_evidence(names),

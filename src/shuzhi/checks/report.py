@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..kinds import Severity
 from ..models import Finding
 from .ledger import InventedFigure, LedgerEntry
 
@@ -18,7 +19,7 @@ def join_evidence(parts: list[str] | tuple[str, ...], sep: str = "；") -> str:
     return sep.join(p for p in cleaned if p)
 
 
-_SEVERITY_ZH = {"block": "必须处理", "warn": "建议修改", "info": "说明"}
+_SEVERITY_ZH = {Severity.BLOCK: "必须处理", Severity.WARN: "建议修改", Severity.INFO: "说明"}
 _CHECK_ZH = {
     "ledger": "数字核对",
     "invented_figure": "无出处的数字",
@@ -59,13 +60,13 @@ class CheckReport:
             "summary_zh": self.summary_zh,
         }
 
-    def by_severity(self, severity: str) -> list[Finding]:
+    def by_severity(self, severity: Severity | str) -> list[Finding]:
         return [f for f in self.findings if f.severity == severity]
 
 
 def summarise(findings: list[Finding], ledger: list[LedgerEntry]) -> str:
-    blocks = sum(f.severity == "block" for f in findings)
-    warns = sum(f.severity == "warn" for f in findings)
+    blocks = sum(f.severity == Severity.BLOCK for f in findings)
+    warns = sum(f.severity == Severity.WARN for f in findings)
     parts = []
     if blocks:
         parts.append(f"{blocks}处必须处理")
@@ -81,7 +82,7 @@ def summarise(findings: list[Finding], ledger: list[LedgerEntry]) -> str:
 def format_report_zh(report: CheckReport) -> str:
     """Human-readable Chinese report: summary, findings by severity, then the ledger."""
     lines = [report.summary_zh]
-    for severity in ("block", "warn", "info"):
+    for severity in Severity:
         group = report.by_severity(severity)
         if not group:
             continue

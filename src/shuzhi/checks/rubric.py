@@ -1,7 +1,9 @@
 """The reviewers' rubric for 存在问题及原因 (DOMAIN.md), as specific Chinese findings.
 
-Every phrase list lives in data/rubric.yaml (`problems:`); this module only splits the
-section into problems, causes and measures and applies the lists.
+The shared phrase lists live in data/rubric.yaml (`problems:`); what depends on the genre (who
+writes, the first person, the advice texts) in the genre file's `rubric:`, merged over them. This
+module only splits the section into problems, causes and measures (by the genre's numbering
+grammar) and applies the lists.
 """
 
 from __future__ import annotations
@@ -11,20 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..datafiles import load_data, rules_cached
 from ..figures import extract_figures
+from ..genre import Genre, SectionKind, Severity, resolve
 from ..models import Finding
 from .report import join_evidence
 
-# Enumeration labels that start an item: 一是 （一） (1) 1. 1、 一、 第一，
-_LABEL_RE = re.compile(
-    r"[一二三四五六七八九十]{1,3}是"
-    r"|[（(][一二三四五六七八九十\d]{1,3}[）)]"
-    r"|(?:^|(?<=[\n。；;：:]))[ \t]*(?:\d{1,2}[.．、](?!\d)|[一二三四五六七八九十]{1,3}、|第[一二三四五六七八九十]{1,2}[，,、])",
-    re.MULTILINE,
-)
-_SENTENCE_END = "。！？!?；;"
-_HEADINGISH_RE = re.compile(r"^\s*(?:#+\s*|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])?[^。！？；;]{0,24}$")
+_HEADING_MAX_CHARS = 24  # a line this short without a sentence end is a heading, not a problem
 
 
 @dataclass(frozen=True)
@@ -37,30 +31,37 @@ class ProblemsSplit:
     cause_items: tuple[str, ...]  # enumerated causes of the causes part (not inline clauses)
 
 
-@rules_cached
-def _rules() -> dict[str, Any]:
-    data: dict[str, Any] = load_data("rubric")["problems"]
+def _rules(g: Genre) -> dict[str, Any]:
+    data: dict[str, Any] = g.rubric["problems"]
     return data
 
 
 def clear_rubric_rules() -> None:
-    _rules.cache_clear()
+    """Kept for callers: the rubric is part of the genre, whose cache follows the rules folder."""
 
 
-def _drop_headings(text: str) -> str:
+def _is_heading_line(line: str, g: Genre) -> bool:
+    text = line.strip().lstrip("#").strip()
+    text = g.numbering.strip_label(text)[1]
+    return len(text) <= _HEADING_MAX_CHARS and g.punctuation.sentence_end_re.search(text) is None
+
+
+def _drop_headings(text: str, g: Genre) -> str:
     """Remove heading lines ("二、存在问题及原因", "存在的不足"): short, no sentence end."""
-    keep = [ln for ln in text.splitlines() if ln.strip() and not _HEADINGISH_RE.match(ln.strip())]
+    keep = [ln for ln in text.splitlines() if ln.strip() and not _is_heading_line(ln, g)]
     return "\n".join(keep)
 
 
-def split_items(text: str) -> tuple[str, list[str]]:
+def split_items(text: str, genre: Genre | None = None) -> tuple[str, list[str]]:
     """(intro, items) of an enumerated passage; without labels, one item per line/sentence."""
+    g = resolve(genre)
     text = text.strip()
-    labels = list(_LABEL_RE.finditer(text))
+    labels = g.numbering.item_labels(text)
     if not labels:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         if len(lines) == 1:
-            lines = [s for s in re.split(r"(?<=[。！？])", lines[0]) if s.strip()]
+            stops = re.escape(g.punctuation.full_stops)
+            lines = [s for s in re.split(f"(?<=[{stops}])", lines[0]) if s.strip()]
         return "", lines
     intro = text[: labels[0].start()].strip()
     items = []
@@ -72,26 +73,29 @@ def split_items(text: str) -> tuple[str, list[str]]:
     return intro, items
 
 
-def split_problems(problems_text: str, causes_text: str | None = None) -> ProblemsSplit:
+def split_problems(problems_text: str, causes_text: str | None = None, genre: Genre | None = None) -> ProblemsSplit:
     """Problems, then causes (from "究其原因…", "原因是…", "由于…" clauses and `causes_text`)."""
-    r = _rules()
-    body = _drop_headings(problems_text)
+    g = resolve(genre)
+    r = _rules(g)
+    body = _drop_headings(problems_text, g)
     m = re.search(r["cause_start"], body)
     problem_part, cause_part = (body[: m.start()], body[m.start() :]) if m else (body, "")
-    intro, items = split_items(problem_part)
+    intro, items = split_items(problem_part, g)
     inline: list[str] = []
     starts = tuple(r["cause_clause_starts"])
+    ends = g.punctuation.sentence_ends
     for item in items:
         for clause_m in re.finditer("|".join(map(re.escape, starts)), item):
             tail = item[clause_m.start() :]
-            cut = min((tail.find(c) for c in "。！？；;" if c in tail), default=len(tail))
+            cut = min((tail.find(c) for c in ends if c in tail), default=len(tail))
             inline.append(tail[: cut + 1])
-    cause_texts = [t for t in (cause_part.strip(), *inline, _drop_headings(causes_text or "")) if t]
+    separate = _drop_headings(causes_text or "", g)
+    cause_texts = [t for t in (cause_part.strip(), *inline, separate) if t]
     causes = "\n".join(cause_texts)
     cause_items: list[str] = []
-    for t in (cause_part.strip(), _drop_headings(causes_text or "")):
+    for t in (cause_part.strip(), separate):
         if t:
-            cause_items.extend(split_items(t)[1])
+            cause_items.extend(split_items(t, g)[1])
     return ProblemsSplit(intro, tuple(items), causes, tuple(cause_items))
 
 
@@ -129,30 +133,31 @@ def _overlap(a: str, b: str) -> float:
     return len(ba & bb) / min(len(ba), len(bb))
 
 
-def _is_vague(item: str, r: dict[str, Any]) -> bool:
+def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
     core = item.strip()
     if core.startswith(tuple(r["cause_clause_starts"])):
         return False
     chars = len(re.sub(r"[\W_]", "", core))
-    sentences = [s for s in re.split(r"[。！？；;]", core) if s.strip()]
-    clauses = [c for c in re.split(r"[，,、。！？；;]", core) if c.strip()]
+    ends = re.escape(g.punctuation.sentence_ends)
+    sentences = [s for s in re.split(f"[{ends}]", core) if s.strip()]
+    clauses = [c for c in re.split(f"[{re.escape(g.punctuation.commas)}{ends}]", core) if c.strip()]
     short = (len(clauses) <= 1 and chars <= int(r["vague_max_chars"])) or (
         len(clauses) == 2 and chars <= int(r["vague_two_clause_max_chars"])
     )
     return (
         short
         and len(sentences) <= 1
-        and not extract_figures(core)
+        and not extract_figures(core, g)
         and not any(mk in core for mk in r["example_markers"])
     )
 
 
-def topics(text: str) -> set[str]:
+def topics(text: str, genre: Genre | None = None) -> set[str]:
     """Topic words (jieba, minus general words) and topic groups a passage is about."""
     import jieba  # slow to import; only the alignment check needs it
 
     jieba.setLogLevel(logging.WARNING)
-    r = _rules()
+    r = _rules(resolve(genre))
     stop = set(r["topic_stopwords"])
     words = {w for w in jieba.lcut(text, HMM=False) if len(w) >= 2 and w not in stop and re.match(r"^\w+$", w)}
     for i, group in enumerate(r["topic_groups"]):
@@ -162,19 +167,25 @@ def topics(text: str) -> set[str]:
 
 
 def diagnose_problems(
-    problems_text: str, next_steps_text: str | None = None, causes_text: str | None = None
+    problems_text: str, next_steps_text: str | None = None, causes_text: str | None = None,
+    genre: Genre | None = None,
 ) -> list[Finding]:
-    """Findings of the rubric on a 存在问题及原因 section (causes may be inline or separate)."""
-    r = _rules()
-    split = split_problems(problems_text, causes_text)
+    """Findings of the rubric on a 存在问题及原因 section (causes may be inline or separate).
+
+    The rubric and its advice are the genre's (a 述职报告's: the secretary's own duty; a
+    对照检查材料's: the member's own thinking).
+    """
+    g = resolve(genre)
+    r = _rules(g)
+    split = split_problems(problems_text, causes_text, g)
     problems = [p for p in split.problems if not p.startswith(tuple(r["cause_clause_starts"]))] or list(split.problems)
     whole = "\n".join([problems_text, causes_text or ""])
     out: list[Finding] = []
 
-    def add(check: str, message: str, evidence: str, section: str = "problems") -> None:
-        out.append(Finding(check=check, severity="warn", message=message, evidence=evidence, section=section))
+    def add(check: str, message: str, evidence: str, section: str = SectionKind.PROBLEMS) -> None:
+        out.append(Finding(check=check, severity=Severity.WARN, message=message, evidence=evidence, section=section))
 
-    vague = [p for p in problems if _is_vague(p, r)]
+    vague = [p for p in problems if _is_vague(p, r, g)]
     if vague:
         add(
             "vague",
@@ -189,44 +200,22 @@ def diagnose_problems(
         tuple(r.get("objective_excuse_patterns") or ()),
     )
     if excuses:
-        add(
-            "objective_excuse",
-            f"{_quote(excuses)}是客观原因，述职报告应从思想认识、理想信念、宗旨意识、能力本领、担当作为、"
-            "作风纪律等主观方面找原因，并写明书记本人的责任。",
-            "、".join(excuses),
-            "causes",
-        )
+        add("objective_excuse", g.message("objective_excuse", quoted=_quote(excuses)), "、".join(excuses), SectionKind.CAUSES)
     strengths = _found(list(r["strength_as_weakness"]), whole)
     if strengths:
-        add(
-            "strength_as_weakness",
-            f"{_quote(strengths)}是把优点当缺点写（以优代缺），评议时会被认为避重就轻。"
-            "请换成真实存在的不足，例如抓党建精力投入、理论学习、支部建设中的具体短板。",
-            "、".join(strengths),
-        )
+        add("strength_as_weakness", g.message("strength_as_weakness", quoted=_quote(strengths)), "、".join(strengths))
+    clause_ends = re.escape(g.punctuation.commas + g.punctuation.sentence_ends)
     claims = [
         clause
-        for clause in dict.fromkeys(re.split(r"[，,。；;！？\n]", whole))
+        for clause in dict.fromkeys(re.split(f"[{clause_ends}\n]", whole))
         if any(c in clause for c in r["objective_claims"])
     ]
     causes = split.causes
     if not causes.strip():
-        add(
-            "missing_subjective_causes",
-            "只列了问题，没有分析原因。请在问题之后写“究其原因”，从思想认识、能力本领、担当作为等主观方面"
-            "剖析，每条原因对应上面的问题。",
-            "",
-            "causes",
-        )
+        add("missing_subjective_causes", g.message("missing_causes"), "", SectionKind.CAUSES)
     elif claims or not any(mk in causes for mk in r["subjective_markers"]):
         why = f"把问题归结为{_quote(claims)}" if claims else "原因部分没有涉及主观方面"
-        add(
-            "missing_subjective_causes",
-            f"{why}。请从思想认识是否到位、理想信念和宗旨意识、能力本领、担当作为、作风纪律等方面查找"
-            "主观原因，并写明“作为书记，我……”的责任。",
-            causes[:120],
-            "causes",
-        )
+        add("missing_subjective_causes", g.message("not_subjective_causes", why=why), causes[:120], SectionKind.CAUSES)
     if split.cause_items and problems:
         restated = [
             c for c in split.cause_items
@@ -238,36 +227,26 @@ def diagnose_problems(
                 f"原因只是把问题换个说法重复了一遍：{_quote(restated)}。原因应回答“为什么会这样”，"
                 "指向思想认识、能力、作风等根源。",
                 join_evidence(restated),
-                "causes",
+                SectionKind.CAUSES,
             )
     if not re.search(r["first_person"], whole):
-        add(
-            "no_first_person",
-            "问题和原因中没有一处写到书记本人（“我”“本人”“作为支部书记”）。述职是对自己履职的报告，"
-            "请至少写明一条书记本人在抓党建上的不足和责任。",
-            "",
-        )
+        add("no_first_person", g.message("no_first_person"), "")
     others = [p for p in problems if any(mk in p for mk in r["others_markers"])]
     selfs = [p for p in problems if any(mk in p for mk in r["self_markers"])]
     if others and not selfs:
-        add(
-            "others_only",
-            f"问题都指向别人（{_quote(others)}），没有一条是书记本人履行党建责任的不足。"
-            "请先查找自己的问题，如抓党建精力投入、带头学习、督促指导等方面。",
-            join_evidence(others),
-        )
+        add("others_only", g.message("others_only", quoted=_quote(others)), join_evidence(others))
     if next_steps_text and next_steps_text.strip() and problems:
-        _, measures = split_items(_drop_headings(next_steps_text))
-        measure_topics = [topics(m) for m in measures] or [topics(next_steps_text)]
-        unmatched = [p for p in problems if not any(topics(p) & mt for mt in measure_topics)]
+        _, measures = split_items(_drop_headings(next_steps_text, g), g)
+        measure_topics = [topics(m, g) for m in measures] or [topics(next_steps_text, g)]
+        unmatched = [p for p in problems if not any(topics(p, g) & mt for mt in measure_topics)]
         if unmatched:
             count = f"（问题{len(problems)}条，措施{len(measures)}条）" if len(measures) < len(problems) else ""
             add(
                 "no_matching_measure",
-                f"下一步措施没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
+                f"{g.kind_name(g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS)}没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
                 "问题与措施应一一对应，每条问题都要有针对性的改进办法。",
                 join_evidence(unmatched),
-                "next_steps",
+                g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS,
             )
     formula_text = "\n".join([problems_text, next_steps_text or ""])
     formulas = [f for f in r["empty_formulas"] for _ in range(formula_text.count(f))]

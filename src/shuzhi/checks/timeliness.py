@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
+from ..genre import Genre, Severity, resolve
 from ..models import Finding
-
-_SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,9 @@ def clear_campaigns_cache() -> None:
     campaigns.cache_clear()
 
 
-def stale_references(draft_text: str, year: int) -> list[Finding]:
+def stale_references(draft_text: str, year: int, genre: Genre | None = None) -> list[Finding]:
+    """Campaigns and meetings cited out of their time, sentence by sentence (the genre's full stops)."""
+    g = resolve(genre)
     entries, latest_words = campaigns()
     out: list[Finding] = []
     seen: set[tuple[str, str]] = set()
@@ -57,9 +58,9 @@ def stale_references(draft_text: str, year: int) -> list[Finding]:
         if (kind, entry.name) in seen:
             return
         seen.add((kind, entry.name))
-        out.append(Finding(check="timeliness", severity="warn", message=message, evidence=sentence.strip()[:120]))
+        out.append(Finding(check="timeliness", severity=Severity.WARN, message=message, evidence=sentence.strip()[:120]))
 
-    for sentence in _SENTENCE_RE.findall(draft_text):
+    for sentence in g.split_sentences(draft_text, g.punctuation.full_stops + "\n"):
         for entry in entries:
             if not entry.pattern.search(sentence):
                 continue
@@ -68,14 +69,14 @@ def stale_references(draft_text: str, year: int) -> list[Finding]:
                     "future",
                     entry,
                     sentence,
-                    f"「{entry.name}」是{entry.year}年的事，{year}年的述职报告不应提到它，请核对年份。",
+                    f"「{entry.name}」是{entry.year}年的事，{year}年的{g.short_title}不应提到它，请核对年份。",
                 )
             elif entry.valid_until < year and not any(w in sentence for w in entry.ok_if):
                 add(
                     "stale",
                     entry,
                     sentence,
-                    f"「{entry.name}」是{entry.year}年的工作，写进{year}年的述职报告显得过时；"
+                    f"「{entry.name}」是{entry.year}年的工作，写进{year}年的{g.short_title}显得过时；"
                     "如确需提及，请写成“巩固…成果”等延续性表述，或换成本年度的重点工作（仅提示，未修改）。",
                 )
             if entry.series and any(w in sentence for w in latest_words):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from pathlib import Path
 
+from ..genre import Genre, SectionKind, resolve
 from ..models import Chunk, ParsedDocument, Section
 from .clean import find_ad_spans
 from .parse import detect_theme
@@ -14,11 +14,6 @@ from .parse import detect_theme
 log = logging.getLogger(__name__)
 
 MIN_POINT_CHARS = 25  # shorter points say too little alone; they join the next one
-_SENTENCE = re.compile(r"[^。；！？!?;]*[。；！？!?;]?")
-_CLAUSE = re.compile(r"[^，,、]*[，,、]?")
-_LABELLED = re.compile(r"^(?:十?[一二三四五六七八九十]是|[（(]\d{1,2}[）)]|\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩])")
-# Kinds whose points carry a theme of their own (title/opening/closing do not).
-_THEMED_KINDS = {"achievements", "rectification", "problems", "causes", "next_steps"}
 
 
 def _chunk_id(doc_id: str, heading_path: str, text: str) -> str:
@@ -58,38 +53,41 @@ def _pack(parts: list[str], max_chars: int) -> list[str]:
     return pieces
 
 
-def split_long(text: str, max_chars: int) -> list[str]:
-    """Split at sentence ends (。；！？) into pieces ≤ max_chars; an overlong sentence at commas."""
+def split_long(text: str, max_chars: int, genre: Genre | None = None) -> list[str]:
+    """Split at the genre's sentence ends (。；！？) into pieces ≤ max_chars; an overlong sentence at commas."""
     if len(text) <= max_chars:
         return [text]
+    punctuation = resolve(genre).punctuation
     parts: list[str] = []
-    for sentence in (s for s in _SENTENCE.findall(text) if s):
+    for sentence in punctuation.sentence_pieces(text):
         if len(sentence) <= max_chars:
             parts.append(sentence)
             continue
-        for clause in (c for c in _CLAUSE.findall(sentence) if c):
+        for clause in punctuation.comma_pieces(sentence):
             # A clause longer than the budget has no natural break left: cut it by width.
             parts.extend(clause[i : i + max_chars] for i in range(0, len(clause), max_chars))
     return _pack(parts, max_chars)
 
 
-def _section_texts(section: Section, max_chars: int) -> list[str]:
-    if section.kind == "title":
+def _section_texts(section: Section, max_chars: int, g: Genre) -> list[str]:
+    if g.role(section.kind) == SectionKind.TITLE:
         return [section.heading]
     texts = [p.label + p.text for p in section.points if p.text.strip()]
     if not texts and section.text.strip():
         texts = [line for line in section.text.split("\n") if line.strip()]
-    return [piece for text in _merge_short(texts, MIN_POINT_CHARS) for piece in split_long(text, max_chars)]
+    return [piece for text in _merge_short(texts, MIN_POINT_CHARS) for piece in split_long(text, max_chars, g)]
 
 
-def _point_theme(section: Section, text: str) -> str:
+def _point_theme(section: Section, text: str, g: Genre) -> str:
     """An enumerated point's own theme from its headline sentence, else the section's.
 
-    An unlabelled paragraph has no headline of its own: the section heading is its topic.
+    Only the points of body kinds carry a theme of their own (title, opening, closing do not); an
+    unlabelled paragraph has no headline of its own: the section heading is its topic.
     """
-    if section.kind not in _THEMED_KINDS or not _LABELLED.match(text):
+    if section.kind not in g.body_kinds or not g.numbering.starts_with_point(text):
         return section.theme
-    headline = _SENTENCE.findall(text)[0] if text else ""
+    pieces = g.punctuation.sentence_pieces(text)
+    headline = pieces[0] if pieces else ""
     return detect_theme(headline) or section.theme
 
 
@@ -101,15 +99,16 @@ def _scrub(text: str, source: str) -> str:
     return text.strip()
 
 
-def chunk_document(doc: ParsedDocument, max_chars: int = 320) -> list[Chunk]:
+def chunk_document(doc: ParsedDocument, max_chars: int = 320, genre: Genre | None = None) -> list[Chunk]:
     """Chunks of a parsed report in reading order (position = running index)."""
+    g = resolve(genre)
     source = Path(doc.path).name
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for section in doc.sections:
         # The title's own path is itself; repeating it as context adds nothing.
-        heading_path = "" if section.kind == "title" else " > ".join(section.heading_path)
-        for raw in _section_texts(section, max_chars):
+        heading_path = "" if g.role(section.kind) == SectionKind.TITLE else " > ".join(section.heading_path)
+        for raw in _section_texts(section, max_chars, g):
             text = _scrub(raw, source)
             if not text:
                 continue
@@ -126,7 +125,7 @@ def chunk_document(doc: ParsedDocument, max_chars: int = 320) -> list[Chunk]:
                     year=doc.year or 0,
                     org_type=doc.org_type,
                     kind=section.kind,
-                    theme=_point_theme(section, text),
+                    theme=_point_theme(section, text, g),
                     heading_path=heading_path,
                     position=len(chunks),
                 )

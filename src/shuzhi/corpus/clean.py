@@ -13,16 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..datafiles import load_data
+from ..genre import Genre, resolve
 from ..models import PLACEHOLDER, Block, CleanedFile, LoadedFile, Removal
 from .load import load_text
 
 log = logging.getLogger(__name__)
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
-_HEADING_LIKE = re.compile(
-    r"^(?:#|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、])"
-)
-_CLAUSE = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
 _MD_BULLET = re.compile(r"^\s*[-*+＊]\s+(?=\S)")
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _STAR_RUN = re.compile(r"[*＊]+")
@@ -106,13 +103,11 @@ def match_ad_line(line: str) -> tuple[str, str] | None:
     return None
 
 
-def _cut_spans(line: str, rules: _AdRules) -> tuple[str, list[tuple[str, str]]]:
+def _cut_spans(line: str, rules: _AdRules, g: Genre) -> tuple[str, list[tuple[str, str]]]:
     """Inside a long line, drop only clauses carrying a signal no real report has."""
     kept: list[str] = []
     cut: list[tuple[str, str]] = []
-    for clause in _CLAUSE.findall(line):
-        if not clause:
-            continue
+    for clause in g.punctuation.sentence_pieces(line):
         hit = next((n for n in rules.resellers if n in clause), None)
         if hit is None:
             hit = next((p.pattern for p in rules.spans if p.search(clause)), None)
@@ -209,7 +204,7 @@ def _normalise_line(text: str, markdown: bool) -> str:
     return text.strip()
 
 
-def _classify_lines(lines: list[str], tables: list[bool], rules: _AdRules) -> list[tuple[str, str] | None]:
+def _classify_lines(lines: list[str], tables: list[bool], rules: _AdRules, g: Genre) -> list[tuple[str, str] | None]:
     """Per line: (reason, pattern) if it is dirt, else None. Table rows may repeat legitimately."""
     verdicts: list[tuple[str, str] | None] = [match_ad_line(line) if line else None for line in lines]
     counts = Counter(line for line in lines if line)
@@ -224,19 +219,19 @@ def _classify_lines(lines: list[str], tables: list[bool], rules: _AdRules) -> li
             and not tables[i]
             and len(line) <= rules.repeated_max
             and counts[line] >= rules.repeated_min
-            and not _HEADING_LIKE.match(line)
+            and not g.numbering.is_heading_line(line)
         ):
             verdicts[i] = ("repeated_footer", f"repeated {counts[line]}x")
-    _mark_sandwiched(lines, verdicts, rules)
+    _mark_sandwiched(lines, verdicts, rules, g)
     return verdicts
 
 
-def _mark_sandwiched(lines: list[str], verdicts: list[tuple[str, str] | None], rules: _AdRules) -> None:
+def _mark_sandwiched(lines: list[str], verdicts: list[tuple[str, str] | None], rules: _AdRules, g: Genre) -> None:
     """A short line between two ad lines belongs to the same promo block.
 
     Never the report's own title or a heading, which can directly follow a promo block.
     """
-    title_words = tuple(load_data("section_kinds").get("title_words", []))
+    title_words = g.title_words
     filled = [i for i, line in enumerate(lines) if line]
     for pos in range(1, len(filled) - 1):
         prev, here, nxt = filled[pos - 1], filled[pos], filled[pos + 1]
@@ -247,14 +242,18 @@ def _mark_sandwiched(lines: list[str], verdicts: list[tuple[str, str] | None], r
             and verdicts[nxt] is not None
             and len(line) <= rules.sandwich_max
             and not line.endswith("。")
-            and not _HEADING_LIKE.match(line)
+            and not g.numbering.is_heading_line(line)
             and not any(word in line for word in title_words)
         ):
             verdicts[here] = ("promo", "between ad lines")
 
 
-def clean_file(loaded: LoadedFile) -> CleanedFile:
-    """Remove dirt from a LoadedFile and normalise placeholders, logging every removal."""
+def clean_file(loaded: LoadedFile, genre: Genre | None = None) -> CleanedFile:
+    """Remove dirt from a LoadedFile and normalise placeholders, logging every removal.
+
+    The genre says what a heading and a title look like (those are never taken for footers or promo).
+    """
+    g = resolve(genre)
     rules: _AdRules = _rules("ads")
     markdown = loaded.file_type == "md"
     removed: list[Removal] = []
@@ -263,7 +262,7 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
         text, markers = _strip_markers(block.text, rules)
         removed.extend(Removal("paywall_marker", m, i, p) for m, p in markers)
         lines.append(_normalise_line(text, markdown))
-    verdicts = _classify_lines(lines, [b.origin == "table" for b in loaded.blocks], rules)
+    verdicts = _classify_lines(lines, [b.origin == "table" for b in loaded.blocks], rules, g)
     blocks: list[Block] = []
     placeholders = 0
     for i, (block, line, verdict) in enumerate(zip(loaded.blocks, lines, verdicts, strict=True)):
@@ -276,7 +275,7 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
             removed.append(Removal(verdict[0], line, i, verdict[1]))
             continue
         if len(line) > rules.max_line:
-            line, cut = _cut_spans(line, rules)
+            line, cut = _cut_spans(line, rules, g)
             removed.extend(Removal("ad", text, i, pattern) for text, pattern in cut)
         line, n = normalise_placeholders(line, markdown=markdown)
         placeholders += n
@@ -303,7 +302,7 @@ def clean_file(loaded: LoadedFile) -> CleanedFile:
     )
 
 
-def clean_text(text: str, markdown: bool | None = None) -> str:
+def clean_text(text: str, markdown: bool | None = None, genre: Genre | None = None) -> str:
     """The same cleaning for a plain string (sanitises anything before it reaches a prompt).
 
     markdown=None lets load_text recognise Markdown (model output often is).
@@ -311,4 +310,4 @@ def clean_text(text: str, markdown: bool | None = None) -> str:
     loaded = load_text(text)
     if markdown is not None:
         loaded = replace(loaded, file_type="md" if markdown else "txt")
-    return "\n".join(block.text for block in clean_file(loaded).blocks)
+    return "\n".join(block.text for block in clean_file(loaded, genre=genre).blocks)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..genre import cn_numeral
 from ..models import Block
 
-_CN_DIGITS = "零一二三四五六七八九"
 # Word number formats that render as Chinese numerals.
 _CHINESE_FORMATS = frozenset(
     "chineseCounting chineseCountingThousand chineseLegalSimplified ideographTraditional ideographDigital "
@@ -91,14 +91,7 @@ def _table_blocks(table: Any) -> list[Block]:
 
 
 def _chinese_numeral(n: int) -> str:
-    if n <= 0:
-        return str(n)
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + (_CN_DIGITS[ones] if ones else "")
-    return str(n)
+    return cn_numeral(n) if 0 < n < 100 else str(n)
 
 
 _ROMAN = tuple(

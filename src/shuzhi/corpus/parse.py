@@ -1,7 +1,8 @@
 """Clean text → a flat, ordered tree of report sections with kinds, themes and points.
 
 Parsing goes by pattern, never by counting (real documents jump from 一、 to 三、). Heading
-patterns, kinds, causes lead-ins and closings are data (data/section_kinds.yaml).
+patterns, kinds, numbering labels, causes lead-ins and closings are the genre's (genres/<name>.yaml,
+shuzhi.genre); every entry point takes `genre` (None: the default genre).
 """
 
 from __future__ import annotations
@@ -11,59 +12,26 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..config import FileLimits
 from ..datafiles import load_data
+from ..genre import Genre, SectionKind, resolve
 from ..models import Block, CleanedFile, ParsedDocument, Point, Section
 from .clean import clean_file
 from .load import load_file, load_text
 
 log = logging.getLogger(__name__)
 
-_CN_NUM = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
-_SENTENCE_END = re.compile(r"[。！？!?；;]")
 _MD_HEADING = re.compile(r"^(#{1,6})\s*(.+?)\s*#*$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _LATER = re.compile(r"下一步|下步|今后|明年|来年")
-_TRAILING_PUNCT = "。：:；;，,、 "
-_BEFORE_MARKER = r"(?:^|(?<=[。；;！？!?：:，,、\s]))"
-# Point families: (name, regex with the number in group 1). "1." only after a sentence end.
-_POINT_FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("shi", re.compile(_BEFORE_MARKER + r"((?:十[一二三四五六七八九]?|[一二三四五六七八九]))是")),
-    ("paren_num", re.compile(_BEFORE_MARKER + r"[（(](\d{1,2})[）)]")),
-    ("num_paren", re.compile(_BEFORE_MARKER + r"(\d{1,2})[)）]")),
-    ("circled", re.compile(_BEFORE_MARKER + r"([①②③④⑤⑥⑦⑧⑨⑩])")),
-    (
-        "cn_paren",
-        re.compile(_BEFORE_MARKER + r"[（(]((?:十[一二三四五六七八九]?|[一二三四五六七八九]))[）)]"),
-    ),
-    ("num_dot", re.compile(r"(?:^|(?<=[。；;！？!?：:]))(\d{1,2})(?:[.．](?!\d)|、)")),
-)
-
-
-def _number(token: str) -> int:
-    if token.isdigit():
-        return int(token)
-    if token in "①②③④⑤⑥⑦⑧⑨⑩":
-        return "①②③④⑤⑥⑦⑧⑨⑩".index(token) + 1
-    if token.startswith("十"):
-        return 10 + _CN_NUM.get(token[1:], 0)
-    return _CN_NUM.get(token, 0)
-
-
-def _kinds_data() -> Any:
-    return load_data("section_kinds")
 
 
 # ---------------------------------------------------------------- metadata detectors
-def classify_heading(heading: str) -> str | None:
-    """Section kind of a heading from section_kinds.yaml, or None when nothing matches."""
-    text = _strip_label(heading.strip())[1]
-    for entry in _kinds_data()["heading_kinds"]:
-        if any(re.search(p, text) for p in entry["patterns"]):
-            return str(entry["kind"])
-    return None
+def classify_heading(heading: str, genre: Genre | None = None) -> str | None:
+    """Section kind of a heading by the genre's heading patterns, or None when nothing matches."""
+    g = resolve(genre)
+    return g.classify_heading(g.numbering.strip_label(heading.strip())[1])
 
 
 def detect_theme(text: str) -> str:
@@ -112,45 +80,24 @@ def detect_org_type(title: str, text: str) -> str:
 
 
 # ---------------------------------------------------------------- headings
-def _strip_label(text: str) -> tuple[str, str]:
-    """(label, rest) for any heading numbering label; ("", text) when none."""
-    labels = _kinds_data()["heading_labels"]
-    for pattern in labels["level1"] + labels["level2"]:
-        m = re.match(pattern, text)
-        if m:
-            return m.group(0).strip(), text[m.end() :]
-    return "", text
-
-
-def _label_family(text: str) -> tuple[int, str, str] | None:
-    """(level, family, label) for a line starting with a level-1/level-2 numbering label."""
-    labels = _kinds_data()["heading_labels"]
-    for level in (1, 2):
-        for family, pattern in enumerate(labels[f"level{level}"]):
-            m = re.match(pattern, text)
-            if m:
-                return level, f"{level}.{family}", m.group(0)
-    return None
-
-
-def _split_heading(text: str) -> tuple[str, str]:
+def _split_heading(text: str, g: Genre) -> tuple[str, str]:
     """Heading text and the body that follows it on the same line ("1.标题。正文…")."""
-    m = _SENTENCE_END.search(text)
+    trailing = g.punctuation.marks + " "
+    m = g.punctuation.sentence_end_re.search(text)
     if m is None:
-        return text.strip(_TRAILING_PUNCT), ""
-    return text[: m.start()].strip(_TRAILING_PUNCT), text[m.end() :].strip()
+        return text.strip(trailing), ""
+    return text[: m.start()].strip(trailing), text[m.end() :].strip()
 
 
-def _is_title(block: Block) -> bool:
-    data = _kinds_data()
+def _is_title(block: Block, g: Genre) -> bool:
     text = _MD_HEADING.sub(r"\2", block.text)
     if block.heading_level == 0:
         return True
     return (
-        len(text) <= int(data["title_max_chars"])
+        len(text) <= g.title_max_chars
         and not text.endswith("。")
-        and any(w in text for w in data["title_words"])
-        and _label_family(text) is None
+        and any(w in text for w in g.title_words)
+        and g.numbering.heading_label(text) is None
     )
 
 
@@ -162,7 +109,7 @@ class _Node:
     paragraphs: list[str] = field(default_factory=list)
     parent: _Node | None = None
     kind: str = ""
-    family: str = ""  # numbering family of this heading, e.g. "2.0" for （一）
+    family: str = ""  # numbering label style of this heading, e.g. "cn_paren" for （一）
     child_family: str = ""  # family of its first level-2 child
 
 
@@ -173,46 +120,44 @@ def _heading_offset(blocks: list[Block]) -> tuple[int, int]:
     return (min(md) - 1 if md else 0), (min(docx) - 1 if docx else 0)
 
 
-def _heading_of(block: Block, md_off: int, docx_off: int) -> tuple[int, str, str, str] | None:
+def _heading_of(block: Block, md_off: int, docx_off: int, g: Genre) -> tuple[int, str, str, str] | None:
     """(level, family, heading, rest-of-line) when the block is a heading."""
     md = _MD_HEADING.match(block.text)
     if md:
-        heading, rest = _split_heading(_strip_label(md.group(2))[1])
+        heading, rest = _split_heading(g.numbering.strip_label(md.group(2))[1], g)
         return max(1, len(md.group(1)) - md_off), "md", heading, rest
     if block.heading_level:
-        heading, rest = _split_heading(_strip_label(block.text)[1])
+        heading, rest = _split_heading(g.numbering.strip_label(block.text)[1], g)
         return max(1, block.heading_level - docx_off), "style", heading, rest
-    found = _label_family(block.text)
+    found = g.numbering.heading_label(block.text)
     if found is None or block.origin == "table":
         return None
-    level, family, label = found
-    heading, rest = _split_heading(block.text[len(label) :])
+    heading, rest = _split_heading(block.text[found.end :], g)
     if not heading:
         return None
-    return level, family, heading, rest
+    return found.level, found.style.name, heading, rest
 
 
-def _closing_count(blocks: list[Block]) -> int:
-    data = _kinds_data()
+def _closing_count(blocks: list[Block], g: Genre) -> int:
     count = 0
     for block in reversed(blocks[-2:]):
         text = block.text
-        if len(text) > int(data["closing_max_chars"]) or _label_family(text) is not None:
+        if len(text) > g.closing_max_chars or g.numbering.heading_label(text) is not None:
             break
-        if not any(re.search(p, text) for p in data["closing_patterns"]):
+        if not any(p.search(text) for p in g.closing_patterns):
             break
         count += 1
     return count
 
 
-def _build_nodes(blocks: list[Block]) -> list[_Node]:
+def _build_nodes(blocks: list[Block], g: Genre) -> list[_Node]:
     md_off, docx_off = _heading_offset(blocks)
     nodes: list[_Node] = []
-    opening = _Node(0, "", kind="opening")
+    opening = _Node(0, "", kind=g.first_like(SectionKind.OPENING) or SectionKind.OPENING)
     current_l1: _Node | None = None
     current: _Node = opening
     for block in blocks:
-        found = _heading_of(block, md_off, docx_off)
+        found = _heading_of(block, md_off, docx_off, g)
         if found is None:
             current.paragraphs.append(block.text)
             continue
@@ -237,55 +182,59 @@ def _build_nodes(blocks: list[Block]) -> list[_Node]:
     return ([opening] if opening.paragraphs else []) + nodes
 
 
-def _fallback_kind(node: _Node, previous: str | None, following: str) -> str:
+def _fallback_kind(node: _Node, previous: str | None, following: str, g: Genre) -> str:
     """Kind of a heading no pattern knows: by its words and where it stands."""
     probe = node.heading + following[:120]
-    for kind, words in _kinds_data()["fallback_words"].items():
-        if not any(w in probe for w in words):
+    previous_role = g.role(previous) if previous else None
+    for spec in g.match_order():
+        if not any(w in probe for w in spec.fallback_words):
             continue
-        if kind == "problems" and previous not in ("achievements", "rectification", None):
+        if spec.like == SectionKind.PROBLEMS and previous_role not in (
+            SectionKind.ACHIEVEMENTS, SectionKind.RECTIFICATION, None
+        ):
             continue
-        if kind == "causes" and previous != "problems":
+        if spec.like == SectionKind.CAUSES and previous_role != SectionKind.PROBLEMS:
             continue
-        log.info("heading %r: no pattern, kind %s from its words", node.heading, kind)
-        return str(kind)
-    kind = previous or "achievements"
+        log.info("heading %r: no pattern, kind %s from its words", node.heading, spec.kind)
+        return str(spec.kind)
+    kind = previous or g.first_like(SectionKind.ACHIEVEMENTS) or (g.body_kinds or (SectionKind.ACHIEVEMENTS,))[0]
     log.info("heading %r: no pattern, kind %s from position", node.heading, kind)
-    return kind
+    return str(kind)
 
 
-def _assign_kinds(nodes: list[_Node]) -> None:
+def _assign_kinds(nodes: list[_Node], g: Genre) -> None:
     previous: str | None = None
     for i, node in enumerate(nodes):
         if node.kind:  # opening
             continue
         if node.parent is not None and node.parent.kind:
-            own = classify_heading(node.heading)
-            node.kind = "causes" if own == "causes" and node.parent.kind == "problems" else node.parent.kind
+            own = classify_heading(node.heading, g)
+            under_problems = g.role(node.parent.kind) == SectionKind.PROBLEMS
+            node.kind = own if own and under_problems and g.role(own) == SectionKind.CAUSES else node.parent.kind
             continue
         following = "".join(node.paragraphs) or "".join(n.heading for n in nodes[i + 1 : i + 4])
-        node.kind = classify_heading(node.heading) or _fallback_kind(node, previous, following)
+        node.kind = classify_heading(node.heading, g) or _fallback_kind(node, previous, following, g)
         previous = node.kind
 
 
-def _split_causes(nodes: list[_Node]) -> list[_Node]:
+def _split_causes(nodes: list[_Node], g: Genre) -> list[_Node]:
     """Move "分析存在上述问题的主要原因：一是…" and what follows out of a problems section."""
-    leads = [re.compile(p) for p in _kinds_data()["causes_leads"]]
     # A fragment without headings (a problems section pasted for rewriting) is all "opening".
-    fragment = [n.kind for n in nodes] == ["opening"]
+    fragment = [g.role(n.kind) for n in nodes] == [SectionKind.OPENING]
+    causes_kind = g.first_like(SectionKind.CAUSES) or SectionKind.CAUSES
     out: list[_Node] = []
     for node in nodes:
         out.append(node)
-        if node.kind != "problems" and not fragment:
+        if g.role(node.kind) != SectionKind.PROBLEMS and not fragment:
             continue
         for k, para in enumerate(node.paragraphs):
-            m = next((m for p in leads if (m := p.match(para))), None)
+            m = next((m for p in g.causes_leads if (m := p.match(para))), None)
             if m is None:
                 continue
             top = node
             while top.parent is not None:
                 top = top.parent
-            causes = _Node(2, m.group("lead"), kind="causes", parent=None if fragment else top)
+            causes = _Node(2, m.group("lead"), kind=causes_kind, parent=None if fragment else top)
             causes.paragraphs = [p for p in [para[m.end() :].strip(), *node.paragraphs[k + 1 :]] if p]
             node.paragraphs = node.paragraphs[:k]
             out.append(causes)
@@ -294,34 +243,12 @@ def _split_causes(nodes: list[_Node]) -> list[_Node]:
 
 
 # ---------------------------------------------------------------- points
-def split_points(paragraph: str) -> list[Point]:
+def split_points(paragraph: str, genre: Genre | None = None) -> list[Point]:
     """Split "一是…二是…" (or （1）…, 1)…, ①…, inline 1.…) into Points; intro gets label ""."""
-    best: list[re.Match[str]] = []
-    for _name, pattern in _POINT_FAMILIES:
-        accepted: list[re.Match[str]] = []
-        for m in pattern.finditer(paragraph):
-            if _number(m.group(1)) == len(accepted) + 1:  # by sequence, so stray "二是" is text
-                accepted.append(m)
-        if len(accepted) >= 2 and (not best or accepted[0].start() < best[0].start()):
-            best = accepted
-    if not best:
-        # "一是…" alone at the start of a paragraph: the series runs across paragraphs.
-        for _name, pattern in _POINT_FAMILIES[:-1]:
-            start = pattern.match(paragraph)
-            if start:
-                return [Point(start.group(0).strip(), paragraph[start.end() :].strip())]
-        return [Point("", paragraph)] if paragraph.strip() else []
-    points = []
-    intro = paragraph[: best[0].start()].strip()
-    if intro:
-        points.append(Point("", intro))
-    for m, nxt in zip(best, [*best[1:], None], strict=True):
-        end = nxt.start() if nxt else len(paragraph)
-        points.append(Point(m.group(0).strip(), paragraph[m.end() : end].strip()))
-    return points
+    return resolve(genre).numbering.split_points(paragraph)
 
 
-def _section_of(node: _Node) -> Section:
+def _section_of(node: _Node, g: Genre) -> Section:
     path: list[str] = []
     walk: _Node | None = node
     while walk is not None:
@@ -329,33 +256,35 @@ def _section_of(node: _Node) -> Section:
             path.insert(0, walk.heading)
         walk = walk.parent
     text = "\n".join(node.paragraphs)
-    points = tuple(p for para in node.paragraphs for p in split_points(para))
-    first_sentence = _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
+    points = tuple(p for para in node.paragraphs for p in g.numbering.split_points(para))
+    first_sentence = g.punctuation.sentence_end_re.split(text, maxsplit=1)[0] if text else ""
     # The heading names the topic, so it outweighs the first sentence.
     theme = detect_theme(node.heading * 3 + first_sentence) if node.level else ""
     return Section(node.kind, node.heading, tuple(path), node.level, theme, text, points)
 
 
 # ---------------------------------------------------------------- entry points
-def parse_document(cleaned: CleanedFile) -> ParsedDocument:
-    """Build the section tree of a cleaned report."""
+def parse_document(cleaned: CleanedFile, genre: Genre | None = None) -> ParsedDocument:
+    """Build the section tree of a cleaned report, by the genre's grammar."""
+    g = resolve(genre)
     blocks = [b for b in cleaned.blocks if b.text.strip()]
     title = ""
-    if blocks and _is_title(blocks[0]):
+    if blocks and _is_title(blocks[0], g):
         title = _MD_HEADING.sub(r"\2", blocks.pop(0).text).strip()
-    closing_n = _closing_count(blocks)
+    closing_n = _closing_count(blocks, g)
     closing = blocks[len(blocks) - closing_n :] if closing_n else []
     body = blocks[: len(blocks) - closing_n]
-    nodes = _build_nodes(body)
-    _assign_kinds(nodes)
-    nodes = _split_causes(nodes)
+    nodes = _build_nodes(body, g)
+    _assign_kinds(nodes, g)
+    nodes = _split_causes(nodes, g)
     sections: list[Section] = []
     if title:
-        sections.append(Section("title", title, (title,), 0, "", ""))
-    sections.extend(_section_of(n) for n in nodes)
+        sections.append(Section(g.first_like(SectionKind.TITLE) or SectionKind.TITLE, title, (title,), 0, "", ""))
+    sections.extend(_section_of(n, g) for n in nodes)
     if closing:
         text = "\n".join(b.text for b in closing)
-        sections.append(Section("closing", "", (), 0, "", text, tuple(Point("", b.text) for b in closing)))
+        sections.append(Section(g.first_like(SectionKind.CLOSING) or SectionKind.CLOSING, "", (), 0, "", text,
+                                tuple(Point("", b.text) for b in closing)))
     full = "\n".join(b.text for b in blocks)
     doc = ParsedDocument(
         path=cleaned.path,
@@ -375,11 +304,13 @@ def parse_document(cleaned: CleanedFile) -> ParsedDocument:
     return doc
 
 
-def parse_file(path: Path | str, limits: FileLimits | None = None) -> ParsedDocument:
+def parse_file(path: Path | str, limits: FileLimits | None = None, genre: Genre | None = None) -> ParsedDocument:
     """Load, clean and parse one file (InputRejected propagates)."""
-    return parse_document(clean_file(load_file(path, limits)))
+    g = resolve(genre)
+    return parse_document(clean_file(load_file(path, limits), genre=g), genre=g)
 
 
-def parse_text(text: str, name: str = "粘贴文本") -> ParsedDocument:
+def parse_text(text: str, name: str = "粘贴文本", genre: Genre | None = None) -> ParsedDocument:
     """Parse pasted text or a generated draft (Markdown when `name` ends with .md)."""
-    return parse_document(clean_file(load_text(text, name)))
+    g = resolve(genre)
+    return parse_document(clean_file(load_text(text, name), genre=g), genre=g)

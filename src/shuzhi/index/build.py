@@ -48,8 +48,9 @@ def pipeline_fingerprint(settings: Settings) -> str:
     """Changes when anything that shapes chunks changes: parser code, rules data, chunk size."""
     digest = hashlib.sha256(f"chunk_max_chars={settings.chunk_max_chars}".encode())
     rules_dir = settings.user_rules_dir
-    sources = sorted((PACKAGE_DIR / "corpus").glob("*.py")) + sorted((PACKAGE_DIR / "data").glob("*.yaml")) + sorted((PACKAGE_DIR / "genres").glob("*.yaml"))
-    sources += sorted(rules_dir.glob("*.yaml")) if rules_dir.is_dir() else []
+    sources = sorted((PACKAGE_DIR / "corpus").glob("*.py")) + sorted((PACKAGE_DIR / "genre").glob("*.py"))
+    sources += sorted((PACKAGE_DIR / "data").glob("*.yaml")) + sorted((PACKAGE_DIR / "genres").glob("*.yaml"))
+    sources += sorted(rules_dir.glob("*.yaml")) + sorted(rules_dir.glob("genres/*.yaml")) if rules_dir.is_dir() else []
     for path in sources:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -9,7 +9,8 @@ read as well as bullet lists.
 Assignment order: an explicit marker ("问题：…"), cue phrase or the current heading, then the
 rules of data/note_rules.yaml (cause, next step, problem — negative wording wins over
 figures), then "a counted fact is work done", then the injected `classify` callback
-(similarity to corpus passages), then "achievements".
+(similarity to corpus passages), then the genre's default kind ("achievements" for a 述职报告).
+The kinds, the genre's own heading words and those defaults come from the genre (`genre=`).
 
 Cleaning, line roles and sentence splitting are in `notes_scan`; the compiled rules in `notes_rules`.
 """
@@ -21,7 +22,8 @@ from collections.abc import Callable
 
 from ..errors import InputRejected
 from ..figures import extract_figures, is_year_like
-from ..models import SECTION_KINDS, Figure, NoteItem, NotesMeta, ParsedNotes
+from ..genre import Genre, SectionKind, resolve
+from ..models import Figure, NoteItem, NotesMeta, ParsedNotes
 from .rules import compiled_rules, rule_kind
 from .rules import heading_kind as heading_kind  # re-exported: part of this module's API
 from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
@@ -29,7 +31,6 @@ from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
 Classifier = Callable[[str], tuple[str, float]]
 
 _NAME_RE = re.compile(r"“([^”\n]{1,40})”|\"([^\"\n]{1,40})\"|《([^》\n]{1,60})》|「([^」\n]{1,40})」|『([^』\n]{1,40})』")
-_ASSIGNABLE = ("achievements", "rectification", "problems", "causes", "next_steps")
 
 
 def clear_note_rules() -> None:
@@ -50,13 +51,19 @@ def extract_names(text: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------- public API
-def parse_notes(text: str, year: int | None = None, classify: Classifier | None = None) -> ParsedNotes:
+def parse_notes(text: str, year: int | None = None, classify: Classifier | None = None,
+                genre: Genre | None = None) -> ParsedNotes:
     """Read what people type (bullets, headings, inline markers, meta lines, prose) into ParsedNotes.
 
     Ads and watermarks are removed first (listed in `removed`); a pasted finished report is
-    recognised (`looks_like_report`) and read by its own section headings.
+    recognised (`looks_like_report`) and read by its own section headings. Lines are filed under
+    the genre's kinds (None: the default genre).
     """
     r = compiled_rules()
+    g = resolve(genre)
+    assignable = g.body_kinds
+    opening = g.first_like(SectionKind.OPENING) or SectionKind.OPENING
+    closing = g.first_like(SectionKind.CLOSING) or SectionKind.CLOSING
     if text is None or not text.strip():
         raise InputRejected("笔记为空，请先输入本年度的工作笔记（做了什么、数字、问题、明年打算）。", "empty notes", reason="empty")
     if len(text) > r.max_chars:
@@ -65,13 +72,13 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             f"notes of {len(text)} chars",
             reason="too_large",
         )
-    cleaned, removed, report = prepare_notes(text)
+    cleaned, removed, report = prepare_notes(text, g)
     title_meta: dict[str, str] = {}
     line_meta: dict[str, str] = {}
     items: list[NoteItem] = []
-    current: str | None = "opening" if report else None
+    current: str | None = opening if report else None
     closing_words = r.report_closing_words
-    for line in scan_lines(cleaned, report):
+    for line in scan_lines(cleaned, report, g):
         if line.role in ("title", "meta"):
             target = title_meta if line.role == "title" else line_meta
             for field, value in line.meta:
@@ -81,13 +88,15 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             current = line.kind
             continue
         if report and any(w in line.text for w in closing_words):
-            items.append(_make_item(line.text, "closing", "heading", line.line_no))
+            items.append(_make_item(line.text, closing, "heading", line.line_no, g))
             continue
         if line.role == "marker":
             current = line.kind
         scope, by = (line.kind, "marker") if line.role == "marker" else (current, "heading")
-        for sentence in split_sentences(line.text) if line.text else []:
-            for piece, cue in cue_pieces(sentence):
+        for sentence in split_sentences(line.text, genre=g) if line.text else []:
+            for piece, cue in cue_pieces(sentence, g):
+                if cue is not None and not g.has_kind(cue):
+                    cue = None  # a cue for a part this genre does not have
                 if cue is not None:
                     scope, by = cue, "marker"
                     if not line.bulleted:
@@ -96,15 +105,15 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
                         current = cue
                 if not piece or not re.search(r"[\w\u4e00-\u9fff]", piece):
                     continue
-                if scope in _ASSIGNABLE or (report and scope in ("opening", "closing")):
+                if scope in assignable or (report and scope in (opening, closing)):
                     kind, how = str(scope), by
                 else:
-                    kind, how = _assign(piece, None, classify)
-                items.append(_make_item(piece, kind, how, line.line_no))
+                    kind, how = _assign(piece, None, classify, g)
+                items.append(_make_item(piece, kind, how, line.line_no, g))
     if not items:
         raise InputRejected("笔记中没有可用的内容：请逐条写下做了什么、数字、问题和明年打算。", "no usable lines", reason="empty")
     meta = {**title_meta, **line_meta}  # an explicit "单位：" line beats the title line
-    meta_year = int(meta["year"]) if "year" in meta else _text_year(items)
+    meta_year = int(meta["year"]) if "year" in meta else _text_year(items, g)
     notes_meta = NotesMeta(
         org=meta.get("org", ""),
         year=year if year is not None else meta_year,
@@ -113,15 +122,15 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
         members=meta.get("members", ""),
     )
     return ParsedNotes(
-        meta=notes_meta, items=tuple(items), raw_text=text, removed=removed, looks_like_report=report
+        meta=notes_meta, items=tuple(items), raw_text=text, removed=removed, looks_like_report=report, genre=g.name
     )
 
 
-def _text_year(items: list[NoteItem]) -> int | None:
+def _text_year(items: list[NoteItem], g: Genre) -> int | None:
     """The report year when no title or meta line states it: the first "2024年" of a fact that is
     not a plan or last year's rectification ("2024年我们支部…" → 2024)."""
     for item in items:
-        if item.section in ("next_steps", "rectification"):
+        if g.role(item.section) in (SectionKind.NEXT_STEPS, SectionKind.RECTIFICATION):
             continue
         for fig in item.figures:
             if is_year_like(fig) and fig.unit == "年":
@@ -129,54 +138,56 @@ def _text_year(items: list[NoteItem]) -> int | None:
     return None
 
 
-def _assign(text: str, current: str | None, classify: Classifier | None) -> tuple[str, str]:
-    if current in _ASSIGNABLE:
+def _assign(text: str, current: str | None, classify: Classifier | None, g: Genre) -> tuple[str, str]:
+    assignable = g.body_kinds
+    if current in assignable:
         return current, "heading"
-    kind = rule_kind(text)
-    if kind:
+    kind = rule_kind(text, g)
+    if kind and kind in assignable:
         return kind, "rule"
     # A line that reports counts ("全年18次") is a thing done; similarity to corpus next steps
     # ("严格落实第一议题制度") must not pull it out of the achievements.
-    if compiled_rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text)):
-        return "achievements", "rule"
+    if compiled_rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text, g)):
+        return g.counted_note_kind, "rule"
     if classify is not None:
         try:
             guess, score = classify(text)
         except Exception:  # noqa: BLE001 - a failing classifier must not lose the note
             guess, score = "", 0.0
-        if guess in _ASSIGNABLE and score >= compiled_rules().classify_min_score:
+        if guess in assignable and score >= compiled_rules().classify_min_score:
             return guess, "similarity"
-    return "achievements", "default"
+    return g.default_note_kind, "default"
 
 
-def _make_item(text: str, kind: str, by: str, line_no: int) -> NoteItem:
-    assert kind in SECTION_KINDS
+def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre) -> NoteItem:
+    assert g.has_kind(kind), kind
     return NoteItem(
         text=text,
         section=kind,
         assigned_by=by,
         line_no=line_no,
-        figures=tuple(extract_figures(text)),
+        figures=tuple(extract_figures(text, g)),
         names=extract_names(text),
     )
 
 
-def note_figures(notes: ParsedNotes, include_years: bool = False) -> list[tuple[Figure, str]]:
+def note_figures(notes: ParsedNotes, include_years: bool = False, genre: Genre | None = None) -> list[tuple[Figure, str]]:
     """Every figure the notes state, with the line it comes from (items and meta lines).
 
     Years ("2024年" in a title) are left out unless include_years: they date the report,
     they are not facts to carry into it. Opening and closing lines of a pasted report are
-    not facts either.
+    not facts either. The genre is the notes' own unless given.
     """
+    g = resolve(genre if genre is not None else notes.genre)
     out: list[tuple[Figure, str]] = []
-    cleaned, _, report = prepare_notes(notes.raw_text)
-    for line in scan_lines(cleaned, report):
+    cleaned, _, report = prepare_notes(notes.raw_text, g)
+    for line in scan_lines(cleaned, report, g):
         if line.role in ("meta", "title"):
-            for fig in extract_figures(line.text):
+            for fig in extract_figures(line.text, g):
                 if include_years or not is_year_like(fig):
                     out.append((fig, line.text))
     for item in notes.items:
-        if item.section == "closing":
+        if g.role(item.section) == SectionKind.CLOSING:
             continue
         for fig in item.figures:
             if include_years or not is_year_like(fig):

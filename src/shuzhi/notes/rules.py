@@ -1,4 +1,8 @@
-"""The rules of data/note_rules.yaml, compiled once, and the keyword tests built on them."""
+"""The rules of data/note_rules.yaml, compiled once, and the keyword tests built on them.
+
+These are the genre-independent rules for reading notes; a genre adds its own words for its kinds
+(genre file `kinds.<kind>.note_words`, tried first) and says where unplaced lines go (`notes:`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
+from ..genre import Genre, SectionKind, resolve
 
 
 @dataclass(frozen=True)
@@ -15,7 +20,6 @@ class _Rules:
     bullet_re: re.Pattern[str]
     heading_words: tuple[tuple[str, tuple[str, ...]], ...]
     markers: dict[str, str]
-    sentence_ends: str
     cues: tuple[tuple[str, re.Pattern[str], bool], ...]  # (kind, pattern, drop the cue)
     problem_words: tuple[str, ...]
     not_problem: tuple[re.Pattern[str], ...]
@@ -54,7 +58,6 @@ def compiled_rules() -> _Rules:
         bullet_re=re.compile(r"^\s*(?:" + "|".join(d["bullets"]) + r")\s*"),
         heading_words=tuple((str(e["kind"]), tuple(str(w) for w in e["words"])) for e in d["heading_words"]),
         markers=markers,
-        sentence_ends=str(d.get("sentence_ends", "。！？!?；;")),
         cues=tuple(
             (str(c["kind"]), _cue_re(str(c["pattern"]), list(d.get("cue_connectives", []))), bool(c.get("drop", False)))
             for c in d.get("prose_cues", [])
@@ -80,25 +83,46 @@ def compiled_rules() -> _Rules:
     )
 
 
-def heading_kind(heading: str) -> str | None:
-    """The section a notes heading ("## 问题", "## 明年") announces, or None."""
+def heading_kind(heading: str, genre: Genre | None = None) -> str | None:
+    """The section a notes heading ("## 问题", "## 明年") announces, or None.
+
+    The genre's own words come first ("## 对照检查" in a 对照检查材料); a shared word naming a kind
+    the genre does not have announces nothing.
+    """
+    g = resolve(genre)
+    own = g.note_kind(heading)
+    if own is not None:
+        return own
     for kind, words in compiled_rules().heading_words:
         if any(w in heading for w in words):
-            return kind
+            return kind if g.has_kind(kind) else None
     return None
 
 
-def rule_kind(text: str) -> str | None:
-    """Section by keyword rules, for a line with no marker or heading."""
+def marker_kind(word: str, genre: Genre | None = None) -> str | None:
+    """The section an inline marker ("问题：…", "对照检查：…") files its text under, or None."""
+    g = resolve(genre)
+    for spec in g.kinds:
+        if spec.body and word in spec.note_words:
+            return str(spec.kind)
+    kind = compiled_rules().markers.get(word)
+    return kind if kind is not None and g.has_kind(kind) else None
+
+
+def rule_kind(text: str, genre: Genre | None = None) -> str | None:
+    """Section by keyword rules, for a line with no marker or heading: the genre's (first) kind that
+    behaves like causes, next steps or problems, or None."""
     r = compiled_rules()
+    role: SectionKind | None = None
     if text.startswith(r.cause_starts):
-        return "causes"
-    done = any(w in text for w in r.done_words)
-    if (text.startswith(r.next_step_starts) and not done) or any(w in text for w in r.next_step_words):
-        return "next_steps"
-    if any(w in _mask_not_problems(text) for w in r.problem_words):
-        return "problems"
-    return None
+        role = SectionKind.CAUSES
+    elif (text.startswith(r.next_step_starts) and not any(w in text for w in r.done_words)) or any(
+        w in text for w in r.next_step_words
+    ):
+        role = SectionKind.NEXT_STEPS
+    elif any(w in _mask_not_problems(text) for w in r.problem_words):
+        role = SectionKind.PROBLEMS
+    return resolve(genre).first_like(role) if role is not None else None
 
 
 def _mask_not_problems(text: str) -> str:

@@ -2,6 +2,7 @@
 
 `prepare_notes` cleans the notes and tells a pasted finished report from notes; `scan_lines` gives each
 line its role; `split_sentences` and `cue_pieces` cut a line where a sentence or cue phrase starts.
+Numbered bullets, headings, titles and sentence ends are the genre's (shuzhi.genre).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..datafiles import load_data, rules_cached
+from ..datafiles import rules_cached
 from ..figures import extract_figures, is_year_like
+from ..genre import Genre, resolve
+from ..genre import split_sentences as _split_sentences
 from ..models import Block, LoadedFile
-from .rules import compiled_rules, heading_kind
+from .rules import compiled_rules, heading_kind, marker_kind
 
 _HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -23,11 +26,13 @@ _PAREN_RE = re.compile(r"[（(]([^（）()]*)[）)]")
 
 # ---------------------------------------------------------------- cleaning
 _SYMBOL_BULLET_RE = re.compile(r"^\s*[-*•·+●○■□▪►>]+\s+")
-_LEVEL1_RE = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}[、．.]|第[一二三四五六七八九十]{1,3}(?:部分|章|节))")
-_SENTENCE_PUNCT_RE = re.compile(r"[。；;！？!?]")
 
 
-def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
+def _has_sentence_end(text: str, g: Genre) -> bool:
+    return g.punctuation.sentence_end_re.search(text) is not None
+
+
+def _clean_notes(text: str, g: Genre) -> tuple[str, tuple[str, ...]]:
     """The corpus cleaner applied line by line: (cleaned text with the same line numbers, removed dirt).
 
     `clean_text` would drop Markdown bullets and blank lines; here a symbol bullet ("- ", "* ")
@@ -44,7 +49,8 @@ def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
         prefix = m.group(0).strip() + " " if m else ""
         prefixes.append(prefix)
         blocks.append(Block(line[m.end() :] if m else line, style=str(i)))
-    cleaned = clean_file(LoadedFile(path="笔记", doc_id="notes", file_type="md", encoding="utf-8", blocks=tuple(blocks)))
+    cleaned = clean_file(LoadedFile(path="笔记", doc_id="notes", file_type="md", encoding="utf-8", blocks=tuple(blocks)),
+                         genre=g)
     out = [""] * len(lines)
     for block in cleaned.blocks:
         out[int(block.style)] = block.text
@@ -62,62 +68,51 @@ def _clean_notes(text: str) -> tuple[str, tuple[str, ...]]:
     return joined, tuple(t for t in removed if t)
 
 
-def _looks_like_report(lines: list[str]) -> bool:
+def _is_level1_heading(line: str, g: Genre) -> bool:
+    r = compiled_rules()
+    return (
+        g.numbering.heading_label(line, levels=(1,)) is not None
+        and len(line) <= r.report_heading_max_chars
+        and not _has_sentence_end(line, g)
+    )
+
+
+def _looks_like_report(lines: list[str], g: Genre) -> bool:
     """A finished report: several short level-1 headings (一、…二、…三、) and long paragraphs."""
     r = compiled_rules()
     stripped = [ln.strip() for ln in lines if ln.strip()]
-    headings = [
-        ln for ln in stripped
-        if _LEVEL1_RE.match(ln) and len(ln) <= r.report_heading_max_chars and not _SENTENCE_PUNCT_RE.search(ln)
-    ]
+    headings = [ln for ln in stripped if _is_level1_heading(ln, g)]
     long_lines = [ln for ln in stripped if len(ln) >= r.report_long_line_chars]
     return len(headings) >= r.report_min_headings and len(long_lines) >= r.report_min_long_lines
 
 
 @rules_cached(maxsize=16)
-def prepare_notes(text: str) -> tuple[str, tuple[str, ...], bool]:
+def prepare_notes(text: str, genre: Genre | None = None) -> tuple[str, tuple[str, ...], bool]:
     """(cleaned text, removed dirt, looks like a finished report) of raw notes."""
-    cleaned, removed = _clean_notes(text)
-    return cleaned, removed, _looks_like_report(cleaned.splitlines())
+    g = resolve(genre)
+    cleaned, removed = _clean_notes(text, g)
+    return cleaned, removed, _looks_like_report(cleaned.splitlines(), g)
 
 
 # ---------------------------------------------------------------- sentences
-_PAIRS = {"“": "”", "《": "》", "「": "」", "『": "』", "‘": "’", "（": "）", "(": ")", "【": "】"}
-_TRIM = " \t，,、：:。.；;！!？?"
+def _trim(g: Genre) -> str:
+    return " \t." + g.punctuation.marks
 
 
-def split_sentences(text: str, ends: str | None = None) -> list[str]:
-    """Sentences of TEXT, cut after 。！？；(data: sentence_ends), never inside quotes or brackets.
+def split_sentences(text: str, ends: str | None = None, genre: Genre | None = None) -> list[str]:
+    """Sentences of TEXT, cut after the genre's sentence ends (or ENDS), never inside quotes or brackets.
 
     Unbalanced quotes fall back to cutting at every sentence end.
     """
-    ends = compiled_rules().sentence_ends if ends is None else ends
-    out: list[str] = []
-    buf: list[str] = []
-    stack: list[str] = []
-    for ch in text:
-        buf.append(ch)
-        if stack and ch == stack[-1]:
-            stack.pop()
-        elif ch == '"':
-            stack.append('"')
-        elif ch in _PAIRS:
-            stack.append(_PAIRS[ch])
-        elif not stack and ch in ends:
-            out.append("".join(buf))
-            buf = []
-    if buf:
-        out.append("".join(buf))
-    if stack:  # an opening quote never closed: do not swallow the rest of the line
-        out = re.split(f"(?<=[{re.escape(ends)}])", text)
-    return [s for s in out if s.strip(_TRIM)]
+    return _split_sentences(text, genre, ends)
 
 
-def cue_pieces(sentence: str) -> list[tuple[str, str | None]]:
+def cue_pieces(sentence: str, genre: Genre | None = None) -> list[tuple[str, str | None]]:
     """(text, cue kind) pieces of a sentence, cut where a cue phrase starts a clause.
 
     The first piece has kind None unless the sentence starts with a cue.
     """
+    trim = _trim(resolve(genre))
     cuts: list[tuple[int, int, str]] = []  # (cut at, text starts at, kind)
     for kind, pattern, drop in compiled_rules().cues:
         for m in pattern.finditer(sentence):
@@ -135,7 +130,7 @@ def cue_pieces(sentence: str) -> list[tuple[str, str | None]]:
     for n, (_, start, kind) in enumerate(chosen):
         end = chosen[n + 1][0] if n + 1 < len(chosen) else len(sentence)
         pieces.append((sentence[start:end], kind))
-    return [(text.strip(_TRIM), kind) for text, kind in pieces]
+    return [(text.strip(trim), kind) for text, kind in pieces]
 
 
 # ---------------------------------------------------------------- line scanning
@@ -149,8 +144,13 @@ class _Line:
     bulleted: bool = False  # the line started with a bullet ("- ", "1.", "一是")
 
 
-def _strip_bullet(line: str) -> str:
-    return compiled_rules().bullet_re.sub("", line, count=1).strip()
+def _strip_bullet(line: str, g: Genre) -> str:
+    """LINE without its bullet: a symbol ("- ", "•") or one of the genre's numbering labels ("1.", "一是")."""
+    stripped = compiled_rules().bullet_re.sub("", line, count=1)
+    if stripped != line:
+        return stripped.strip()
+    found = g.numbering.match(line)
+    return line[found.end :].strip() if found is not None else line.strip()
 
 
 def _strip_affixes(org: str, words: tuple[str, ...]) -> str:
@@ -186,7 +186,7 @@ def _parse_title(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(meta)
 
 
-def _parse_meta(text: str) -> tuple[tuple[str, str], ...] | None:
+def _parse_meta(text: str, g: Genre) -> tuple[tuple[str, str], ...] | None:
     """(field, value) pairs of a meta line ("单位：…", "本人：支部书记 王某", "党员38名…"), else None."""
     r = compiled_rules()
     m = _KV_RE.match(text)
@@ -216,26 +216,26 @@ def _parse_meta(text: str) -> tuple[tuple[str, str], ...] | None:
             out.append((field, value))
         return tuple(out)
     # "党员38名，其中预备党员2名" — but not a sentence of prose that happens to start so.
-    if re.match(r"^(?:共有|现有)?党员\s*\d+\s*[名人]", text) and not _SENTENCE_PUNCT_RE.search(text.rstrip("。")):
+    if re.match(r"^(?:共有|现有)?党员\s*\d+\s*[名人]", text) and not _has_sentence_end(text.rstrip("。"), g):
         return (("members", text),)
     return None
 
 
-def _report_title(line: str) -> bool:
-    words = tuple(load_data("section_kinds").get("title_words", []))
-    return len(line) <= 60 and not _SENTENCE_PUNCT_RE.search(line) and any(w in line for w in words)
+def _report_title(line: str, g: Genre) -> bool:
+    return len(line) <= g.title_max_chars and not _has_sentence_end(line, g) and any(w in line for w in g.title_words)
 
 
-def _report_heading_kind(heading: str) -> str | None:
+def _report_heading_kind(heading: str, g: Genre) -> str | None:
     from ..corpus.parse import classify_heading
 
-    return classify_heading(heading) or heading_kind(heading)
+    return classify_heading(heading, g) or heading_kind(heading, g)
 
 
-def scan_lines(text: str, report: bool = False) -> Iterator[_Line]:
+def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> Iterator[_Line]:
     """The lines of (cleaned) notes with their role. REPORT: the text is a finished report,
     whose level-1 headings ("二、存在的主要问题及原因") announce the sections."""
     r = compiled_rules()
+    g = resolve(genre)
     seen_content = False
     for line_no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -248,41 +248,39 @@ def scan_lines(text: str, report: bool = False) -> Iterator[_Line]:
             if first and (_YEAR_RE.search(heading) or any(n in heading for n in r.title_noise)):
                 yield _Line(line_no, heading, "title", meta=_parse_title(heading))
             else:
-                kind = _report_heading_kind(heading) if report else heading_kind(heading)
+                kind = _report_heading_kind(heading, g) if report else heading_kind(heading, g)
                 yield _Line(line_no, heading, "heading", kind=kind)
             continue
         if report:
-            if first and _report_title(line):
+            if first and _report_title(line, g):
                 yield _Line(line_no, line, "title", meta=_parse_title(line))
                 continue
-            if (
-                _LEVEL1_RE.match(line)
-                and len(line) <= r.report_heading_max_chars
-                and not _SENTENCE_PUNCT_RE.search(line)
-            ):
-                yield _Line(line_no, line, "heading", kind=_report_heading_kind(line))
+            if _is_level1_heading(line, g):
+                yield _Line(line_no, line, "heading", kind=_report_heading_kind(line, g))
                 continue
-        body = _strip_bullet(line)
+        body = _strip_bullet(line, g)
         if not body:
             continue
         bulleted = body != line
-        meta = _parse_meta(body)
+        meta = _parse_meta(body, g)
         if meta is not None:
             yield _Line(line_no, body, "meta", meta=meta)
             continue
-        prose = bool(_SENTENCE_PUNCT_RE.search(body.rstrip("。；;！？!?")))
+        prose = _has_sentence_end(body.rstrip(g.punctuation.sentence_ends), g)
         title_like = first and not bulleted and not prose and len(body) <= 60 and not _KV_RE.match(body)
-        if title_like and _YEAR_RE.search(body) and cue_pieces(body)[0][1] is None:
-            if all(is_year_like(f) for f in extract_figures(body)):
+        if title_like and _YEAR_RE.search(body) and cue_pieces(body, g)[0][1] is None:
+            if all(is_year_like(f) for f in extract_figures(body, g)):
                 yield _Line(line_no, body, "title", meta=_parse_title(body))
                 continue
         km = _KV_RE.match(body)
-        if km and km.group(1) in r.markers:
-            yield _Line(line_no, km.group(2).strip(), "marker", kind=r.markers[km.group(1)], bulleted=bulleted)
+        marker = marker_kind(km.group(1), g) if km else None
+        if km and marker is not None:
+            yield _Line(line_no, km.group(2).strip(), "marker", kind=marker, bulleted=bulleted)
             continue
         # A bare heading-like line without '#': "问题" / "明年打算：" on its own.
         bare = body.rstrip("：:")
-        if len(bare) <= 8 and bare in r.markers:
-            yield _Line(line_no, "", "marker", kind=r.markers[bare])
+        marker = marker_kind(bare, g) if len(bare) <= 8 else None
+        if marker is not None:
+            yield _Line(line_no, "", "marker", kind=marker)
             continue
         yield _Line(line_no, body, "item", bulleted=bulleted)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import LLMError
+from ..genre import MISSING_MATERIAL_MARKER, Genre, resolve
 from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
 from .exemplars import format_exemplars, retrieve_for_section
-from .plan import drafted_sections, kind_name, lacks_material
-from .prompts import render_prompt, section_guides
+from .plan import drafted_sections, lacks_material
+from .prompts import render_prompt
 
 if TYPE_CHECKING:
     from ..index.search import CorpusIndex
@@ -28,12 +29,16 @@ NO_MODEL_MESSAGE = (
     "配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL（或 SHUZHI_PROVIDER）后即可生成正文。"
 )
 _FENCE_LINE = re.compile(r"^\s*```[\w-]*\s*$", re.M)
-# A first line the model added as a numbered heading ("（一）扎实开展…", "一、…", "## …") despite the prompt.
-_LEADING_HEADING = re.compile(r"^\s*(?:#{1,6}\s*|[（(][一二三四五六七八九十]+[）)]|[一二三四五六七八九十]+、|\d+[.．、])"
-                              r"[^\n。！？]{0,40}[。]?\s*\n")
 
 
-MISSING_MATERIAL_TEXT = "〔待补充：笔记中没有本节的内容，请补充笔记后重新生成，或直接在此填写。〕"
+def _leading_heading(g: Genre) -> re.Pattern[str]:
+    """A first line the model added as a numbered heading ("（一）扎实开展…", "一、…", "## …") despite the
+    prompt: a heading label of the genre's grammar, a short line without a full stop."""
+    stops = re.escape(g.punctuation.full_stops)
+    return re.compile(rf"^\s*(?:#{{1,6}}\s*|{g.numbering.heading_label_pattern})[^\n{stops}]{{0,40}}[。]?\s*\n")
+
+
+MISSING_MATERIAL_TEXT = MISSING_MATERIAL_MARKER
 
 
 @dataclass(frozen=True)
@@ -57,58 +62,73 @@ def _format_context(section: PlanSection) -> str:
     return "\n".join(f"{n}. {line}" for n, line in enumerate(section.context, start=1))
 
 
-def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence[Hit]) -> tuple[tuple[str, str], ...]:
+def _plan_genre(plan: Plan, genre: Genre | None) -> Genre:
+    return resolve(genre if genre is not None else plan.genre)
+
+
+def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
+                           genre: Genre | None = None) -> tuple[tuple[str, str], ...]:
+    """The system and user messages for one section; the genre (None: the plan's) gives its title,
+    voice, the section's name and guide."""
+    g = _plan_genre(plan, genre)
     heading = f"——{section.heading}" if section.heading else ""
     user = render_prompt(
         "draft_section",
+        genre_title=g.title,
+        genre_voice=g.voice or "（无）",
         year=plan.year or "本",
         org=plan.org or "本单位",
         report_title=plan.title,
-        section_name=kind_name(section.kind),
-        section_guide=section_guides().get(section.kind, ""),
+        section_name=g.kind_name(section.kind),
+        section_guide=g.guide(section.kind),
         heading=heading,
         facts=_format_facts(section),
         context=_format_context(section),
-        exemplars=format_exemplars(exemplars),
+        exemplars=format_exemplars(exemplars, g),
     )
     return (("system", render_prompt("draft_system")), ("user", user))
 
 
 def fit_exemplars(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
-                  max_chars: int) -> tuple[tuple[Hit, ...], tuple[tuple[str, str], ...]]:
+                  max_chars: int, genre: Genre | None = None) -> tuple[tuple[Hit, ...], tuple[tuple[str, str], ...]]:
     """Drop exemplars from the least relevant end until the prompt fits the character budget.
 
     No tokenizer offline (tiktoken downloads); for Chinese ~1 token per 1–1.5 characters, so a
     character budget is a safe stand-in. The notes are never cut: they are the facts.
     """
+    g = _plan_genre(plan, genre)
     kept = tuple(exemplars)
     while True:
-        messages = build_section_messages(plan, section, kept)
+        messages = build_section_messages(plan, section, kept, g)
         if not kept or sum(len(c) for _, c in messages) <= max_chars:
             return kept, messages
         kept = kept[:-1]
 
 
-def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings) -> list[SectionJob]:
+def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
+                 genre: Genre | None = None) -> list[SectionJob]:
+    """One job per drafted section: exemplars (those the genre may borrow) and messages, or a skip."""
+    g = _plan_genre(plan, genre)
     jobs = []
     for section in drafted_sections(plan):
-        if lacks_material(section):
+        if lacks_material(section, g):
             jobs.append(SectionJob(section, (), (), skip=True))
             continue
-        found = retrieve_for_section(index, section) if index is not None else ()
-        exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars)
+        found = retrieve_for_section(index, section, genre=g) if index is not None else ()
+        exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars, g)
         jobs.append(SectionJob(section, exemplars, messages))
     return jobs
 
 
 # ------------------------------------------------------------------ model calls
-def tidy_model_text(text: str) -> str:
-    """Strip code fences and any ad/marker text a model might echo."""
+def tidy_model_text(text: str, genre: Genre | None = None) -> str:
+    """Strip code fences, a numbered heading line the model added, and any ad/marker text it might echo."""
     from ..corpus.clean import clean_text
 
+    g = resolve(genre)
     text = _FENCE_LINE.sub("", text.strip()).strip()
-    text = _LEADING_HEADING.sub("", text, count=1)
-    return clean_text(text).strip()
+    text = _leading_heading(g).sub("", text, count=1)
+    return clean_text(text, genre=g).strip()
 
 
 def _emit(callback: Any, *args: Any) -> None:

@@ -1,4 +1,8 @@
-"""Prompt templates are files in prompts/: `$var` placeholders, rendered strictly."""
+"""Prompt templates are files in prompts/: `$var` placeholders, rendered strictly.
+
+What a prompt says about the genre (its title, voice and the guide of each section) comes from the
+genre file (genres/<name>.yaml `prompt.voice`, `kinds.<kind>.guide`), not from prompts/.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-import yaml
-
 from ..config import REPO_ROOT
-from ..datafiles import rules_cached
 from ..errors import ShuzhiError
+from ..genre import Genre, resolve
 
 _HEADER = re.compile(r"^<!--.*?-->\s*", re.S)
 _state = {"dir": REPO_ROOT / "prompts"}
@@ -59,9 +61,6 @@ def render_prompt(name: str, **variables: object) -> str:
         raise ShuzhiError("提示词模板变量缺失。", f"prompt {name} missing variable {exc}") from exc
 
 
-@rules_cached
-def section_guides() -> dict[str, str]:
-    path = _prompts_dir() / "section_guides.yaml"
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return {str(k): str(v).strip() for k, v in data.items()}
+def section_guides(genre: Genre | None = None) -> dict[str, str]:
+    """Section kind → how to write it (the genre's `kinds.<kind>.guide`, inserted as $section_guide)."""
+    return {str(k.kind): k.guide for k in resolve(genre).kinds if k.guide}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import LLMError
+from ..genre import Genre, SectionKind, resolve
 from ..models import Finding, Hit, SearchFilters
 from .prompts import render_prompt
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 后可自动改写。"
-_SENTENCE_END = re.compile(r"(?<=[。；！？])")
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,11 @@ class RewriteResult:
     problems_after: int = 0
 
 
-def diagnose(text: str, next_steps_text: str | None = None) -> list[Finding]:
+def diagnose(text: str, next_steps_text: str | None = None, genre: Genre | None = None) -> list[Finding]:
     """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself."""
     from ..checks.rubric import diagnose_problems
 
-    return diagnose_problems(text, next_steps_text)
+    return diagnose_problems(text, next_steps_text, genre=genre)
 
 
 def _quoted_names(text: str) -> list[str]:
@@ -87,10 +86,10 @@ def find_invented(rewritten: str, sources: str) -> list[str]:
     ))
 
 
-def count_problems(text: str) -> int:
+def count_problems(text: str, genre: Genre | None = None) -> int:
     from ..checks.rubric import split_problems
 
-    return len(split_problems(text).problems)
+    return len(split_problems(text, genre=genre).problems)
 
 
 def _rewrite_messages(lost: Sequence[str], invented: Sequence[str], before: int, after: int) -> str:
@@ -104,10 +103,12 @@ def _rewrite_messages(lost: Sequence[str], invented: Sequence[str], before: int,
     return "".join(parts)
 
 
-def make_diff(original: str, rewritten: str) -> str:
+def make_diff(original: str, rewritten: str, genre: Genre | None = None) -> str:
     """Sentence-level unified diff, readable for Chinese prose without line breaks."""
+    punctuation = resolve(genre).punctuation
+
     def lines(text: str) -> list[str]:
-        return [s.strip() + "\n" for s in _SENTENCE_END.split(text) if s.strip()]
+        return [s.strip() + "\n" for s in punctuation.sentence_pieces(text) if s.strip()]
 
     return "".join(difflib.unified_diff(lines(original), lines(rewritten), "原文", "改写", n=1))
 
@@ -118,63 +119,73 @@ def _format_findings(findings: Sequence[Finding]) -> str:
     return "\n".join(f"- {f.message}" + (f"（原文：{f.evidence}）" if f.evidence else "") for f in findings)
 
 
-def retrieve_rewrite_exemplars(index: CorpusIndex, text: str, k_each: int = 2) -> list[Hit]:
+def retrieve_rewrite_exemplars(index: CorpusIndex, text: str, k_each: int = 2,
+                               genre: Genre | None = None) -> list[Hit]:
+    """Corpus passages of problems and causes (only those the genre may borrow)."""
+    g = resolve(genre)
     hits: list[Hit] = []
-    for kind in ("problems", "causes"):
-        hits += index.search(text[:400], SearchFilters(kind=kind), k=k_each)
+    for kind in (SectionKind.PROBLEMS, SectionKind.CAUSES):
+        if g.borrows(kind):
+            hits += index.search(text[:400], SearchFilters(kind=kind), k=k_each)
     return hits
 
 
 def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: str, next_steps_text: str,
-                           exemplars: Sequence[Hit]) -> list[dict[str, str]]:
+                           exemplars: Sequence[Hit], genre: Genre | None = None) -> list[dict[str, str]]:
     from .exemplars import format_exemplars
 
+    g = resolve(genre)
     keep = must_keep(text)
     user = render_prompt(
         "rewrite_problems",
+        genre_title=g.title,
+        genre_voice=g.voice or "（无）",
         original=text.strip(),
         diagnosis=_format_findings(diagnosis),
         keep="、".join(keep) if keep else "（无）",
         notes=notes_text.strip() or "（未提供）",
         next_steps=next_steps_text.strip() or "（未提供）",
-        exemplars=format_exemplars(exemplars),
+        exemplars=format_exemplars(exemplars, g),
     )
     return [{"role": "system", "content": render_prompt("rewrite_system")}, {"role": "user", "content": user}]
 
 
 def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index: CorpusIndex | None = None,
                     client: ChatClient | None = None, *, settings: Settings,
-                    on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
-    """Diagnose, then (with a model) rewrite; figures and names of the input are checked afterwards."""
+                    on_token: Callable[[str], None] | None = None, use_model: bool = True,
+                    genre: Genre | None = None) -> RewriteResult:
+    """Diagnose (by the genre's rubric), then (with a model) rewrite; figures and names of the input
+    are checked afterwards."""
     from ..llm.client import ChatClient, resolve_llm_config
     from .draft import tidy_model_text
-    next_steps = _next_steps_of(draft_text)
-    findings = tuple(diagnose(text, next_steps or None))
-    exemplars = retrieve_rewrite_exemplars(index, text) if index is not None else []
+    g = resolve(genre)
+    next_steps = _next_steps_of(draft_text, g)
+    findings = tuple(diagnose(text, next_steps or None, g))
+    exemplars = retrieve_rewrite_exemplars(index, text, genre=g) if index is not None else []
     ids = tuple(h.chunk.id for h in exemplars)
     if client is None:
         config = resolve_llm_config(settings) if use_model else None  # False: diagnosis only
         if config is None:
             return RewriteResult(text, findings, "", "", (), (), ids, False, NO_MODEL_MESSAGE)
         client = ChatClient(config)
-    messages = build_rewrite_messages(text, findings, notes_text, next_steps, exemplars)
+    messages = build_rewrite_messages(text, findings, notes_text, next_steps, exemplars, g)
     try:
-        rewritten = tidy_model_text(client.complete(messages, on_token=on_token, temperature=0.3))
+        rewritten = tidy_model_text(client.complete(messages, on_token=on_token, temperature=0.3), g)
     except LLMError as exc:
         log.warning("rewrite failed: %s", exc.detail)
-        partial = tidy_model_text(getattr(exc, "partial", "") or "")
+        partial = tidy_model_text(getattr(exc, "partial", "") or "", g)
         return RewriteResult(text, findings, partial, "", (), (), ids, True, "", exc.user_message)
     kept, lost = check_kept(text, rewritten)
     invented = find_invented(rewritten, text + "\n" + notes_text)
-    before, after = count_problems(text), count_problems(rewritten)
-    return RewriteResult(text, findings, rewritten, make_diff(text, rewritten), tuple(kept), tuple(lost), ids,
+    before, after = count_problems(text, g), count_problems(rewritten, g)
+    return RewriteResult(text, findings, rewritten, make_diff(text, rewritten, g), tuple(kept), tuple(lost), ids,
                          True, _rewrite_messages(lost, invented, before, after), "", tuple(invented), before, after)
 
 
-def _next_steps_of(draft_text: str) -> str:
+def _next_steps_of(draft_text: str, g: Genre) -> str:
     if not draft_text.strip():
         return ""
     from ..corpus.parse import parse_text
 
-    doc = parse_text(draft_text, name="草稿")
-    return "\n".join((s.heading + s.text) for s in doc.sections if s.kind == "next_steps")
+    doc = parse_text(draft_text, name="草稿", genre=g)
+    return "\n".join((s.heading + s.text) for s in doc.sections if g.role(s.kind) == SectionKind.NEXT_STEPS)
