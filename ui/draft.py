@@ -32,10 +32,10 @@ def section_label(kind: str, heading: str, key: str = "") -> str:
 
 
 # ------------------------------------------------------------------ plan
-def make_plan(notes_text: str, year: int | None) -> None:
+def make_plan(notes_text: str, year: int | None, genre: str | None = None) -> None:
     ws = workspace()
     try:
-        notes = ws.parse_notes(notes_text, year=year)
+        notes = ws.parse_notes(notes_text, year=year, genre=genre)
     except ShuzhiError as exc:
         show_error(exc)
         return
@@ -248,7 +248,12 @@ if st.session_state.get("notes_previous"):
         st.rerun()
 col_notes, col_opts = st.columns([3, 1])
 with col_opts:
-    year = st.number_input("述职年度", min_value=2000, max_value=2100, value=None, step=1,
+    default_genre = workspace().settings.genre
+    genres = {g.name: g.title for g in sorted(workspace().genres(), key=lambda g: g.name != default_genre)
+              if not g.error}
+    genre_name = st.selectbox("文体", list(genres), format_func=lambda n: genres.get(n, n), key="draft_genre",
+                              help="要写的材料：述职报告、民主生活会个人对照检查材料……（文体文件见 genres/）")
+    year = st.number_input("年度", min_value=2000, max_value=2100, value=None, step=1,
                            placeholder="从笔记识别", key="draft_year")
     if st.button("载入示例笔记"):
         st.session_state.notes_text = EXAMPLE_NOTES.read_text(encoding="utf-8")
@@ -257,7 +262,7 @@ with col_notes:
     st.text_area("工作笔记", key="notes_text", height=280,
                  placeholder="例如：\n- 全年集中学习24次，专题研讨8次\n- 发展党员2名\n问题：主题党日形式单一\n下一步：……")
 if st.button("生成提纲", type="primary"):
-    make_plan(st.session_state.notes_text, int(year) if year else None)
+    make_plan(st.session_state.notes_text, int(year) if year else None, genre_name)
 current_plan = st.session_state.plan
 if current_plan is not None:
     current_plan = edit_plan(current_plan)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .checks import CheckReport, failed_sections, format_report_zh, run_checks
+from .checks import CheckReport, format_report_zh, run_checks
 from .config import REPO_ROOT, Settings, load_settings
 from .corpus.load import load_file
 from .corpus.parse import parse_file
@@ -32,7 +32,9 @@ from .export import (
     markdown_to_report,
     report_to_markdown,
 )
+from .genre import Genre, GenreInfo, list_genres, load_genre, unfinished_markers
 from .index import CorpusIndex, IndexStats
+from .kinds import SectionKind, Severity
 from .llm import ChatClient, LLMConfig, ProviderPreset, load_presets, resolve_llm_config
 from .models import (
     SECTION_KINDS,
@@ -93,6 +95,8 @@ __all__ = [
     "DraftEvents",
     "DraftOutcome",
     "Finding",
+    "Genre",
+    "GenreInfo",
     "Hit",
     "IndexReport",
     "IndexStats",
@@ -111,9 +115,11 @@ __all__ = [
     "SearchFilters",
     "SectionDraft",
     "SectionJob",
+    "SectionKind",
     "SectionVersion",
     "SessionInfo",
     "Settings",
+    "Severity",
     "ShuzhiError",
     "StoredSection",
     "StoredSession",
@@ -256,6 +262,18 @@ class Workspace:
         """Example document → cleaned text, for the copying check; None without an index."""
         return self.corpus_index.corpus_texts() if self.has_index() else None
 
+    # ------------------------------------------------------------ genres
+    def genres(self) -> list[GenreInfo]:
+        """Every report genre (built in, and the user's in <rules_dir>/genres/) with its title."""
+        return list_genres()
+
+    def genre(self, name: str | None = None) -> Genre:
+        """A genre by name (default: Settings.genre); a Chinese ShuzhiError lists the genres otherwise."""
+        return load_genre(name or self.settings.genre)
+
+    def _genre_of(self, plan: Plan | None, name: str | None = None) -> Genre:
+        return self.genre(name or (plan.genre if plan is not None else None))
+
     # ------------------------------------------------------------ files and notes
     def read_text_file(self, path: Path | str) -> str:
         """A .txt/.md/.docx file as text (InputRejected with a Chinese message when unreadable)."""
@@ -265,16 +283,25 @@ class Workspace:
     def parse_document(self, path: Path | str) -> ParsedDocument:
         return parse_file(Path(path), self.settings.file_limits())
 
-    def parse_notes(self, text: str, year: int | None = None, *, classify: bool = True) -> ParsedNotes:
-        """Notes → facts with their sections; `classify` uses the corpus for lines no rule places."""
-        index = self._exemplar_index() if classify else None
-        return parse_notes(text, year=year, classify=similarity_classifier(index) if index is not None else None)
+    def parse_notes(self, text: str, year: int | None = None, *, genre: str | None = None,
+                    classify: bool = True) -> ParsedNotes:
+        """Notes → facts with their sections in GENRE; `classify` uses the corpus for lines no rule places."""
+        g = self.genre(genre)
+        index = self._exemplar_index() if classify and g.uses_corpus else None
+        classifier = similarity_classifier(index, g) if index is not None else None
+        return parse_notes(text, year=year, classify=classifier, genre=g)
 
     def plan(self, notes: ParsedNotes, year: int | None = None) -> Plan:
-        return build_plan(notes, year)
+        """The outline in the notes' genre (its sections in order)."""
+        return build_plan(notes, year, genre=self.genre(notes.genre))
 
     def plan_warnings(self, plan: Plan) -> list[str]:
-        return plan_warnings(plan)
+        """What to know before drafting; also says when the genre has no example passages to draw on."""
+        genre = self._genre_of(plan)
+        warnings = plan_warnings(plan, genre=genre)
+        if not genre.uses_corpus:
+            warnings.append(f"范文库中没有「{genre.title}」的范文片段：将只按该文体的写法说明起草，不参照范文。")
+        return warnings
 
     # ------------------------------------------------------------ model
     def model_config(self) -> LLMConfig | None:
@@ -325,11 +352,12 @@ class Workspace:
 
     def prepare(self, plan: Plan) -> list[SectionJob]:
         """Per section: its facts, its exemplars and the prompt, without calling a model."""
-        return prepare_jobs(plan, self._exemplar_index(), self.settings)
+        genre = self._genre_of(plan)
+        return prepare_jobs(plan, self._exemplar_index() if genre.uses_corpus else None, self.settings, genre=genre)
 
     def _session_for(self, plan: Plan, notes_text: str, session_id: str | None) -> str:
         if session_id is None:
-            return self.store.create_session(title=plan.title, genre=getattr(plan, "genre", "shuzhi"),
+            return self.store.create_session(title=plan.title, genre=plan.genre,
                                              notes=notes_text, plan=plan)
         self.store.save_notes(session_id, notes_text)
         self.store.save_plan(session_id, plan)
@@ -364,7 +392,7 @@ class Workspace:
         """Draft every section; each is saved in the session the moment it finishes."""
         session_id = self._session_for(plan, notes_text, session_id)
         jobs = self.prepare(plan)
-        warnings = tuple(plan_warnings(plan))
+        warnings = tuple(self.plan_warnings(plan))
         client = self.chat_client()
         if client is None:
             return DraftOutcome(session_id, plan, tuple(jobs), (), False, NO_MODEL_MESSAGE, warnings)
@@ -377,7 +405,8 @@ class Workspace:
         failed = [d for d in drafts if d.error]
         message = ""
         if failed:
-            names = "、".join(kind_name(d.kind) + (f"（{d.heading}）" if d.heading else "") for d in failed)
+            genre = self._genre_of(plan)
+            names = "、".join(kind_name(d.kind, genre=genre) + (f"（{d.heading}）" if d.heading else "") for d in failed)
             message = (f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留并保存，"
                        "可稍后重试失败的节。")
         return DraftOutcome(session_id, plan, tuple(jobs), tuple(drafts), True, message, warnings)
@@ -423,40 +452,45 @@ class Workspace:
         return run_jobs(jobs, client, 1, self._saving_events(session_id, VersionSource.REGENERATED, events))[0]
 
     # ------------------------------------------------------------ rewrite, check, export
-    def rewrite(self, text: str, notes_text: str = "", draft_text: str = "", *,
+    def rewrite(self, text: str, notes_text: str = "", draft_text: str = "", *, genre: str | None = None,
                 on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
+        """Diagnose a problems section by the genre's rubric; with a model, rewrite it and check the rewrite."""
+        g = self.genre(genre)
         client = self.chat_client() if use_model else None
-        return rewrite_section(text, notes_text=notes_text, draft_text=draft_text, index=self._exemplar_index(),
-                               client=client,
-                               settings=self.settings, on_token=on_token, use_model=client is not None)
+        return rewrite_section(text, notes_text=notes_text, draft_text=draft_text,
+                               index=self._exemplar_index() if g.uses_corpus else None, client=client,
+                               settings=self.settings, on_token=on_token, use_model=client is not None, genre=g)
 
     def apply_rewrite(self, session_id: str, key: str, text: str) -> None:
         section = next((s for s in self.store.get_session(session_id).sections if s.key == key), None)
         kind, heading = (section.kind, section.heading) if section else (key.split(".")[0], "")
         self.store.add_section_version(session_id, key, kind, heading, VersionSource.REWRITTEN, text)
 
-    def notes_for_check(self, notes_text: str, plan: Plan | None = None, year: int | None = None) -> ParsedNotes:
+    def notes_for_check(self, notes_text: str, plan: Plan | None = None, year: int | None = None,
+                        genre: Genre | None = None) -> ParsedNotes:
         """The notes a draft is checked against: the user's notes plus facts typed into an edited plan."""
         year = year or (plan.year if plan else None)
-        notes = parse_notes(notes_text, year=year)
+        g = genre or self._genre_of(plan)
+        notes = parse_notes(notes_text, year=year, genre=g)
         extra = plan_fact_lines(plan, notes_text, {i.text for i in notes.items}) if plan is not None else []
         if not extra:
             return notes
-        return parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year)
+        return parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year, genre=g)
 
     def check(self, draft_text: str, notes_text: str | None = None, *, plan: Plan | None = None,
-              year: int | None = None, session_id: str | None = None) -> CheckReport:
-        """All checks on a draft. With a plan, facts the user added to it count as the user's own."""
-        notes = self.notes_for_check(notes_text or "", plan, year) if notes_text is not None or plan else None
+              year: int | None = None, genre: str | None = None, session_id: str | None = None) -> CheckReport:
+        """All checks on a draft, by its genre's rules. With a plan, facts the user added to it count as theirs."""
+        g = self._genre_of(plan, genre)
+        notes = self.notes_for_check(notes_text or "", plan, year, g) if notes_text is not None or plan else None
         year = year or (plan.year if plan else None)
-        report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts())
+        report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts(), genre=g)
         if session_id is not None:
             self.store.save_check(session_id, report.to_dict())
         return report
 
     def assemble(self, plan: Plan, sections: Sequence[SectionDraft]) -> str:
         """The Markdown of a drafted report, headings numbered by the plan."""
-        return report_to_markdown(assemble_report(plan.title, sections, plan))
+        return report_to_markdown(assemble_report(plan.title, sections, plan, genre=self._genre_of(plan)))
 
     def session_markdown(self, session_id: str) -> str:
         session = self.store.get_session(session_id)
@@ -464,11 +498,13 @@ class Workspace:
             return ""
         return self.assemble(session.plan, self.session_drafts(session))
 
-    def export_docx(self, markdown: str, path: Path | str | None = None) -> bytes:
-        return export_docx(markdown_to_report(markdown), Path(path) if path is not None else None)
+    def export_docx(self, markdown: str, path: Path | str | None = None, *, genre: str | None = None) -> bytes:
+        """公文-formatted Word bytes (also written to PATH when given)."""
+        report = markdown_to_report(markdown, genre=self.genre(genre))
+        return export_docx(report, Path(path) if path is not None else None)
 
-    def export_markdown(self, markdown: str, path: Path | str) -> Path:
-        return export_markdown(markdown_to_report(markdown), Path(path))
+    def export_markdown(self, markdown: str, path: Path | str, *, genre: str | None = None) -> Path:
+        return export_markdown(markdown_to_report(markdown, genre=self.genre(genre)), Path(path))
 
     def save_text(self, path: Path | str, text: str) -> Path:
         """Write a text file atomically (a crash never leaves half a file)."""
@@ -477,7 +513,7 @@ class Workspace:
     @staticmethod
     def unfinished_count(markdown: str) -> int:
         """Sections still marked as failed or waiting for material in a draft."""
-        return len(failed_sections(markdown)[1]) + markdown.count(MISSING_MATERIAL_TEXT[:4])
+        return len(unfinished_markers(markdown))
 
     # ------------------------------------------------------------ sessions
     def list_sessions(self) -> list[SessionInfo]:
@@ -495,7 +531,7 @@ class Workspace:
 
     def create_session(self, title: str = "", notes: str = "", plan: Plan | None = None) -> str:
         return self.store.create_session(title=title or (plan.title if plan else "未命名"),
-                                         genre=getattr(plan, "genre", "shuzhi") if plan else "shuzhi",
+                                         genre=plan.genre if plan else self.settings.genre,
                                          notes=notes, plan=plan)
 
     def rename_session(self, session_id: str, title: str) -> None:

@@ -90,7 +90,17 @@ def cmd_search(args: argparse.Namespace, ws: Workspace) -> int:
     return EXIT_OK
 
 
-# ------------------------------------------------------------------ draft
+# ------------------------------------------------------------------ genres / draft
+def cmd_genres(args: argparse.Namespace, ws: Workspace) -> int:
+    genres = ws.genres()
+    if args.json:
+        print_json([{"name": g.name, "title": g.title} for g in genres if not g.error])
+    else:
+        for g in genres:
+            print(f"{g.name}\t{g.title}" + (f"\t（不可用：{g.error}）" if g.error else ""))
+    return EXIT_OK
+
+
 class _StreamPrinter:
     """Section progress to stderr so stdout stays clean for --json / the draft."""
 
@@ -133,7 +143,7 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
     notes_text = ws.read_text_file(args.notes)
     ws.ensure_index(on_progress=_progress)
-    notes = ws.parse_notes(notes_text, year=args.year)
+    notes = ws.parse_notes(notes_text, year=args.year, genre=args.genre)
     if args.year and notes.meta.year and notes.meta.year != args.year:
         print(f"注意：--year {args.year} 与笔记中的 {notes.meta.year} 年不一致，按 {args.year} 年起草。", file=sys.stderr)
     if notes.removed:
@@ -159,9 +169,9 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
 def _finish_draft(ws: Workspace, outcome: DraftOutcome, notes_text: str, args: argparse.Namespace) -> int:
     markdown = ws.assemble(outcome.plan, outcome.sections)
     if args.output:
-        ws.export_markdown(markdown, args.output)
+        ws.export_markdown(markdown, args.output, genre=outcome.plan.genre)
     if args.docx:
-        ws.export_docx(markdown, args.docx)
+        ws.export_docx(markdown, args.docx, genre=outcome.plan.genre)
     check = ws.check(markdown, notes_text, plan=outcome.plan, session_id=outcome.session_id)
     if args.json:
         print_json({
@@ -227,7 +237,7 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
     notes_text = ws.read_text_file(args.notes) if args.notes else ""
     draft_text = ws.read_text_file(args.draft) if args.draft else ""
     ws.ensure_index(on_progress=_progress)
-    result = ws.rewrite(text, notes_text=notes_text, draft_text=draft_text)
+    result = ws.rewrite(text, notes_text=notes_text, draft_text=draft_text, genre=args.genre)
     if args.output and result.rewritten:
         ws.save_text(args.output, result.rewritten)
     if args.json:
@@ -251,7 +261,7 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
 def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:
     draft_text = ws.read_text_file(args.draft)
     notes_text = ws.read_text_file(args.notes) if args.notes else None
-    report = ws.check(draft_text, notes_text, year=args.year)
+    report = ws.check(draft_text, notes_text, year=args.year, genre=args.genre)
     if args.json:
         print_json(report.to_dict())
     else:
@@ -265,7 +275,7 @@ def cmd_export(args: argparse.Namespace, ws: Workspace) -> int:
     if Path(args.docx).suffix.lower() != ".docx":
         raise ShuzhiError(f"Word 文件名应以 .docx 结尾（收到：{Path(args.docx).name}）。", f"bad docx name {args.docx}")
     text = ws.read_text_file(args.draft)
-    ws.export_docx(text, args.docx)
+    ws.export_docx(text, args.docx, genre=args.genre)
     print(f"已导出：{args.docx}")
     gaps = ws.unfinished_count(text)
     if gaps:

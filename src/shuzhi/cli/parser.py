@@ -20,6 +20,7 @@ from .commands import (
     cmd_check,
     cmd_draft,
     cmd_export,
+    cmd_genres,
     cmd_index,
     cmd_parse,
     cmd_rewrite,
@@ -118,8 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("draft", parents=[common], help="由笔记生成述职报告初稿")
+    p = sub.add_parser("genres", parents=[common], help="列出可起草的文体（述职报告、对照检查材料……）")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_genres)
+
+    p = sub.add_parser("draft", parents=[common], help="由笔记生成述职报告（或其他文体）初稿")
     p.add_argument("notes")
+    p.add_argument("--genre", metavar="NAME", help="文体（见 shuzhi genres；默认 shuzhi 述职报告）")
     p.add_argument("--year", type=report_year)
     p.add_argument("--plan-only", action="store_true", help="只输出提纲")
     p.add_argument("--plan", metavar="PLAN.json", help="使用（修改过的）提纲")
@@ -140,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--notes")
     p.add_argument("--draft", help="整篇草稿，用于核对问题与措施是否对应")
+    p.add_argument("--genre", metavar="NAME", help="按哪种文体的要求诊断（默认 shuzhi）")
     p.add_argument("-o", "--output", metavar="OUT.md")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rewrite)
@@ -148,12 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("draft")
     p.add_argument("--notes")
     p.add_argument("--year", type=report_year)
+    p.add_argument("--genre", metavar="NAME", help="按哪种文体的结构和要求检查（默认 shuzhi）")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("export", parents=[common], help="把 Markdown 草稿导出为公文格式 Word")
     p.add_argument("draft")
     p.add_argument("--docx", required=True, metavar="OUT.docx")
+    p.add_argument("--genre", metavar="NAME", help="草稿的文体（决定标题层级；默认 shuzhi）")
     p.set_defaults(func=cmd_export)
     return parser
 
