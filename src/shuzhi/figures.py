@@ -13,13 +13,14 @@ import cn2an
 
 from .datafiles import load_data, rules_cached
 from .genre import Genre, resolve
+from .genre.numbering import CN_DECIMAL_DIGITS, CN_QUANTITY_CHARS, CN_QUANTITY_LEAD
 from .models import Figure
 
-_CN_NUM = "〇零一二两三四五六七八九十百千万亿"
+_CN_NUM = CN_QUANTITY_CHARS
 _NUM_RE = re.compile(
-    r"(?P<pct>百分之(?P<pctnum>\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千点]+))"
+    rf"(?P<pct>百分之(?P<pctnum>\d+(?:\.\d+)?|[{CN_QUANTITY_LEAD}百千点]+))"
     r"|(?P<ar>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<armul>[万亿](?!元|人(?!次)))?"
-    r"|(?P<cn>[〇零一二两三四五六七八九十][〇零一二两三四五六七八九十百千万亿]*(?:点[〇零一二三四五六七八九]+[万亿]?)?)"
+    rf"|(?P<cn>[{CN_QUANTITY_LEAD}][{CN_QUANTITY_CHARS}]*(?:点[{CN_DECIMAL_DIGITS}]+[万亿]?)?)"
 )
 # Quoted names and titles: numerals inside are part of a name ("四强"党支部, 《…2023年工作要点》).
 _QUOTED_RE = re.compile(r"“[^”\n]{1,20}”|\"[^\"\n]{1,20}\"|「[^」\n]{1,20}」|‘[^’\n]{1,20}’|《[^》\n]{1,40}》")

@@ -15,6 +15,11 @@ from ..models import Point
 
 # What the placeholders of a label pattern stand for. {cn}: 一 … 九十九; {num}: 1–99; {circled}: ①–⑳.
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+# Chinese numerals as quantities (两名, 十二次, 百分之八点六): the character classes figures.py reads
+# numbers with. They live here so that every Chinese numeral pattern is in this module.
+CN_QUANTITY_LEAD = "〇零一二两三四五六七八九十"
+CN_QUANTITY_CHARS = CN_QUANTITY_LEAD + "百千万亿"
+CN_DECIMAL_DIGITS = "〇零一二三四五六七八九"
 _CN_DIGITS = "零一二三四五六七八九"
 NUMERALS: Mapping[str, str] = {
     "cn": "[二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九]",
