@@ -60,12 +60,11 @@ class ShuzhiRetriever(BaseRetriever):
             return self.index
         with self._lock:
             if self._opened is None:
-                # The one place that reads the environment's settings: a retriever built with no
-                # arguments has nobody to pass them down.
-                from .config import load_settings
-                from .index import ensure_index
+                # A retriever built with no arguments has nobody to pass settings down: it opens the
+                # environment's workspace, which resolves them once (and the user's rules folder).
+                from .api import Workspace
 
-                self._opened = ensure_index(load_settings())
+                self._opened = Workspace.open().ensure_index()
             return self._opened
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:

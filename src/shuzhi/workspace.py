@@ -1,0 +1,428 @@
+"""The Workspace: every job of shuzhi on one data directory (see shuzhi.api for the public names)."""
+
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .checks import CheckReport, run_checks
+from .config import REPO_ROOT, Settings, load_settings
+from .corpus.load import load_file
+from .corpus.parse import parse_file
+from .datafiles import configure_rules, load_data
+from .errors import LLMError, ShuzhiError
+from .export import (
+    assemble_report,
+    export_docx,
+    export_markdown,
+    markdown_to_report,
+    report_to_markdown,
+)
+from .genre import Genre, GenreInfo, list_genres, load_genre, unfinished_markers
+from .index import CorpusIndex, IndexStats
+from .llm import ChatClient, LLMConfig, resolve_llm_config
+from .models import (
+    Chunk,
+    DraftEvents,
+    Hit,
+    IndexReport,
+    ParsedDocument,
+    ParsedNotes,
+    Plan,
+    SearchFilters,
+    SectionDraft,
+)
+from .notes import parse_notes, similarity_classifier
+from .storage import (
+    SessionInfo,
+    StoredSession,
+    VersionSource,
+    WorkspaceStore,
+    log_file,
+    setup_logging,
+    write_atomic,
+)
+from .writing.draft import (
+    NO_MODEL_MESSAGE,
+    SectionJob,
+    prepare_jobs,
+)
+from .writing.plan import (
+    build_plan,
+    plan_fact_lines,
+    plan_warnings,
+)
+from .writing.prompts import configure_prompts
+from .writing.rewrite import RewriteResult, rewrite_section
+from .writing.runner import DraftOutcome, SessionDrafting, jobs_to_redo, session_drafts
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_DIR = REPO_ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether a model can be called, and if not, why (Chinese)."""
+
+    configured: bool
+    model: str = ""
+    display_url: str = ""
+    error: str = ""  # a broken configuration (unknown preset, URL without a model …)
+
+
+class Workspace:
+    """Every job of shuzhi on one data directory. Thread-safe for the app's worker threads."""
+
+    def __init__(self, settings: Settings | None = None, *, index: CorpusIndex | None = None,
+                 client: ChatClient | None = None, store: WorkspaceStore | None = None) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        configure_rules(self.settings.user_rules_dir)
+        configure_prompts(self.settings.prompts_dir)
+        self._lock = threading.RLock()
+        self._index = index
+        self._client = client
+        self._store = store
+
+    @classmethod
+    def open(cls, data_dir: Path | str | None = None, **overrides: Any) -> Workspace:
+        """The workspace for the environment's settings (and .env), optionally on another data dir."""
+        if data_dir is not None:
+            overrides["data_dir"] = Path(data_dir)
+        return cls(load_settings(**overrides))
+
+    def with_settings(self, settings: Settings) -> Workspace:
+        """A workspace with other settings (e.g. a session's own model) sharing this one's index and store.
+
+        The data directory must stay the same: the index and the store belong to it.
+        """
+        if settings.data_dir != self.settings.data_dir:
+            return Workspace(settings)
+        return Workspace(settings, index=self.corpus_index, store=self.store)
+
+    # ------------------------------------------------------------ collaborators
+    @property
+    def store(self) -> WorkspaceStore:
+        with self._lock:
+            if self._store is None:
+                self._store = WorkspaceStore(self.settings.store_path, legacy_dir=self.settings.drafts_dir)
+            return self._store
+
+    @property
+    def corpus_index(self) -> CorpusIndex:
+        """The index object (not necessarily built: see `has_index`, `ensure_index`)."""
+        with self._lock:
+            if self._index is None:
+                self._index = CorpusIndex(self.settings)
+            return self._index
+
+    def setup_logging(self, verbose: bool = False) -> Path:
+        setup_logging(self.settings, verbose=verbose)
+        return log_file(self.settings)
+
+    @property
+    def log_path(self) -> Path:
+        return log_file(self.settings)
+
+    # ------------------------------------------------------------ index
+    def has_index(self) -> bool:
+        return self.corpus_index.has_index()
+
+    def ensure_index(self, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
+        """The index, built from the remembered (or configured) corpus folders first when missing."""
+        index = self.corpus_index
+        if not index.has_index():
+            if on_progress is not None:
+                on_progress("首次使用：正在建立范文库索引……")
+            index.build(on_progress=on_progress)
+        return index
+
+    def build_index(self, corpus_dirs: Sequence[Path] | None = None, *, add: bool = False, rebuild: bool = False,
+                    on_progress: Callable[[str], None] | None = None) -> IndexReport:
+        """Index `corpus_dirs` (replacing the remembered folders, or extending them with `add`)."""
+        if add and not corpus_dirs:
+            raise ShuzhiError("追加范文目录时要给出目录，例如：shuzhi index --corpus 新目录 --add。")
+        dirs = list(corpus_dirs) if corpus_dirs else None
+        if dirs is not None and add:
+            dirs = [*self.corpus_index.corpus_dirs(), *dirs]
+        return self.corpus_index.build(dirs, rebuild=rebuild, on_progress=on_progress)
+
+    def corpus_dirs(self) -> list[Path]:
+        return self.corpus_index.corpus_dirs()
+
+    def index_stats(self) -> IndexStats:
+        return self.corpus_index.stats()
+
+    def index_warnings(self) -> list[str]:
+        return list(self.corpus_index.warnings)
+
+    def search(self, query: str, *, kind: str | None = None, theme: str | None = None, year: int | None = None,
+               k: int = 5, on_progress: Callable[[str], None] | None = None) -> list[Hit]:
+        index = self.ensure_index(on_progress)
+        return index.search(query, SearchFilters(kind=kind, theme=theme, year=year), k=k)
+
+    def themes(self) -> list[str]:
+        return [str(t) for t in (load_data("themes") or {})]
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        return self.corpus_index.get_chunks(ids) if ids and self.has_index() else []
+
+    def corpus_texts(self) -> dict[str, str] | None:
+        """Example document → cleaned text, for the copying check; None without an index."""
+        return self.corpus_index.corpus_texts() if self.has_index() else None
+
+    # ------------------------------------------------------------ genres
+    def genres(self) -> list[GenreInfo]:
+        """Every report genre (built in, and the user's in <rules_dir>/genres/) with its title."""
+        return list_genres()
+
+    def genre(self, name: str | None = None) -> Genre:
+        """A genre by name (default: Settings.genre); a Chinese ShuzhiError lists the genres otherwise."""
+        return load_genre(name or self.settings.genre)
+
+    def _genre_of(self, plan: Plan | None, name: str | None = None) -> Genre:
+        return self.genre(name or (plan.genre if plan is not None else None))
+
+    # ------------------------------------------------------------ files and notes
+    def read_text_file(self, path: Path | str) -> str:
+        """A .txt/.md/.docx file as text (InputRejected with a Chinese message when unreadable)."""
+        loaded = load_file(Path(path), self.settings.file_limits())
+        return "\n".join(b.text for b in loaded.blocks)
+
+    def parse_document(self, path: Path | str) -> ParsedDocument:
+        return parse_file(Path(path), self.settings.file_limits())
+
+    def parse_notes(self, text: str, year: int | None = None, *, genre: str | None = None,
+                    classify: bool = True) -> ParsedNotes:
+        """Notes → facts with their sections in GENRE; `classify` uses the corpus for lines no rule places."""
+        g = self.genre(genre)
+        index = self._exemplar_index() if classify and g.uses_corpus else None
+        classifier = similarity_classifier(index, g) if index is not None else None
+        return parse_notes(text, year=year, classify=classifier, genre=g)
+
+    def plan(self, notes: ParsedNotes, year: int | None = None) -> Plan:
+        """The outline in the notes' genre (its sections in order)."""
+        return build_plan(notes, year, genre=self.genre(notes.genre))
+
+    def plan_warnings(self, plan: Plan) -> list[str]:
+        """What to know before drafting; also says when the genre has no example passages to draw on."""
+        genre = self._genre_of(plan)
+        warnings = plan_warnings(plan, genre=genre)
+        if not genre.uses_corpus:
+            warnings.append(f"范文库中没有「{genre.title}」的范文片段：将只按该文体的写法说明起草，不参照范文。")
+        return warnings
+
+    # ------------------------------------------------------------ model
+    def model_config(self) -> LLMConfig | None:
+        return resolve_llm_config(self.settings)
+
+    def model_status(self) -> ModelStatus:
+        try:
+            config = resolve_llm_config(self.settings)
+        except ShuzhiError as exc:
+            return ModelStatus(False, error=exc.user_message)
+        if config is None:
+            return ModelStatus(False)
+        return ModelStatus(True, model=config.model, display_url=config.display_url)
+
+    def chat_client(self) -> ChatClient | None:
+        """The client for the configured model, opened once; None when no (valid) model is configured."""
+        with self._lock:
+            if self._client is None:
+                try:
+                    config = resolve_llm_config(self.settings)
+                except ShuzhiError:
+                    return None
+                if config is None:
+                    return None
+                self._client = ChatClient(config)
+            return self._client
+
+    def test_connection(self) -> list[str]:
+        """Models the endpoint lists (LLMError with a Chinese message when it cannot be reached).
+
+        A chat model without a model listing (a custom LangChain model) is tested with one short call.
+        """
+        client = self.chat_client()
+        if client is None:
+            raise LLMError("尚未配置大模型接口。", "test_connection without a model", code="not_configured")
+        if not client.lists_models:
+            client.complete([{"role": "user", "content": "请回复“好”。"}])
+        return client.list_models()
+
+    # ------------------------------------------------------------ drafting
+    def _exemplar_index(self) -> CorpusIndex | None:
+        """The index for exemplars; drafting goes on without examples when none can be built."""
+        try:
+            return self.ensure_index()
+        except ShuzhiError as exc:
+            log.warning("drafting without exemplars: %s", exc.detail)
+            return None
+
+    def prepare(self, plan: Plan) -> list[SectionJob]:
+        """Per section: its facts, its exemplars and the prompt, without calling a model."""
+        genre = self._genre_of(plan)
+        return prepare_jobs(plan, self._exemplar_index() if genre.uses_corpus else None, self.settings, genre=genre)
+
+    def _session_for(self, plan: Plan, notes_text: str, session_id: str | None) -> str:
+        if session_id is None:
+            return self.store.create_session(title=plan.title, genre=plan.genre,
+                                             notes=notes_text, plan=plan)
+        self.store.save_notes(session_id, notes_text)
+        self.store.save_plan(session_id, plan)
+        return session_id
+
+    def draft(self, plan: Plan, notes_text: str = "", *, session_id: str | None = None,
+              events: DraftEvents | None = None) -> DraftOutcome:
+        """Draft every section; each is saved in the session the moment it finishes."""
+        session_id = self._session_for(plan, notes_text, session_id)
+        jobs = self.prepare(plan)
+        warnings = tuple(self.plan_warnings(plan))
+        client = self.chat_client()
+        if client is None:
+            return DraftOutcome(session_id, plan, tuple(jobs), (), False, NO_MODEL_MESSAGE, warnings)
+        run = SessionDrafting(self.store, session_id, self.settings.max_concurrency)
+        drafts = run.run(jobs, client, VersionSource.GENERATED, events)
+        return run.outcome(plan, jobs, drafts, self._genre_of(plan), warnings)
+
+    def session_drafts(self, session: StoredSession) -> list[SectionDraft]:
+        """The session's current text of each drafted section, in plan order."""
+        return session_drafts(session)
+
+    def _planned_session(self, session_id: str) -> tuple[StoredSession, Plan]:
+        session = self.store.get_session(session_id)
+        if session.plan is None:
+            raise ShuzhiError("这个会话还没有提纲，请先生成提纲。", f"session {session_id} has no plan")
+        return session, session.plan
+
+    def _required_client(self, doing: str) -> ChatClient:
+        client = self.chat_client()
+        if client is None:
+            raise LLMError(f"尚未配置大模型接口，无法{doing}。", f"{doing} without a model", code="not_configured")
+        return client
+
+    def retry(self, session_id: str, events: DraftEvents | None = None) -> DraftOutcome:
+        """Draft the sections of a saved session that failed, stopped half-way or never ran."""
+        session, plan = self._planned_session(session_id)
+        client = self._required_client("重试")
+        jobs = self.prepare(plan)
+        run = SessionDrafting(self.store, session_id, self.settings.max_concurrency)
+        redone = {d.key: d for d in run.run(jobs_to_redo(jobs, session), client, VersionSource.GENERATED, events)}
+        current = {d.key: d for d in session_drafts(session)} | redone
+        drafts = [current[j.section.key] for j in jobs if j.section.key in current]
+        outcome = run.outcome(plan, jobs, drafts, self._genre_of(plan))
+        still = outcome.failed
+        return replace(outcome, message=f"仍有 {len(still)} 节未能生成。" if still else "")
+
+    def regenerate_section(self, session_id: str, key: str, events: DraftEvents | None = None) -> SectionDraft:
+        """Write one section again; the text it replaces stays in the section's history."""
+        _, plan = self._planned_session(session_id)
+        client = self._required_client("重新生成")
+        jobs = [j for j in self.prepare(plan) if j.section.key == key]
+        if not jobs:
+            raise ShuzhiError(f"提纲中没有「{key}」这一节。", f"no section {key} in session {session_id}")
+        run = SessionDrafting(self.store, session_id, 1)
+        return run.run(jobs, client, VersionSource.REGENERATED, events)[0]
+
+    # ------------------------------------------------------------ rewrite, check, export
+    def rewrite(self, text: str, notes_text: str = "", draft_text: str = "", *, genre: str | None = None,
+                on_token: Callable[[str], None] | None = None, use_model: bool = True) -> RewriteResult:
+        """Diagnose a problems section by the genre's rubric; with a model, rewrite it and check the rewrite."""
+        g = self.genre(genre)
+        client = self.chat_client() if use_model else None
+        return rewrite_section(text, notes_text=notes_text, draft_text=draft_text,
+                               index=self._exemplar_index() if g.uses_corpus else None, client=client,
+                               settings=self.settings, on_token=on_token, use_model=client is not None, genre=g)
+
+    def apply_rewrite(self, session_id: str, key: str, text: str) -> None:
+        section = next((s for s in self.store.get_session(session_id).sections if s.key == key), None)
+        kind, heading = (section.kind, section.heading) if section else (key.split(".")[0], "")
+        self.store.add_section_version(session_id, key, kind, heading, VersionSource.REWRITTEN, text)
+
+    def notes_for_check(self, notes_text: str, plan: Plan | None = None, year: int | None = None,
+                        genre: Genre | None = None) -> ParsedNotes:
+        """The notes a draft is checked against: the user's notes plus facts typed into an edited plan."""
+        year = year or (plan.year if plan else None)
+        g = genre or self._genre_of(plan)
+        notes = parse_notes(notes_text, year=year, genre=g)
+        extra = plan_fact_lines(plan, notes_text, {i.text for i in notes.items}) if plan is not None else []
+        if not extra:
+            return notes
+        return parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year, genre=g)
+
+    def check(self, draft_text: str, notes_text: str | None = None, *, plan: Plan | None = None,
+              year: int | None = None, genre: str | None = None, session_id: str | None = None) -> CheckReport:
+        """All checks on a draft, by its genre's rules. With a plan, facts the user added to it count as theirs."""
+        g = self._genre_of(plan, genre)
+        notes = self.notes_for_check(notes_text or "", plan, year, g) if notes_text is not None or plan else None
+        year = year or (plan.year if plan else None)
+        report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts(), genre=g)
+        if session_id is not None:
+            self.store.save_check(session_id, report.to_dict())
+        return report
+
+    def assemble(self, plan: Plan, sections: Sequence[SectionDraft]) -> str:
+        """The Markdown of a drafted report, headings numbered by the plan."""
+        return report_to_markdown(assemble_report(plan.title, sections, plan, genre=self._genre_of(plan)))
+
+    def session_markdown(self, session_id: str) -> str:
+        session = self.store.get_session(session_id)
+        if session.plan is None:
+            return ""
+        return self.assemble(session.plan, self.session_drafts(session))
+
+    def export_docx(self, markdown: str, path: Path | str | None = None, *, genre: str | None = None) -> bytes:
+        """公文-formatted Word bytes (also written to PATH when given)."""
+        report = markdown_to_report(markdown, genre=self.genre(genre))
+        return export_docx(report, Path(path) if path is not None else None)
+
+    def export_markdown(self, markdown: str, path: Path | str, *, genre: str | None = None) -> Path:
+        return export_markdown(markdown_to_report(markdown, genre=self.genre(genre)), Path(path))
+
+    def save_text(self, path: Path | str, text: str) -> Path:
+        """Write a text file atomically (a crash never leaves half a file)."""
+        return write_atomic(Path(path), text if text.endswith("\n") else text + "\n")
+
+    @staticmethod
+    def unfinished_count(markdown: str) -> int:
+        """Sections still marked as failed or waiting for material in a draft."""
+        return len(unfinished_markers(markdown))
+
+    # ------------------------------------------------------------ sessions
+    def list_sessions(self) -> list[SessionInfo]:
+        return self.store.list_sessions()
+
+    def open_session(self, session_id: str) -> StoredSession:
+        return self.store.get_session(session_id)
+
+    def latest_session(self) -> StoredSession | None:
+        latest = self.store.latest_session_id()
+        return self.store.get_session(latest) if latest else None
+
+    def session_json(self, session_id: str) -> dict[str, Any]:
+        return self.store.export_session(session_id)
+
+    def create_session(self, title: str = "", notes: str = "", plan: Plan | None = None) -> str:
+        return self.store.create_session(title=title or (plan.title if plan else "未命名"),
+                                         genre=plan.genre if plan else self.settings.genre,
+                                         notes=notes, plan=plan)
+
+    def rename_session(self, session_id: str, title: str) -> None:
+        self.store.rename_session(session_id, title)
+
+    def delete_session(self, session_id: str) -> None:
+        self.store.delete_session(session_id)
+
+    def save_notes(self, session_id: str, notes: str) -> None:
+        self.store.save_notes(session_id, notes)
+
+    def save_plan(self, session_id: str, plan: Plan) -> None:
+        self.store.save_plan(session_id, plan)
+
+    def save_section_edit(self, session_id: str, key: str, text: str) -> None:
+        self.store.save_section_edit(session_id, key, text)
