@@ -48,6 +48,7 @@ run: deps
 lint: dev-deps
 	$(BIN)/ruff check src ui tests app.py bench
 	$(BIN)/mypy src ui app.py
+	$(BIN)/mypy --strict src/shuzhi/api.py src/shuzhi/workspace.py
 
 test: dev-deps system-deps lint
 	$(BIN)/python -m pytest
