@@ -13,7 +13,8 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
 from shuzhi.config import Settings
-from shuzhi.corpus.load import SUPPORTED_SUFFIXES, decode_bytes, format_number, load_file, load_text
+from shuzhi.corpus.docx_reader import format_number
+from shuzhi.corpus.load import SUPPORTED_SUFFIXES, decode_bytes, load_file, load_text
 from shuzhi.errors import InputRejected
 
 SEED = "000_0130dee73a884878.txt"

@@ -27,7 +27,6 @@ from .commands import (
     cmd_search,
     cmd_sessions,
 )
-from .commands import EXIT_FINDINGS as EXIT_FINDINGS  # re-exported: the exit codes are this module's API
 
 log = logging.getLogger("shuzhi.cli")
 

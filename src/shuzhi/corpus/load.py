@@ -20,7 +20,6 @@ from ..datafiles import load_data
 from ..errors import InputRejected
 from ..models import Block, LoadedFile
 from .docx_reader import docx_blocks
-from .docx_reader import format_number as format_number  # re-exported: tests import it from here
 
 log = logging.getLogger(__name__)
 

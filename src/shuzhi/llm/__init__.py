@@ -1,6 +1,6 @@
 """The model seam: configuration and presets, the chat client over LangChain, and the Chinese fault mapping."""
 
-from .client import NOT_CONFIGURED_MESSAGE, ChatClient, parse_retry_after, require_llm
+from .client import NOT_CONFIGURED_MESSAGE, ChatClient, require_llm
 from .config import (
     LLMConfig,
     ProviderPreset,
@@ -10,6 +10,7 @@ from .config import (
     resolve_llm_config,
 )
 from .protocol import ChatStats, Completer, Messages, TokenCallback
+from .retry import parse_retry_after
 
 __all__ = [
     "NOT_CONFIGURED_MESSAGE",

@@ -30,8 +30,6 @@ from .config import (
     resolve_llm_config,
     speaks_openai,
 )
-from .config import ProviderPreset as ProviderPreset  # re-exported: importable from shuzhi.llm as before
-from .config import load_presets as load_presets  # re-exported: the UI and tests import it from here
 from .errors import (
     FILTER_FINISH_REASONS,
     MalformedAnswer,
@@ -45,7 +43,6 @@ from .errors import (
 )
 from .protocol import ChatStats, Messages, TokenCallback
 from .retry import RetryWait, is_retryable, log_retry
-from .retry import parse_retry_after as parse_retry_after  # re-exported: public since before the split
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackHandler

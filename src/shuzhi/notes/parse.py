@@ -25,7 +25,6 @@ from ..figures import extract_figures, is_year_like
 from ..genre import Genre, SectionKind, resolve
 from ..models import Figure, NoteItem, NotesMeta, ParsedNotes
 from .rules import compiled_rules, rule_kind
-from .rules import heading_kind as heading_kind  # re-exported: part of this module's API
 from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
 
 Classifier = Callable[[str], tuple[str, float]]
