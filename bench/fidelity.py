@@ -175,7 +175,8 @@ def run_rewrite(ws: Workspace, rewrite_dir: Path, tally: Tally) -> None:
         text = md.read_text(encoding="utf-8")
         draft = ""
         if ann.get("next_steps"):
-            draft = f"## 二、存在问题及原因\n\n{text}\n\n## 三、下一步工作思路和措施\n\n{ann['next_steps']}\n"
+            # the section (which carries its own heading) followed by the next steps, as in a draft
+            draft = f"{text.rstrip()}\n\n## 下一步工作思路和措施\n\n{ann['next_steps']}\n"
         result = ws.rewrite(text, draft_text=draft, use_model=False)
         tally.sections += 1
         annotated = set(ann["defects"])
