@@ -182,6 +182,7 @@ class NoteItem:
     line_no: int
     figures: tuple[Figure, ...] = ()
     names: tuple[str, ...] = ()  # quoted names “…” 《…》 "…"
+    group: str = ""  # the user's own heading above the note ("## 强组织") when it names no section
 
 
 @dataclass(frozen=True)

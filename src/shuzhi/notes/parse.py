@@ -76,6 +76,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
     line_meta: dict[str, str] = {}
     items: list[NoteItem] = []
     current: str | None = opening if report else None
+    group = ""
     closing_words = r.report_closing_words
     for line in scan_lines(cleaned, report, g):
         if line.role in ("title", "meta"):
@@ -85,6 +86,9 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             continue
         if line.role == "heading":
             current = line.kind
+            # A heading that names no section is the user's own grouping ("## 强组织", "## 一、理论武装"):
+            # its notes become one sub-item, under the user's title, in the user's order.
+            group = "" if line.kind is not None or report else g.numbering.strip_labels(line.text).strip(" ：:")
             continue
         if report and any(w in line.text for w in closing_words):
             items.append(_make_item(line.text, closing, "heading", line.line_no, g))
@@ -108,7 +112,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
                     kind, how = str(scope), by
                 else:
                     kind, how = _assign(piece, None, classify, g)
-                items.append(_make_item(piece, kind, how, line.line_no, g))
+                items.append(_make_item(piece, kind, how, line.line_no, g, group))
     if not items:
         raise InputRejected("笔记中没有可用的内容：请逐条写下做了什么、数字、问题和明年打算。", "no usable lines", reason="empty")
     meta = {**title_meta, **line_meta}  # an explicit "单位：" line beats the title line
@@ -158,7 +162,7 @@ def _assign(text: str, current: str | None, classify: Classifier | None, g: Genr
     return g.default_note_kind, "default"
 
 
-def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre) -> NoteItem:
+def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre, group: str = "") -> NoteItem:
     assert g.has_kind(kind), kind
     return NoteItem(
         text=text,
@@ -167,6 +171,7 @@ def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre) -> NoteIte
         line_no=line_no,
         figures=tuple(extract_figures(text, g)),
         names=extract_names(text),
+        group=group,
     )
 
 

@@ -283,4 +283,16 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         if marker is not None:
             yield _Line(line_no, "", "marker", kind=marker)
             continue
+        if _is_group_title(line, bare, g):
+            # "强组织：" / "一、理论武装" on a line of its own: the user's own heading for the notes below.
+            yield _Line(line_no, bare, "heading", kind=heading_kind(bare, g))
+            continue
         yield _Line(line_no, body, "item", bulleted=bulleted)
+
+
+def _is_group_title(line: str, bare: str, g: Genre) -> bool:
+    """A short unbulleted line that ends in a colon or carries a level-1/2 label, with no sentence and no figure."""
+    if not bare or len(bare) > 16 or _has_sentence_end(bare, g) or extract_figures(bare, g):
+        return False
+    labelled = g.numbering.heading_label(line) is not None
+    return line.rstrip().endswith(("：", ":")) or labelled

@@ -153,11 +153,42 @@ def _sub_sections(spec: KindSpec, items: list[NoteItem], year: int | None,
                         notes=_texts(members), level=level, context=context)
             for n, (aspect, members) in enumerate(group_by_aspect(items, sub, year), start=1)
         ]
+    if any(i.group for i in items):
+        return _user_sub_sections(spec, items, level, context)
     return [
         PlanSection(key=f"{kind}.{n}", kind=kind, heading=sub.headings.get(theme, sub.headings.get("", theme)),
                     theme=theme, notes=_texts(members), level=level, context=context)
         for n, (theme, members) in enumerate(group_achievements(items, sub_items=sub), start=1)
     ]
+
+
+def _user_sub_sections(spec: KindSpec, items: list[NoteItem], level: int,
+                       context: tuple[str, ...]) -> list[PlanSection]:
+    """The user's own groupings as the sub-items, in their order and under their titles.
+
+    Notes written outside any of the user's headings are grouped by theme after them, so none is lost.
+    """
+    groups: OrderedDict[str, list[NoteItem]] = OrderedDict()
+    for item in items:
+        groups.setdefault(item.group, []).append(item)
+    loose = groups.pop("", [])
+    sub = spec.sub_items
+    assert sub is not None
+    sections = [(title, "", members) for title, members in groups.items()]
+    if loose:
+        sections += [(sub.headings.get(theme, sub.headings.get("", theme)), theme, members)
+                     for theme, members in group_achievements(loose, sub_items=replace(sub, min=1))]
+    return [
+        PlanSection(key=f"{spec.kind}.{n}", kind=spec.kind, heading=title, theme=theme or _group_theme(members),
+                    notes=_texts(members), level=level, context=context)
+        for n, (title, theme, members) in enumerate(sections, start=1)
+    ]
+
+
+def _group_theme(items: list[NoteItem]) -> str:
+    """The most frequent theme of a user's group (for exemplar retrieval), "" when none."""
+    themes = [t for t in (_theme_of(i) for i in items) if t]
+    return max(set(themes), key=themes.count) if themes else ""
 
 
 def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None = None) -> Plan:
