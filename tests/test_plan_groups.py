@@ -70,3 +70,31 @@ def test_plan_only_json_keeps_the_users_headings(tmp_path: Path, use_built_index
     assert code == 0
     assert [s["heading"] for s in plan["sections"] if s["kind"] == "achievements" and s["level"] == 2] == \
         ["强组织", "凝人心"]
+
+
+@pytest.mark.parametrize(("line", "excluded"), [
+    pytest.param("参考：https://www.example.cn/dangjian/2024.html", True, id="url"),
+    pytest.param("开头直接写在局党组的坚强领导下", True, id="note-to-self"),
+    pytest.param("注意：通篇用第一人称", True, id="remark"),
+    pytest.param("述职材料2024.docx", True, id="file-name"),
+    pytest.param("- 开展主题党日12次", False, id="fact"),
+    pytest.param("- 书记讲党课2次，开头以习近平总书记重要讲话引入", False, id="fact-with-word"),
+])
+def test_links_and_remarks_are_not_facts(line: str, excluded: bool) -> None:
+    notes = parse_notes(HEADER + line + "\n- 书记讲党课2次\n" + TAIL)
+    texts = [i.text for i in notes.items]
+    assert (line.lstrip("- ") in notes.excluded) is excluded
+    assert not any(line.lstrip("- ") in t for t in texts) if excluded else any(line.lstrip("- ")[:6] in t for t in texts)
+    plan = build_plan(notes)
+    assert plan.excluded == notes.excluded
+
+
+def test_plan_json_lists_the_excluded_lines(tmp_path: Path, use_built_index: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text(HEADER + "开头直接写在局党组的坚强领导下\n- 书记讲党课2次\n" + TAIL, encoding="utf-8")
+    code, stdout, stderr = run_cli(capsys, "draft", str(notes), "--plan-only", "--json")
+    plan = json.loads(stdout)
+    assert code == 0 and plan["excluded"] == ["开头直接写在局党组的坚强领导下"]
+    assert all("开头直接写" not in n for s in plan["sections"] for n in s["notes"])
+    assert "未作为事实" in stderr

@@ -58,6 +58,11 @@ def edit_plan(plan: Plan) -> Plan:
         st.info("输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。")
     for warning in workspace().plan_warnings(plan):
         st.warning(warning)
+    if plan.excluded:
+        with st.expander(f"未作为事实的 {len(plan.excluded)} 行（链接、写给自己的备注）"):
+            st.caption("这些行不会交给模型。若其中有要写进报告的内容，请复制到下面相应一节的“本节事实”中。")
+            for line in plan.excluded:
+                st.markdown(f"- {md_escape(line)}")
     title = st.text_input("标题", value=plan.title, key=f"title-{gen}")
     sections = []
     for section in plan.sections:

@@ -202,6 +202,7 @@ class ParsedNotes:
     removed: tuple[str, ...] = ()  # ad/watermark lines and spans cleaning took out of the notes
     looks_like_report: bool = False  # a finished report was pasted instead of notes
     genre: str = "shuzhi"  # the genre the notes were read for (genres/<name>.yaml)
+    excluded: tuple[str, ...] = ()  # lines read as links or remarks to the writer: not facts
 
     def items_for(self, section: str) -> list[NoteItem]:
         return [i for i in self.items if i.section == section]
@@ -227,6 +228,7 @@ class Plan:
     org: str
     sections: tuple[PlanSection, ...]
     genre: str = "shuzhi"  # the genre the plan is for (genres/<name>.yaml)
+    excluded: tuple[str, ...] = ()  # note lines not used as facts (links, remarks to the writer); shown to the user
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,9 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
         print(f"注意：已忽略笔记中的广告、水印等 {len(notes.removed)} 处，它们不会进入提纲和草稿。", file=sys.stderr)
     if notes.looks_like_report:
         print("注意：输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。", file=sys.stderr)
+    if notes.excluded:
+        print(f"注意：{len(notes.excluded)} 行看作链接或写给自己的备注，未作为事实：" + "；".join(notes.excluded)
+              + "。如需使用，请写进提纲中相应的节。", file=sys.stderr)
     plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year)
     for warning in ws.plan_warnings(plan):
         print(f"注意：{warning}", file=sys.stderr)

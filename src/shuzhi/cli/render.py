@@ -61,6 +61,8 @@ def print_plan(plan: Plan) -> None:
             print(f"{indent}    · {note}")
         for line in section.context:
             print(f"{indent}    ↳ 呼应问题：{line}")
+    for line in plan.excluded:
+        print(f"- [未作为事实] {line}")
 
 
 def print_no_model(outcome: DraftOutcome, as_json: bool) -> None:

@@ -77,12 +77,16 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
     items: list[NoteItem] = []
     current: str | None = opening if report else None
     group = ""
+    excluded: list[str] = []
     closing_words = r.report_closing_words
     for line in scan_lines(cleaned, report, g):
         if line.role in ("title", "meta"):
             target = title_meta if line.role == "title" else line_meta
             for field, value in line.meta:
                 target.setdefault(field, value)
+            continue
+        if line.role == "remark":
+            excluded.append(line.text)
             continue
         if line.role == "heading":
             current = line.kind
@@ -125,7 +129,8 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
         members=meta.get("members", ""),
     )
     return ParsedNotes(
-        meta=notes_meta, items=tuple(items), raw_text=text, removed=removed, looks_like_report=report, genre=g.name
+        meta=notes_meta, items=tuple(items), raw_text=text, removed=removed, looks_like_report=report, genre=g.name,
+        excluded=tuple(excluded)
     )
 
 

@@ -39,6 +39,7 @@ class _Rules:
     report_long_line_chars: int
     report_min_long_lines: int
     report_closing_words: tuple[str, ...]
+    remarks: tuple[re.Pattern[str], ...] = ()
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
@@ -80,7 +81,13 @@ def compiled_rules() -> _Rules:
         report_long_line_chars=int(d.get("report_long_line_chars", 80)),
         report_min_long_lines=int(d.get("report_min_long_lines", 2)),
         report_closing_words=tuple(str(w) for w in d.get("report_closing_words", [])),
+        remarks=tuple(re.compile(str(p)) for p in d.get("remark_patterns", [])),
     )
+
+
+def is_remark(text: str) -> bool:
+    """A link, a file name or a note to the writer ("开头直接写…"): not a fact of the report."""
+    return any(p.search(text) for p in compiled_rules().remarks)
 
 
 def heading_kind(heading: str, genre: Genre | None = None) -> str | None:

@@ -16,7 +16,7 @@ from ..figures import extract_figures, is_year_like
 from ..genre import Genre, resolve
 from ..genre import split_sentences as _split_sentences
 from ..models import Block, LoadedFile
-from .rules import compiled_rules, heading_kind, marker_kind
+from .rules import compiled_rules, heading_kind, is_remark, marker_kind
 
 _HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -138,7 +138,7 @@ def cue_pieces(sentence: str, genre: Genre | None = None) -> list[tuple[str, str
 class _Line:
     line_no: int
     text: str  # stripped, bullet removed
-    role: str  # "title" | "heading" | "meta" | "marker" | "item"
+    role: str  # "title" | "heading" | "meta" | "marker" | "item" | "remark"
     kind: str | None = None  # section kind for heading/marker lines
     meta: tuple[tuple[str, str], ...] = ()  # (field, value) for meta/title lines
     bulleted: bool = False  # the line started with a bullet ("- ", "1.", "一是")
@@ -262,6 +262,9 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         if not body:
             continue
         bulleted = body != line
+        if is_remark(body):
+            yield _Line(line_no, body, "remark")
+            continue
         meta = _parse_meta(body, g)
         if meta is not None:
             yield _Line(line_no, body, "meta", meta=meta)

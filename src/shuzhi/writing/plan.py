@@ -226,7 +226,7 @@ def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None 
             sections.append(PlanSection(key=str(kind), kind=kind, heading=spec.heading, notes=_texts(items),
                                         context=context, level=spec.level))
     return Plan(title=make_title(notes, year, g), year=year, org=notes.meta.org, sections=tuple(sections),
-                genre=g.name)
+                genre=g.name, excluded=notes.excluded)
 
 
 def lacks_material(section: PlanSection, genre: Genre | None = None) -> bool:
@@ -322,8 +322,11 @@ def plan_from_json(text: str, genre: Genre | None = None) -> Plan:
     year = raw.get("year")
     if year not in (None, "") and (isinstance(year, bool) or not isinstance(year, int) or not 1949 <= year <= 2100):
         raise ShuzhiError("提纲的 year 应为四位数字年份（如 2024）。", f"plan year {year!r}")
+    excluded = raw.get("excluded", [])
+    if not isinstance(excluded, list) or not all(isinstance(e, str) for e in excluded):
+        raise ShuzhiError("提纲的 excluded 应为文字列表。", "plan excluded invalid")
     return Plan(title=str(raw.get("title", "")), year=year or None, org=str(raw.get("org", "")),
-                sections=sections, genre=g.name)
+                sections=sections, genre=g.name, excluded=tuple(excluded))
 
 
 def with_notes(plan: Plan, key: str, notes: tuple[str, ...]) -> Plan:
