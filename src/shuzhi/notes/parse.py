@@ -24,7 +24,7 @@ from ..errors import InputRejected
 from ..figures import extract_figures, is_year_like
 from ..genre import Genre, SectionKind, resolve
 from ..models import Figure, NoteItem, NotesMeta, ParsedNotes
-from .rules import compiled_rules, rule_kind
+from .rules import compiled_rules, prose_meta, rule_kind
 from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
 
 Classifier = Callable[[str], tuple[str, float]]
@@ -119,7 +119,11 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
                 items.append(_make_item(piece, kind, how, line.line_no, g, group))
     if not items:
         raise InputRejected("笔记中没有可用的内容：请逐条写下做了什么、数字、问题和明年打算。", "no usable lines", reason="empty")
-    meta = {**title_meta, **line_meta}  # an explicit "单位：" line beats the title line
+    prose: dict[str, str] = {}
+    for item in items[:8]:  # who is writing is said early, if at all
+        for field, value in prose_meta(item.text).items():
+            prose.setdefault(field, value)
+    meta = {**prose, **title_meta, **line_meta}  # an explicit "单位：" line beats the title, the title prose
     meta_year = int(meta["year"]) if "year" in meta else _text_year(items, g)
     notes_meta = NotesMeta(
         org=meta.get("org", ""),

@@ -40,6 +40,7 @@ class _Rules:
     report_min_long_lines: int
     report_closing_words: tuple[str, ...]
     remarks: tuple[re.Pattern[str], ...] = ()
+    prose_meta: tuple[re.Pattern[str], ...] = ()
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
@@ -82,7 +83,19 @@ def compiled_rules() -> _Rules:
         report_min_long_lines=int(d.get("report_min_long_lines", 2)),
         report_closing_words=tuple(str(w) for w in d.get("report_closing_words", [])),
         remarks=tuple(re.compile(str(p)) for p in d.get("remark_patterns", [])),
+        prose_meta=tuple(re.compile(str(p)) for p in d.get("prose_meta_patterns", [])),
     )
+
+
+def prose_meta(text: str) -> dict[str, str]:
+    """Unit, role, person and year stated in a sentence ("我是某支部书记王某"), first match of each field."""
+    found: dict[str, str] = {}
+    for pattern in compiled_rules().prose_meta:
+        for m in pattern.finditer(text):
+            for field, value in m.groupdict().items():
+                if value and field not in found:
+                    found[field] = value.strip()
+    return found
 
 
 def is_remark(text: str) -> bool:

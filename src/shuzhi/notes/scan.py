@@ -16,7 +16,7 @@ from ..figures import extract_figures, is_year_like
 from ..genre import Genre, resolve
 from ..genre import split_sentences as _split_sentences
 from ..models import Block, LoadedFile
-from .rules import compiled_rules, heading_kind, is_remark, marker_kind
+from .rules import compiled_rules, heading_kind, is_remark, marker_kind, prose_meta
 
 _HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -170,6 +170,9 @@ def _strip_affixes(org: str, words: tuple[str, ...]) -> str:
 
 
 def _parse_title(text: str) -> tuple[tuple[str, str], ...]:
+    stated = prose_meta(text)
+    if "org" in stated:  # a sentence, not a title: "我是某支部书记王某，2024年……"
+        return tuple(stated.items())
     r = compiled_rules()
     meta: list[tuple[str, str]] = []
     m = _YEAR_RE.search(text)
