@@ -166,7 +166,8 @@ def _assign(text: str, current: str | None, classify: Classifier | None, g: Genr
             guess, score = classify(text)
         except Exception:  # noqa: BLE001 - a failing classifier must not lose the note
             guess, score = "", 0.0
-        if guess in assignable and score >= compiled_rules().classify_min_score:
+        if guess in assignable and score >= compiled_rules().classify_min_score \
+                and (g.role(guess) or guess) in compiled_rules().similarity_roles:
             return guess, "similarity"
     return g.default_note_kind, "default"
 

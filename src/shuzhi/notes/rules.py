@@ -41,6 +41,7 @@ class _Rules:
     report_closing_words: tuple[str, ...]
     remarks: tuple[re.Pattern[str], ...] = ()
     prose_meta: tuple[re.Pattern[str], ...] = ()
+    similarity_roles: tuple[str, ...] = ("achievements", "rectification")
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
@@ -84,6 +85,7 @@ def compiled_rules() -> _Rules:
         report_closing_words=tuple(str(w) for w in d.get("report_closing_words", [])),
         remarks=tuple(re.compile(str(p)) for p in d.get("remark_patterns", [])),
         prose_meta=tuple(re.compile(str(p)) for p in d.get("prose_meta_patterns", [])),
+        similarity_roles=tuple(str(r) for r in d.get("similarity_roles", ["achievements", "rectification"])),
     )
 
 

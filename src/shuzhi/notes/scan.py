@@ -20,6 +20,7 @@ from .rules import compiled_rules, heading_kind, is_remark, marker_kind, prose_m
 
 _HEADING_RE = re.compile(r"^#{1,6}\s*(.*?)\s*#*$")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_BARE_YEAR_RE = re.compile(r"^((?:19|20)\d{2})\s*(?:年度?)?\s*[：:。]?$")
 _KV_RE = re.compile(r"^([^：:\s]{1,10})\s*[：:]\s*(.*)$")
 _PAREN_RE = re.compile(r"[（(]([^（）()]*)[）)]")
 
@@ -267,6 +268,10 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         bulleted = body != line
         if is_remark(body):
             yield _Line(line_no, body, "remark")
+            continue
+        bare_year = _BARE_YEAR_RE.match(body)
+        if bare_year:  # "2024年" / "2024年度" on a line of its own: the report's year, not a fact
+            yield _Line(line_no, body, "meta", meta=(("year", bare_year.group(1)),))
             continue
         meta = _parse_meta(body, g)
         if meta is not None:
