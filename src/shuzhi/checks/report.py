@@ -37,6 +37,7 @@ _CHECK_ZH = {
     "no_matching_measure": "措施不对应",
     "empty_formula": "套话堆砌",
     "others_only": "只讲别人",
+    "omitted_shortfall": "回避笔记中的不足",
     "typo": "错别字",
     "failed_section": "有节未生成",
 }
