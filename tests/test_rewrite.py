@@ -54,7 +54,9 @@ def test_rewrite_with_stub_carries_diagnosis_and_exemplars(use_built_index: Path
     result = json.loads(stdout)
     assert result["rewritten"].startswith("一是理论学习不够深入")
     assert out.read_text(encoding="utf-8").strip() == result["rewritten"]
-    assert result["diff"].startswith("--- 原文")
+    assert all(line[:2] in ("  ", "- ", "+ ") for line in result["diff"].splitlines())
+    assert "  二是工作创新不够。" in result["diff"].splitlines()  # a kept sentence is unmarked
+    assert result["remaining"] == [] and result["after"] == []
     prompt = body["messages"][-1]["content"]
     assert "任务繁重" in prompt and "人手紧张" in prompt  # the diagnosis travels with the request
     assert "以优代缺" in prompt
@@ -72,7 +74,8 @@ def test_rewrite_reports_lost_figures(use_built_index: Path, llm_env: Any, tmp_p
         llm_env(stub)
         code, stdout, stderr = run_cli(capsys, "rewrite", str(weak), "--json")
     result = json.loads(stdout)
-    assert code == 0
+    assert code == 1  # the rewrite's first problem is still a bare title
+    assert result["remaining"] == ["vague"]
     assert "6次" in result["lost"]
     assert "遗漏" in result["message"] and "6次" in result["message"]
 
@@ -104,7 +107,7 @@ def test_check_kept(original: str, rewritten: str, lost: list[str]) -> None:
 def test_must_keep_and_diff() -> None:
     assert must_keep("开展“四强”党支部创建，集中学习24次") == ["24次", "“四强”"]
     diff = make_diff("一是学习不深入。二是创新不够。", "一是学习不深入。二是主题党日形式单一。")
-    assert "-二是创新不够。" in diff and "+二是主题党日形式单一。" in diff
+    assert diff.splitlines() == ["  一是学习不深入。", "- 二是创新不够。", "+ 二是主题党日形式单一。"]
 
 
 def test_weak_problems_2_diagnosis(use_built_index: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -65,6 +65,11 @@ class CheckReport:
         return [f for f in self.findings if f.severity == severity]
 
 
+def check_name_zh(check: str) -> str:
+    """The short Chinese name of a check ("strength_as_weakness" → 以优代缺)."""
+    return _CHECK_ZH.get(check, check)
+
+
 def summarise(findings: list[Finding], ledger: list[LedgerEntry]) -> str:
     blocks = sum(f.severity == Severity.BLOCK for f in findings)
     warns = sum(f.severity == Severity.WARN for f in findings)
