@@ -175,7 +175,7 @@ def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     return False
 
 
-def _key_words(text: str, r: dict[str, Any], g: Genre) -> list[str]:
+def _key_words(text: str, r: dict[str, Any]) -> list[str]:
     """Content words of a note line (jieba), minus general words and figures."""
     import jieba
 
@@ -204,7 +204,7 @@ def omitted_shortfalls(section_text: str, notes_text: str, genre: Genre | None =
     for item in notes.items:
         if g.role(item.section) != SectionKind.PROBLEMS:
             continue
-        words = _key_words(item.text, r, g)
+        words = _key_words(item.text, r)
         if len(words) < int(r.get("shortfall_min_words", 1)):
             continue
         if not any(w in section_text for w in words) and item.text not in out:
