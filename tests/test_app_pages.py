@@ -91,8 +91,15 @@ def test_rewrite_page_with_a_model_shows_rewrite_diff_and_lost_figures(use_built
         assert not at.exception
         assert stub.chat_count == 1
     assert any(t.value == rewritten for t in at.text_area)
-    assert at.code and at.code[0].language == "diff" and "+一是本人" in at.code[0].value
+    assert at.code and at.code[0].language == "diff" and "+ 一是本人" in at.code[0].value
     assert any("24次" in w.value and "遗漏" in w.value for w in at.warning)
+    # The rewrite is diagnosed again: what remains is a warning, what was fixed a success line.
+    assert any("改写稿仍有以下问题" in w.value and "缺少主观原因" in w.value for w in at.warning)
+    assert any("改写稿已改正" in s.value and "没有本人责任" in s.value for s in at.success)
+    # Side by side: changed sentences highlighted, user text escaped.
+    marked = [m.value for m in at.markdown if "-background[" in m.value]
+    assert any(m.startswith(":red-background[") and "24次" in m for m in marked)
+    assert any(m.startswith(":green-background[") and "一是本人" in m for m in marked)
 
 
 # ------------------------------------------------------------------ search

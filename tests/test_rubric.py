@@ -147,3 +147,76 @@ def test_evidence_has_single_separators() -> None:
     vague = _by_check(found)["vague"]
     assert vague.evidence == "学习不够深入；创新不够；党建工作还有差距"
     assert "；」" not in vague.message
+
+
+# ------------------------------------------------------------------ gaps of issue 7
+CAUSES_OWN_LINE = (
+    "一是理论学习不够深入。作为支部书记，我组织集中学习多满足于读原文，全年24次学习中结合业务研讨的不多。\n"
+    "二是主题党日形式单一，12次主题党日多是在会议室集中学习。\n"
+    "分析存在上述问题的原因：\n"
+    "一是思想认识不到位，我对抓党建是最大政绩的认识不深。\n"
+    "二是担当作为不够，满足于完成规定动作。"
+)
+NOTES_WITH_SHORTFALLS = "## 问题\n- 主题党日形式单一\n- 对年轻党员关心不够\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "notes", "check", "present", "evidence"),
+    [
+        pytest.param(
+            "一是个别党员作用发挥不够，比如有的党员三次缺席组织生活。二是本人对自己要求太严，有时忽视了休息。"
+            "究其原因，是我思想认识不到位。",
+            None, "others_only", True, "个别党员", id="others-blame-despite-benren-in-strength",
+        ),
+        pytest.param(
+            "一是有的同志学习积极性不高，例如学习笔记照抄。二是由于本人工作任务繁重，督促不够。"
+            "究其原因，是我思想认识不到位。",
+            None, "others_only", True, "有的同志", id="others-blame-despite-benren-in-excuse",
+        ),
+        pytest.param(
+            "一是个别党员作用发挥不够，比如有的党员三次缺席组织生活。二是本人带头学习不够，全年只讲了1次党课。"
+            "究其原因，是我思想认识不到位。",
+            None, "others_only", False, "", id="own-problem-counts",
+        ),
+        pytest.param(
+            "一是我抓理论学习不深，比如全年只讲了1次党课，推动支部工作再上新台阶的办法不多。究其原因，是我思想认识不到位。",
+            None, "empty_formula", True, "再上新台阶", id="slogan-zaishang-xintaijie",
+        ),
+        pytest.param(
+            "一是我抓组织生活不实，比如主题党日12次都在会议室，没有取得新成效、开创新局面。究其原因，是我思想认识不到位。",
+            None, "empty_formula", True, "开创新局面", id="slogans-chengxiao-jumian",
+        ),
+        pytest.param(
+            "一是我抓组织生活不实，比如主题党日12次都在会议室开展。究其原因，是我思想认识不到位。",
+            None, "empty_formula", False, "", id="no-slogan",
+        ),
+        pytest.param(CAUSES_OWN_LINE, None, "missing_subjective_causes", False, "", id="causes-lead-in-own-line"),
+        pytest.param(
+            "一是理论学习不够深入。作为支部书记，我组织集中学习多满足于读原文，全年24次学习中结合业务研讨的不多。\n"
+            "二是主题党日形式单一，12次主题党日多是在会议室集中学习。",
+            None, "missing_subjective_causes", True, "", id="no-causes-still-flagged",
+        ),
+        pytest.param(CAUSES_OWN_LINE, NOTES_WITH_SHORTFALLS, "omitted_shortfall", True, "对年轻党员关心不够",
+                     id="omitted-shortfall"),
+        pytest.param(CAUSES_OWN_LINE + "\n三是我对年轻党员关心不够，全年谈心不足3次。", NOTES_WITH_SHORTFALLS,
+                     "omitted_shortfall", False, "", id="all-shortfalls-covered"),
+        pytest.param(CAUSES_OWN_LINE, "## 做了什么\n- 全年集中学习24次\n", "omitted_shortfall", False, "",
+                     id="notes-without-problems"),
+    ],
+)
+def test_rubric_gaps(text: str, notes: str | None, check: str, present: bool, evidence: str) -> None:
+    found = _by_check(diagnose_problems(text, notes_text=notes))
+    assert (check in found) is present, found
+    if present:
+        assert evidence in found[check].evidence and found[check].message
+
+
+def test_causes_lead_in_own_line_is_split() -> None:
+    split = split_problems(CAUSES_OWN_LINE)
+    assert len(split.problems) == 2 and len(split.cause_items) == 2
+    assert split.causes.startswith("分析存在上述问题的原因")
+
+
+def test_heading_with_causes_word_is_still_a_heading() -> None:
+    split = split_problems("二、存在问题及原因分析\n一是我学习不深，比如全年只讲了1次党课。\n究其原因，是我思想认识不到位。")
+    assert len(split.problems) == 1 and split.causes.startswith("究其原因")

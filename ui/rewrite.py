@@ -1,4 +1,5 @@
-"""Page 改写问题部分: rubric diagnosis (no model needed), then with a model a rewrite, its diff and what it lost."""
+"""Page 改写问题部分: rubric diagnosis (no model needed), then with a model a rewrite, the same rubric on the
+rewrite (what was fixed, what remains), a side-by-side sentence view and what it lost."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ from shuzhi.api import ShuzhiError
 from ui.common import md_escape, model_banner, show_error, workspace
 
 SEVERITY = {"block": ":red[**必须修改**]", "warn": ":orange[**建议修改**]", "info": ":gray[**说明**]"}
+
+
+def _marked(sentence: str, kind: str, side: str) -> str:
+    """A sentence of the side-by-side view: unchanged as is, removed red, changed/added green."""
+    if not sentence:
+        return "\u00a0"
+    text = md_escape(sentence)
+    if kind == "same":
+        return text
+    colour = "red" if side == "before" else "green"
+    return f":{colour}-background[{text}]"
+
 
 st.header("改写“存在问题及原因”")
 st.caption("先按评审常见意见逐条诊断，再（配置模型后）改写为具体、有自我批评的表述；原文的数字和名称一律保留。")
@@ -72,6 +85,22 @@ if shown is not None:
             st.caption(f"原文的数字和名称均已保留：{'、'.join(shown.kept)}")
         st.text_area("改写稿（可修改后复制）", value=shown.rewritten, height=300,
                      key=f"rewritten-{st.session_state.get('rewrite_gen', 0)}")
+        if shown.remaining:
+            st.warning(f"改写稿仍有以下问题：{'、'.join(shown.remaining_names)}，请继续修改。\n\n" + "\n".join(
+                f"- {md_escape(f.message)}" for f in shown.after), icon=":material/warning:")
+        else:
+            st.success("复查改写稿：未发现评审常见问题。")
+        if shown.fixed:
+            st.success(f"改写稿已改正：{'、'.join(shown.fixed_names)}")
+        if shown.pairs:
+            st.markdown("**逐句对照**（改动的句子已标色）")
+            left, right = st.columns(2)
+            left.markdown("**原文**")
+            right.markdown("**改写稿**")
+            for pair in shown.pairs:
+                left_col, right_col = st.columns(2)
+                left_col.markdown(_marked(pair.before, pair.kind, "before"))
+                right_col.markdown(_marked(pair.after, pair.kind, "after"))
         if shown.diff:
-            st.markdown("**修改对照**（- 原文，+ 改写）")
-            st.code(shown.diff, language="diff")
+            with st.expander("逐句修改记录（- 原文，+ 改写稿）"):
+                st.code(shown.diff, language="diff")

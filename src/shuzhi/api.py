@@ -53,7 +53,7 @@ from .writing.plan import (
     plan_from_json,
     plan_to_json,
 )
-from .writing.rewrite import RewriteResult
+from .writing.rewrite import DiffPair, RewriteResult
 from .writing.runner import DraftOutcome
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "SECTION_KINDS",
     "CheckReport",
     "Chunk",
+    "DiffPair",
     "DraftEvents",
     "DraftOutcome",
     "Finding",

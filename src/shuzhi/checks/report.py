@@ -37,6 +37,7 @@ _CHECK_ZH = {
     "no_matching_measure": "措施不对应",
     "empty_formula": "套话堆砌",
     "others_only": "只讲别人",
+    "omitted_shortfall": "回避笔记中的不足",
     "typo": "错别字",
     "failed_section": "有节未生成",
 }
@@ -62,6 +63,11 @@ class CheckReport:
 
     def by_severity(self, severity: Severity | str) -> list[Finding]:
         return [f for f in self.findings if f.severity == severity]
+
+
+def check_name_zh(check: str) -> str:
+    """The short Chinese name of a check ("strength_as_weakness" → 以优代缺)."""
+    return _CHECK_ZH.get(check, check)
 
 
 def summarise(findings: list[Finding], ledger: list[LedgerEntry]) -> str:

@@ -46,10 +46,19 @@ def _is_heading_line(line: str, g: Genre) -> bool:
     return len(text) <= _HEADING_MAX_CHARS and g.punctuation.sentence_end_re.search(text) is None
 
 
-def _drop_headings(text: str, g: Genre) -> str:
-    """Remove heading lines ("二、存在问题及原因", "存在的不足"): short, no sentence end."""
-    keep = [ln for ln in text.splitlines() if ln.strip() and not _is_heading_line(ln, g)]
-    return "\n".join(keep)
+def _drop_headings(text: str, g: Genre, keep: str | None = None) -> str:
+    """Remove heading lines ("二、存在问题及原因", "存在的不足"): short, no sentence end.
+
+    With KEEP (a regex), a short line matching it after some body text stays: it is a lead-in
+    ("分析存在上述问题的原因：" on its own line before 一是…二是…), not a heading.
+    """
+    kept: list[str] = []
+    for ln in text.splitlines():
+        if not ln.strip():
+            continue
+        if not _is_heading_line(ln, g) or (keep and kept and re.search(keep, ln)):
+            kept.append(ln)
+    return "\n".join(kept)
 
 
 def split_items(text: str, genre: Genre | None = None) -> tuple[str, list[str]]:
@@ -77,7 +86,7 @@ def split_problems(problems_text: str, causes_text: str | None = None, genre: Ge
     """Problems, then causes (from "究其原因…", "原因是…", "由于…" clauses and `causes_text`)."""
     g = resolve(genre)
     r = _rules(g)
-    body = _drop_headings(problems_text, g)
+    body = _drop_headings(problems_text, g, keep=r["cause_start"])
     m = re.search(r["cause_start"], body)
     problem_part, cause_part = (body[: m.start()], body[m.start() :]) if m else (body, "")
     intro, items = split_items(problem_part, g)
@@ -152,6 +161,57 @@ def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
     )
 
 
+def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
+    """A problem the writer owns: a sentence naming the writer (本人, 书记…) that is neither an
+    excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count)."""
+    excuses = tuple(r["objective_excuses"]) + tuple(r["strength_as_weakness"])
+    patterns = tuple(r.get("objective_excuse_patterns") or ())
+    for sentence in g.split_sentences(problem):
+        if not any(mk in sentence for mk in r["self_markers"]):
+            continue
+        if any(w in sentence for w in excuses) or any(re.search(p, sentence) for p in patterns):
+            continue
+        return True
+    return False
+
+
+def _key_words(text: str, r: dict[str, Any]) -> list[str]:
+    """Content words of a note line (jieba), minus general words and figures."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    stop = set(r["topic_stopwords"]) | set(r.get("shortfall_stopwords") or ())
+    words = [w for w in jieba.lcut(text, HMM=False)
+             if len(w) >= 2 and w not in stop and re.match(r"^[^\W\d_]+$", w)]
+    return list(dict.fromkeys(words))
+
+
+def omitted_shortfalls(section_text: str, notes_text: str, genre: Genre | None = None) -> list[str]:
+    """Problem-like lines of the notes (parse_notes items filed under problems) none of whose key
+    words the section mentions."""
+    from ..errors import InputRejected
+    from ..notes import parse_notes
+
+    g = resolve(genre)
+    r = _rules(g)
+    if not notes_text.strip():
+        return []
+    try:
+        notes = parse_notes(notes_text, genre=g)
+    except InputRejected:
+        return []
+    out: list[str] = []
+    for item in notes.items:
+        if g.role(item.section) != SectionKind.PROBLEMS:
+            continue
+        words = _key_words(item.text, r)
+        if len(words) < int(r.get("shortfall_min_words", 1)):
+            continue
+        if not any(w in section_text for w in words) and item.text not in out:
+            out.append(item.text)
+    return out
+
+
 def topics(text: str, genre: Genre | None = None) -> set[str]:
     """Topic words (jieba, minus general words) and topic groups a passage is about."""
     import jieba  # slow to import; only the alignment check needs it
@@ -168,12 +228,13 @@ def topics(text: str, genre: Genre | None = None) -> set[str]:
 
 def diagnose_problems(
     problems_text: str, next_steps_text: str | None = None, causes_text: str | None = None,
-    genre: Genre | None = None,
+    genre: Genre | None = None, notes_text: str | None = None,
 ) -> list[Finding]:
     """Findings of the rubric on a 存在问题及原因 section (causes may be inline or separate).
 
     The rubric and its advice are the genre's (a 述职报告's: the secretary's own duty; a
-    对照检查材料's: the member's own thinking).
+    对照检查材料's: the member's own thinking). With NOTES_TEXT, shortfalls the notes list and the
+    section leaves out are reported too (omitted_shortfall).
     """
     g = resolve(genre)
     r = _rules(g)
@@ -232,7 +293,7 @@ def diagnose_problems(
     if not re.search(r["first_person"], whole):
         add("no_first_person", g.message("no_first_person"), "")
     others = [p for p in problems if any(mk in p for mk in r["others_markers"])]
-    selfs = [p for p in problems if any(mk in p for mk in r["self_markers"])]
+    selfs = [p for p in problems if _owns_up(p, r, g)]
     if others and not selfs:
         add("others_only", g.message("others_only", quoted=_quote(others)), join_evidence(others))
     if next_steps_text and next_steps_text.strip() and problems:
@@ -251,12 +312,27 @@ def diagnose_problems(
     formula_text = "\n".join([problems_text, next_steps_text or ""])
     formulas = [f for f in r["empty_formulas"] for _ in range(formula_text.count(f))]
     chars = max(len(re.sub(r"\s", "", formula_text)), 1)
+    slogans = _found(list(r.get("empty_slogans") or ()), whole)
     if len(formulas) >= int(r["empty_formula_min"]) and len(formulas) * 100 / chars >= float(r["empty_formula_per_100"]):
-        distinct = list(dict.fromkeys(formulas))
+        distinct = list(dict.fromkeys(formulas + slogans))
         add(
             "empty_formula",
             f"套话堆砌：{len(formulas)}处{_quote(distinct[:6])}等，内容却很少。"
             "每句话要落到具体的事、具体的做法和时间节点上。",
             "、".join(distinct),
         )
+    elif slogans:
+        add(
+            "empty_formula",
+            f"{_quote(slogans)}是空洞的口号，说不出任何具体问题。查摆问题要写清哪项工作、差在哪里、有什么实例。",
+            "、".join(slogans),
+        )
+    if notes_text and notes_text.strip():
+        omitted = omitted_shortfalls(whole, notes_text, g)
+        if omitted:
+            add(
+                "omitted_shortfall",
+                f"笔记中记下的不足在这部分没有写到：{_quote(omitted)}。笔记里的问题应如实查摆，不能回避。",
+                join_evidence(omitted),
+            )
     return out

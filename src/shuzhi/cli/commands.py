@@ -248,6 +248,8 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
             "diagnosis": [to_dict(f) for f in result.diagnosis], "rewritten": result.rewritten,
             "diff": result.diff, "kept": list(result.kept), "lost": list(result.lost),
             "invented": list(result.invented),
+            "after": [to_dict(f) for f in result.after], "fixed": list(result.fixed),
+            "remaining": list(result.remaining), "pairs": [to_dict(p) for p in result.pairs],
             "exemplars": list(result.exemplar_ids), "model_configured": result.model_configured,
             "message": result.message, "error": result.error,
         })
@@ -258,7 +260,7 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
             print(message, file=sys.stderr)
     if result.error:
         return EXIT_ERROR
-    return EXIT_FINDINGS if result.invented else EXIT_OK
+    return EXIT_FINDINGS if result.invented or result.remaining else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:

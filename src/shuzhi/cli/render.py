@@ -101,7 +101,12 @@ def print_rewrite(result: RewriteResult) -> None:
         print("  未发现明显问题。")
     if result.rewritten:
         print("\n改写稿：\n" + result.rewritten)
-        print("\n修改对照：\n" + result.diff)
+        print("\n修改对照（逐句；- 原文，+ 改写稿，空格开头为未改动）：\n" + result.diff)
+        print("\n复查改写稿：")
+        for f in result.after:
+            print(f"  - {f.message}" + (f"（{f.evidence}）" if f.evidence else ""))
+        if not result.after:
+            print("  未发现明显问题。")
 
 
 def print_sessions(sessions: list[SessionInfo]) -> None:

@@ -6,11 +6,11 @@ import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..config import Settings
 from ..errors import LLMError
-from ..genre import Genre, SectionKind, resolve
+from ..genre import Genre, SectionKind, resolve, split_sentences
 from ..models import Finding, Hit, SearchFilters
 from .prompts import render_prompt
 
@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 后可自动改写。"
+
+
+DiffKind = Literal["same", "changed", "removed", "added"]
+
+
+@dataclass(frozen=True)
+class DiffPair:
+    """One row of the side-by-side view: a sentence of the original and what became of it."""
+
+    kind: DiffKind  # "same" | "changed" | "removed" (before only) | "added" (after only)
+    before: str
+    after: str
 
 
 @dataclass(frozen=True)
@@ -38,13 +50,55 @@ class RewriteResult:
     invented: tuple[str, ...] = ()  # figures of the rewrite that neither the input nor the notes have
     problems_before: int = 0
     problems_after: int = 0
+    after: tuple[Finding, ...] = ()  # the same rubric on the rewrite
+    fixed: tuple[str, ...] = ()  # rubric checks of the original the rewrite no longer has
+    remaining: tuple[str, ...] = ()  # rubric checks the rewrite still has (empty: clean)
+    pairs: tuple[DiffPair, ...] = ()  # sentence by sentence, for a side-by-side view
+
+    @property
+    def fixed_names(self) -> tuple[str, ...]:
+        """`fixed` in Chinese (以优代缺, 原因找客观 …)."""
+        return tuple(_check_name(c) for c in self.fixed)
+
+    @property
+    def remaining_names(self) -> tuple[str, ...]:
+        """`remaining` in Chinese."""
+        return tuple(_check_name(c) for c in self.remaining)
 
 
-def diagnose(text: str, next_steps_text: str | None = None, genre: Genre | None = None) -> list[Finding]:
+def diagnose(text: str, next_steps_text: str | None = None, genre: Genre | None = None,
+             notes_text: str | None = None) -> list[Finding]:
     """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself."""
     from ..checks.rubric import diagnose_problems
 
-    return diagnose_problems(text, next_steps_text, genre=genre)
+    return diagnose_problems(text, next_steps_text, genre=genre, notes_text=notes_text or None)
+
+
+def compare_diagnoses(before: Sequence[Finding], after: Sequence[Finding]) -> tuple[list[str], list[str]]:
+    """(fixed, remaining): checks of BEFORE that AFTER no longer has; every check AFTER still has."""
+    remaining = list(dict.fromkeys(f.check for f in after))
+    fixed = [c for c in dict.fromkeys(f.check for f in before) if c not in remaining]
+    return fixed, remaining
+
+
+def _check_name(check: str) -> str:
+    from ..checks.report import check_name_zh
+
+    return check_name_zh(check)
+
+
+def _recheck_message(after: Sequence[Finding], fixed: Sequence[str], remaining: Sequence[str]) -> str:
+    """What the rubric says of the rewrite, in plain Chinese."""
+    parts = []
+    if remaining:
+        named = []
+        for check in remaining:
+            evidence = "、".join(f.evidence for f in after if f.check == check and f.evidence)
+            named.append(_check_name(check) + (f"（{evidence[:40]}）" if evidence else ""))
+        parts.append(f"改写稿仍有以下问题：{'、'.join(named)}，请继续修改。")
+    if fixed:
+        parts.append(f"改写稿已改正：{'、'.join(_check_name(c) for c in fixed)}。")
+    return "".join(parts)
 
 
 def _quoted_names(text: str) -> list[str]:
@@ -103,14 +157,78 @@ def _rewrite_messages(lost: Sequence[str], invented: Sequence[str], before: int,
     return "".join(parts)
 
 
+def diff_sentences(text: str, genre: Genre | None = None) -> list[str]:
+    """Sentences of TEXT line by line, cut after 。！？； (never inside quotes), stripped."""
+    g = resolve(genre)
+    out: list[str] = []
+    for line in text.splitlines():
+        out += [s.strip() for s in split_sentences(line, g) if s.strip()]
+    return out
+
+
+def make_pairs(original: str, rewritten: str, genre: Genre | None = None) -> list[DiffPair]:
+    """The original and the rewrite aligned sentence by sentence."""
+    before, after = diff_sentences(original, genre), diff_sentences(rewritten, genre)
+    pairs: list[DiffPair] = []
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            pairs += [DiffPair("same", s, s) for s in before[i1:i2]]
+            continue
+        pairs += _align(before[i1:i2], after[j1:j2])
+    return pairs
+
+
+_SAME_SENTENCE = 0.35  # character similarity from which a rewritten sentence counts as the old one changed
+
+
+def _align(old: list[str], new: list[str]) -> list[DiffPair]:
+    """A replaced block, sentence by sentence: similar sentences paired (changed) in order, the
+    others removed or added (a weighted longest common subsequence)."""
+    def sim(a: str, b: str) -> float:
+        r = difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
+        return r if r >= _SAME_SENTENCE else 0.0
+
+    n, m = len(old), len(new)
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            s = sim(old[i], new[j])
+            score[i][j] = max(score[i + 1][j], score[i][j + 1], score[i + 1][j + 1] + s if s else 0.0)
+    out: list[DiffPair] = []
+    i = j = 0
+    while i < n and j < m:
+        s = sim(old[i], new[j])
+        if s and score[i][j] == score[i + 1][j + 1] + s:
+            out.append(DiffPair("changed", old[i], new[j]))
+            i, j = i + 1, j + 1
+        elif score[i][j] == score[i + 1][j]:
+            out.append(DiffPair("removed", old[i], ""))
+            i += 1
+        else:
+            out.append(DiffPair("added", "", new[j]))
+            j += 1
+    out += [DiffPair("removed", s, "") for s in old[i:]]
+    out += [DiffPair("added", "", s) for s in new[j:]]
+    return out
+
+
+def format_diff(pairs: Sequence[DiffPair]) -> str:
+    """One line per sentence: "  " unchanged, "- " removed, "+ " added (a changed sentence: both)."""
+    lines: list[str] = []
+    for p in pairs:
+        if p.kind == "same":
+            lines.append("  " + p.before)
+        if p.kind in ("changed", "removed"):
+            lines.append("- " + p.before)
+        if p.kind in ("changed", "added"):
+            lines.append("+ " + p.after)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def make_diff(original: str, rewritten: str, genre: Genre | None = None) -> str:
-    """Sentence-level unified diff, readable for Chinese prose without line breaks."""
-    punctuation = resolve(genre).punctuation
-
-    def lines(text: str) -> list[str]:
-        return [s.strip() + "\n" for s in punctuation.sentence_pieces(text) if s.strip()]
-
-    return "".join(difflib.unified_diff(lines(original), lines(rewritten), "原文", "改写", n=1))
+    """Sentence diff, readable for Chinese prose without line breaks: every line marked."""
+    return format_diff(make_pairs(original, rewritten, genre))
 
 
 def _format_findings(findings: Sequence[Finding]) -> str:
@@ -155,12 +273,13 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
                     on_token: Callable[[str], None] | None = None, use_model: bool = True,
                     genre: Genre | None = None) -> RewriteResult:
     """Diagnose (by the genre's rubric), then (with a model) rewrite; figures and names of the input
-    are checked afterwards."""
+    are checked afterwards, and the rewrite is diagnosed again by the same rubric (`after`,
+    `fixed`, `remaining`)."""
     from ..llm.client import ChatClient, resolve_llm_config
     from .draft import tidy_model_text
     g = resolve(genre)
     next_steps = _next_steps_of(draft_text, g)
-    findings = tuple(diagnose(text, next_steps or None, g))
+    findings = tuple(diagnose(text, next_steps or None, g, notes_text))
     exemplars = retrieve_rewrite_exemplars(index, text, genre=g) if index is not None else []
     ids = tuple(h.chunk.id for h in exemplars)
     if client is None:
@@ -178,8 +297,13 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
     kept, lost = check_kept(text, rewritten)
     invented = find_invented(rewritten, text + "\n" + notes_text)
     before, after = count_problems(text, g), count_problems(rewritten, g)
-    return RewriteResult(text, findings, rewritten, make_diff(text, rewritten, g), tuple(kept), tuple(lost), ids,
-                         True, _rewrite_messages(lost, invented, before, after), "", tuple(invented), before, after)
+    rechecked = tuple(diagnose(rewritten, next_steps or None, g, notes_text))
+    fixed, remaining = compare_diagnoses(findings, rechecked)
+    pairs = make_pairs(text, rewritten, g)
+    message = _rewrite_messages(lost, invented, before, after) + _recheck_message(rechecked, fixed, remaining)
+    return RewriteResult(text, findings, rewritten, format_diff(pairs), tuple(kept), tuple(lost), ids,
+                         True, message, "", tuple(invented), before, after,
+                         rechecked, tuple(fixed), tuple(remaining), tuple(pairs))
 
 
 def _next_steps_of(draft_text: str, g: Genre) -> str:
