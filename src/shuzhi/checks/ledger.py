@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..figures import canonical, extract_figures, is_year_like, same_figure
-from ..genre import Genre, Severity
+from ..datafiles import load_data
+from ..figures import canonical, extract_figures, is_year_like, same_figure, time_spans
+from ..genre import Genre, SectionKind, Severity, resolve
 from ..models import Figure, Finding, ParsedNotes
 
 _CONTEXT = 14
@@ -32,6 +33,9 @@ class InventedFigure:
     start: int = 0
     section: str = ""  # section kind of the draft where it occurs, when known
     severity: Severity = Severity.BLOCK  # WARN for a bare 一 + unit ("一次"), often idiomatic
+    # The same number is typed somewhere in the notes (a title, a header line, a file name) but
+    # not as a fact: the user wrote it, so it is not called invented.
+    typed_in_notes: bool = False
 
 
 def context_of(text: str, start: int, end: int, width: int = _CONTEXT) -> str:
@@ -89,24 +93,39 @@ def find_invented(
 ) -> list[InventedFigure]:
     """Draft figures the notes do not state. Years Y-1..Y+1 (any year when Y is unknown),
     enumeration and fixed phrases are not figures and never flagged."""
+    g = resolve(genre)
     known = [f for f, _ in note_figs]
     note_years = {int(f.value) for f in known if is_year_like(f)}
     if notes.meta.year:
         note_years.add(notes.meta.year)
+    timed = time_spans(draft_text)
+    typed = extract_figures(notes.raw_text, genre)
+    fact_cues = tuple(str(w) for w in (load_data("lexicon") or {}).get("plan_fact_cues") or [])
     out = []
     for fig in extract_figures(draft_text, genre):
-        if is_year_like(fig):
+        year_like = is_year_like(fig)
+        if year_like:
             v = int(fig.value)
             if year is None or abs(v - year) <= 1 or v in note_years:
                 continue
         if any(same_figure(fig, k) for k in known):
             continue
+        # A year out of range stays flagged wherever it is ("2021年底前" in a 2024 plan is a slip).
+        if not year_like and any(a <= fig.start and fig.end <= b for a, b in timed):
+            continue  # 6月底前, 近两年来, 每季度一次: a time or a rhythm, not a claim of fact
         section = ""
         for start, end, kind in section_at or []:
             if start <= fig.start < end:
                 section = kind
                 break
         idiomatic = fig.raw.startswith("一") and canonical(fig)[0] == 1
+        if not year_like and section and g.role(section) == SectionKind.NEXT_STEPS:
+            # A commitment ("每名党员每年至少讲2次党课") is a plan, not a fact; only a count stated
+            # as already done ("已", "累计") is worth a look, and never blocks.
+            sentence = _sentence_at(draft_text, fig.start, g)
+            if not any(w in sentence for w in fact_cues):
+                continue
+            idiomatic = True
         out.append(
             InventedFigure(
                 raw=fig.raw,
@@ -116,9 +135,17 @@ def find_invented(
                 start=fig.start,
                 section=section,
                 severity=Severity.WARN if idiomatic else Severity.BLOCK,
+                typed_in_notes=any(abs(canonical(fig)[0] - canonical(t)[0]) < 1e-6 for t in typed),
             )
         )
     return out
+
+
+def _sentence_at(text: str, pos: int, g: Genre) -> str:
+    stops = g.punctuation.full_stops + "\n"
+    start = max((text.rfind(c, 0, pos) for c in stops), default=-1) + 1
+    ends = [i for i in (text.find(c, pos) for c in stops) if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
 
 
 def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -> list[Finding]:
@@ -139,7 +166,12 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -
             )
         )
     for inv in invented:
-        if inv.severity == Severity.BLOCK:
+        if inv.typed_in_notes:
+            message = (
+                f"草稿中的「{inv.raw}」在笔记的事实条目里找不到：笔记中虽有同样的数字，但出现在标题、说明行、文件名"
+                "或别的事项里，不能作为这句话的依据。请核对是否属实：属实就把它作为一条事实写进笔记，否则删除。"
+            )
+        elif inv.severity == Severity.BLOCK:
             message = (
                 f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
                 "请删除，或先把真实数字补进笔记再重新生成。"

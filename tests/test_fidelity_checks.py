@@ -1,0 +1,168 @@
+"""Fidelity checks must be quiet on a faithful draft and precise on a faulty one (issue 7, item 3).
+
+Every sentence here is written for these tests: a small 社区 branch in 2024.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shuzhi.checks import run_checks
+from shuzhi.checks.names import unsourced_names
+from shuzhi.models import Finding
+from shuzhi.notes import note_figures, parse_notes
+
+NOTES = """# 2024年 春晖社区党支部书记 述职笔记
+单位：春晖社区党支部（党员27名）
+本人：支部书记 李某
+- 全年开展主题党日12次，讲党课3次
+- 发展党员1名
+- 问题：青年党员参与志愿服务少
+- 明年：建立青年党员志愿服务队
+"""
+
+OPENING = "2024年，在街道党工委的领导下，我认真履行第一责任人职责。现将有关情况报告如下：\n\n"
+HEAD_DONE = "一、主要做法和成效\n"
+HEAD_PROBLEMS = "二、存在问题及原因\n一是青年党员参与志愿服务少，我对青年党员的引导不够。究其原因，是我思想认识不到位。\n\n"
+HEAD_NEXT = "三、下一步工作思路和措施\n"
+CLOSING = "\n\n以上是我的述职报告，请批评指正。\n"
+
+
+def _draft(done: str, plan: str = "一是建立青年党员志愿服务队，带动青年党员参与社区服务。") -> str:
+    return (f"2024年春晖社区党支部书记抓基层党建工作述职报告\n\n{OPENING}{HEAD_DONE}"
+            f"我带头开展主题党日12次，讲党课3次，发展党员1名，支部党员27名。{done}\n\n"
+            f"{HEAD_PROBLEMS}{HEAD_NEXT}{plan}{CLOSING}")
+
+
+def _findings(draft: str, check: str, notes_text: str = NOTES) -> list[Finding]:
+    report = run_checks(draft, parse_notes(notes_text))
+    return [f for f in report.findings if f.check == check]
+
+
+def _invented(draft: str, notes_text: str = NOTES) -> list[str]:
+    return [i.raw for i in run_checks(draft, parse_notes(notes_text)).invented]
+
+
+# ---------------------------------------------------------------- 1. the genre's lexicon
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        pytest.param("坚持落实三会一课制度，严格执行一岗双责。", id="sanhui-yike-yigang"),
+        pytest.param("引导党员增强“四个意识”、坚定“四个自信”、做到“两个维护”。", id="quoted-formulas"),
+        pytest.param("深刻领悟两个确立的决定性意义，落实“第一议题”制度。", id="liangge-queli-diyi-yiti"),
+        pytest.param("充分发挥两个作用，压实两个责任，严格执行三重一大决策制度。", id="liangge-zuoyong-zeren"),
+        pytest.param("持续纠治四风，严守中央八项规定精神。", id="sifeng-baxiang"),
+        pytest.param("认真学习党的二十大和二十届三中全会精神，回顾十九届六中全会决议。", id="congress-plenum"),
+        pytest.param("对后进支部整顿一个、巩固一个，对问题整改一项、销号一项。", id="parallel-idioms"),
+    ],
+)
+def test_lexicon_phrases_are_neither_figures_nor_unsourced_names(sentence: str) -> None:
+    draft = _draft(sentence)
+    assert _invented(draft) == []
+    assert _findings(draft, "unsourced_name") == []
+
+
+@pytest.mark.parametrize(
+    "sentence, raw",
+    [
+        pytest.param("全年走访群众四十户。", "四十户", id="cn-count"),
+        pytest.param("组织志愿服务15次。", "15次", id="arabic-count"),
+        pytest.param("整顿软弱涣散支部两个。", "两个", id="count-next-to-idiom-word"),
+    ],
+)
+def test_real_counts_are_still_invented(sentence: str, raw: str) -> None:
+    assert _invented(_draft(sentence)) == [raw]
+
+
+@pytest.mark.parametrize(
+    "name, flagged",
+    [
+        pytest.param("“四个意识”", False, id="formula"),
+        pytest.param("“第一议题”", False, id="first-topic"),
+        pytest.param("“党纪学习教育”", False, id="campaign-of-the-year"),
+        pytest.param("“二十届三中全会”", False, id="plenum-of-the-year"),
+        pytest.param("“红色楼道长”", True, id="invented-brand"),
+        pytest.param("《春晖社区党员积分管理细则》", True, id="invented-document"),
+    ],
+)
+def test_quoted_names(name: str, flagged: bool) -> None:
+    draft = _draft(f"我们深入开展{name}相关工作。")
+    assert bool(unsourced_names(draft, parse_notes(NOTES))) is flagged
+
+
+# ---------------------------------------------------------------- 3. names.py reads campaigns.yaml `entries`
+@pytest.mark.parametrize(
+    "campaign",
+    [
+        pytest.param("党纪学习教育", id="2024-campaign"),
+        pytest.param("学习贯彻习近平新时代中国特色社会主义思想主题教育", id="2023-campaign"),
+        pytest.param("深入贯彻中央八项规定精神学习教育", id="2025-campaign"),
+    ],
+)
+def test_campaign_names_are_not_unsourced(campaign: str) -> None:
+    draft = _draft(f"我们扎实开展“{campaign}”，组织党员逐条学习。")
+    assert unsourced_names(draft, parse_notes(NOTES)) == []
+
+
+def test_quote_style_does_not_make_a_name_unsourced() -> None:
+    notes = NOTES + "- 打造\"聚'心'成'城'\"服务品牌\n"
+    draft = _draft("打造“聚‘心’成‘城’”服务品牌。")
+    assert unsourced_names(draft, parse_notes(notes)) == []
+
+
+# ---------------------------------------------------------------- 2. figures: meta lines, time, plans
+@pytest.mark.parametrize(
+    "notes_text, sentence, invented",
+    [
+        pytest.param(NOTES.replace("述职笔记", "述职笔记 辖3个小区"), "新建微心愿站3个。", ["3个"], id="title-number"),
+        pytest.param(NOTES.replace("本人：支部书记 李某", "本人：支部书记 李某 工号5"), "帮扶困难党员5名。",
+                     ["5名"], id="person-line-number"),
+        pytest.param(NOTES + "- 参考 https://example.org/doc/8 和 范文08.docx\n", "组织观影8次。", ["8次"],
+                     id="url-and-file-name"),
+        pytest.param(NOTES, "支部现有党员27名。", [], id="member-count-is-a-fact"),
+        pytest.param(NOTES, "全年讲党课3次。", [], id="item-figure-is-a-fact"),
+    ],
+)
+def test_meta_line_numbers_do_not_whitelist(notes_text: str, sentence: str, invented: list[str]) -> None:
+    assert _invented(_draft(sentence), notes_text) == invented
+
+
+def test_number_typed_in_a_title_is_not_called_invented() -> None:
+    notes = NOTES.replace("述职笔记", "述职笔记 辖3个小区")
+    messages = [f.message for f in _findings(_draft("新建微心愿站3个。"), "invented_figure", notes)]
+    assert len(messages) == 1 and "编造" not in messages[0] and "标题" in messages[0]
+    fresh = [f.message for f in _findings(_draft("新建微心愿站9个。"), "invented_figure", notes)]
+    assert len(fresh) == 1 and "编造" in fresh[0]
+
+
+def test_member_count_stays_in_the_ledger() -> None:
+    raws = [f.raw for f, _ in note_figures(parse_notes(NOTES))]
+    assert "27名" in raws and "2024" not in "".join(raws)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        pytest.param("楼道议事会每季度召开一次。", id="every-quarter-once"),
+        pytest.param("党员联系户每月走访1次。", id="every-month"),
+        pytest.param("近两年来，支部面貌明显改善。", id="recent-two-years"),
+        pytest.param("志愿服务台账6月底前建立。", id="deadline-month"),
+        pytest.param("结对帮扶清单〔X〕月底前完成。", id="deadline-placeholder-month"),
+    ],
+)
+def test_time_expressions_are_not_figures(sentence: str) -> None:
+    assert _invented(_draft(sentence)) == []
+
+
+@pytest.mark.parametrize(
+    "plan, invented",
+    [
+        pytest.param("一是每名青年党员每年至少参加志愿服务4次、联系2户群众。", [], id="commitment"),
+        pytest.param("一是2025年6月底前建成青年党员志愿服务队，每季度通报一次进度。", [], id="deadline-and-rhythm"),
+        pytest.param("一是巩固已建成的5个志愿服务点，建立青年党员志愿服务队。", ["5个"], id="count-stated-as-done"),
+    ],
+)
+def test_next_step_commitments(plan: str, invented: list[str]) -> None:
+    report = run_checks(_draft("", plan), parse_notes(NOTES))
+    assert [i.raw for i in report.invented] == invented
+    assert not report.blocking
