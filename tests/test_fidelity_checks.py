@@ -166,3 +166,41 @@ def test_next_step_commitments(plan: str, invented: list[str]) -> None:
     report = run_checks(_draft("", plan), parse_notes(NOTES))
     assert [i.raw for i in report.invented] == invented
     assert not report.blocking
+
+
+# ---------------------------------------------------------------- 4. third person, passage by passage
+@pytest.mark.parametrize(
+    "passage, flagged",
+    [
+        pytest.param("他坚持每周走访困难党员。", True, id="he"),
+        pytest.param("社区工作繁忙，她仍坚持带头学习。", True, id="she-after-comma"),
+        pytest.param("该同志始终把服务群众放在首位。", True, id="gai-tongzhi"),
+        pytest.param("该书记主动认领难题。", True, id="role-word"),
+        pytest.param("春晖社区党支部书记李明同志认真履行职责。", True, id="named-comrade"),
+        pytest.param("〔X〕同志带头讲党课。", True, id="placeholder-comrade"),
+        pytest.param("一是李明同志牵头成立志愿服务队。", True, id="after-enumeration"),
+        pytest.param("我带领全体党员同志积极参与社区服务。", False, id="group-comrades"),
+        pytest.param("我虚心向王明同志请教群众工作方法。", False, id="comrade-as-object"),
+        pytest.param("我经常关心他们的学习和生活。", False, id="they"),
+        pytest.param("我引导党员学习“他山之石”的做法。", False, id="quoted"),
+        pytest.param("我注意听取其他支部的意见，尊重他人。", False, id="qita-taren"),
+    ],
+)
+def test_third_person_passage(passage: str, flagged: bool) -> None:
+    draft = _draft(f"\n{passage}")
+    found = [f for f in _findings(draft, "voice") if f.evidence]
+    assert bool(found) is flagged, found
+    if flagged:
+        assert found[0].evidence == passage and "第一人称" in found[0].message
+
+
+def test_third_person_is_flagged_beside_first_person_passages() -> None:
+    draft = _draft("\n我坚持带头学习。\n李明同志始终坚持带头学习，他还经常走访群众。")
+    voice = _findings(draft, "voice")
+    assert len(voice) == 1 and voice[0].evidence.startswith("李明同志")
+    assert "李明同志" in voice[0].message and "他" in voice[0].message
+
+
+def test_third_person_outside_the_body_is_not_checked() -> None:
+    draft = _draft("").replace(CLOSING, "\n\n以上是李明同志的述职报告，请批评指正。\n")
+    assert [f for f in _findings(draft, "voice") if f.evidence] == []

@@ -115,11 +115,12 @@ def run_checks(
     findings: list[Finding] = [_failed_finding(failed)] if failed else []
     ledger: list[LedgerEntry] = []
     invented: list[InventedFigure] = []
+    ranges = _section_ranges(doc, draft_text)
     if notes is not None:
         figs = note_figures(notes, genre=g)
         ledger = build_ledger(draft_text, figs, g)
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True, genre=g), year,
-                                 _section_ranges(doc, draft_text), g)
+                                 ranges, g)
         findings.extend(ledger_findings(ledger, invented))
         findings.extend(name_findings(draft_text, notes))
     else:
@@ -139,11 +140,11 @@ def run_checks(
     problems = section_text(doc, SectionKind.PROBLEMS, g) if doc else ""
     causes = section_text(doc, SectionKind.CAUSES, g) if doc else ""
     next_steps = section_text(doc, SectionKind.NEXT_STEPS, g) if doc else ""
-    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g)
+    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g, ranges)
     findings.extend(voice)
     if problems.strip():
         rubric = diagnose_problems(problems, next_steps or None, causes or None, genre=g)
-        if voice:
+        if any(not f.evidence for f in voice):  # "no first person" said once, not per passage
             rubric = [f for f in rubric if f.check != "no_first_person"]
         findings.extend(rubric)
     findings = _merge_missing_causes(findings, g)
