@@ -204,3 +204,68 @@ def test_third_person_is_flagged_beside_first_person_passages() -> None:
 def test_third_person_outside_the_body_is_not_checked() -> None:
     draft = _draft("").replace(CLOSING, "\n\n以上是李明同志的述职报告，请批评指正。\n")
     assert [f for f in _findings(draft, "voice") if f.evidence] == []
+
+
+# ---------------------------------------------------------------- 5. 提法规范
+@pytest.mark.parametrize(
+    "wrong_sentence, found, right",
+    [
+        pytest.param("我认真学习习总书记重要讲话。", "习总书记", "习近平总书记", id="xi-title"),
+        pytest.param("坚决贯彻党中央国务院决策部署。", "党中央国务院", "党中央、国务院", id="dunhao"),
+        pytest.param("坚决贯彻中共中央国务院有关要求。", "中共中央国务院", "中共中央、国务院", id="dunhao-zhonggong"),
+        pytest.param("传达学习二十届三中全会会议精神。", "全会会议精神", "全会精神", id="plenum-huiyi"),
+        pytest.param("深入学习党的二十大会议精神。", "党的二十大会议精神", "党的二十大精神", id="congress-huiyi"),
+        pytest.param("以习近平新时代中国特色思想为指导。", "习近平新时代中国特色思想",
+                     "习近平新时代中国特色社会主义思想", id="thought-truncated"),
+        pytest.param("用新时代习近平中国特色社会主义思想武装头脑。", "新时代习近平中国特色社会主义思想",
+                     "习近平新时代中国特色社会主义思想", id="thought-reordered"),
+        pytest.param("学习习近平中国特色社会主义思想。", "习近平中国特色社会主义思想",
+                     "习近平新时代中国特色社会主义思想", id="thought-no-xinshidai"),
+        pytest.param("学习习近平新时代特色社会主义思想。", "习近平新时代特色社会主义思想",
+                     "习近平新时代中国特色社会主义思想", id="thought-no-zhongguo"),
+        pytest.param("坚持以新时代中国特色社会主义思想为指导。", "新时代中国特色社会主义思想",
+                     "习近平新时代中国特色社会主义思想", id="thought-no-xi"),
+        pytest.param("增强政治意识、核心意识、大局意识、看齐意识。", "政治意识、核心意识、大局意识、看齐意识",
+                     "政治意识、大局意识、核心意识、看齐意识", id="four-consciousness-order"),
+        pytest.param("坚定道路自信、制度自信、理论自信、文化自信。", "道路自信、制度自信、理论自信、文化自信",
+                     "道路自信、理论自信、制度自信、文化自信", id="four-confidence-order"),
+        pytest.param("引导党员坚定“四个意识”。", "坚定“四个意识", "增强“四个意识", id="verb-consciousness"),
+        pytest.param("引导党员增强“四个自信”。", "增强“四个自信", "坚定“四个自信", id="verb-confidence"),
+        pytest.param("引导党员增强“两个维护”。", "增强“两个维护", "做到“两个维护", id="verb-two-upholds"),
+        pytest.param("深刻领悟“两个确定”的意义。", "两个确定", "两个确立", id="two-establishments-word"),
+        pytest.param("深刻领悟“两个确立”的重大意义。", "两个确立”的重大意义", "两个确立”的决定性意义",
+                     id="two-establishments-meaning"),
+    ],
+)
+def test_formulation_is_caught(wrong_sentence: str, found: str, right: str) -> None:
+    findings = _findings(_draft(wrong_sentence), "formulation")
+    assert len(findings) == 1, findings
+    f = findings[0]
+    assert f.message.startswith(f"“{found}”应写作“{right}”") and "依据：" in f.message
+    assert f.severity == "warn" and found in f.evidence
+
+
+@pytest.mark.parametrize(
+    "right_sentence",
+    [
+        pytest.param("我认真学习习近平总书记重要讲话。", id="xi-title"),
+        pytest.param("坚决贯彻党中央、国务院决策部署。", id="dunhao"),
+        pytest.param("传达学习二十届三中全会精神和党的二十大精神。", id="jingshen"),
+        pytest.param("坚持以习近平新时代中国特色社会主义思想为指导。", id="thought"),
+        pytest.param("学习习近平同志新时代中国特色社会主义思想的原创性贡献。", id="thought-tongzhi"),
+        pytest.param("推进新时代中国特色社会主义事业。", id="xinshidai-shiye"),
+        pytest.param("增强政治意识、大局意识、核心意识、看齐意识。", id="four-consciousness"),
+        pytest.param("坚定道路自信、理论自信、制度自信、文化自信。", id="four-confidence"),
+        pytest.param("增强“四个意识”、坚定“四个自信”、做到“两个维护”。", id="verbs"),
+        pytest.param("树牢“四个意识”，坚决做到“两个维护”。", id="shulao"),
+        pytest.param("深刻领悟“两个确立”的决定性意义。", id="two-establishments"),
+    ],
+)
+def test_correct_formulation_is_not_caught(right_sentence: str) -> None:
+    assert _findings(_draft(right_sentence), "formulation") == []
+
+
+def test_formulation_check_has_a_chinese_name() -> None:
+    from shuzhi.checks.report import _CHECK_ZH
+
+    assert _CHECK_ZH["formulation"] == "提法规范"

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from ..genre import Genre, SectionKind, Severity, resolve, strip_failed_markers
 from ..models import Finding, ParsedDocument, ParsedNotes
+from .formulations import formulation_findings
 from .leakage import leakage_findings, placeholder_findings, typo_findings
 from .ledger import InventedFigure, LedgerEntry, build_ledger, find_invented, ledger_findings
 from .names import name_findings
@@ -131,6 +132,7 @@ def run_checks(
                                 message="未提供范文，跳过照抄范文检查（广告水印已检查）。"))
     findings.extend(placeholder_findings(draft_text))
     findings.extend(typo_findings(draft_text))
+    findings.extend(formulation_findings(draft_text))
     if doc is not None:
         findings.extend(structure_findings(doc, draft_text, g))
     if year is not None:

@@ -38,6 +38,7 @@ _CHECK_ZH = {
     "empty_formula": "套话堆砌",
     "others_only": "只讲别人",
     "typo": "错别字",
+    "formulation": "提法规范",
     "failed_section": "有节未生成",
 }
 
