@@ -269,3 +269,48 @@ def test_formulation_check_has_a_chinese_name() -> None:
     from shuzhi.checks.report import _CHECK_ZH
 
     assert _CHECK_ZH["formulation"] == "提法规范"
+
+
+# ---------------------------------------------------------------- 2. placeholders: in the notes, in the draft
+PLACEHOLDER_NOTES = NOTES + "- 今年新发展入党积极分子X名\n"
+
+
+@pytest.mark.parametrize(
+    "sentence, status",
+    [
+        pytest.param("新发展入党积极分子〔X〕名。", "found", id="placeholder-kept"),
+        pytest.param("新发展入党积极分子XX名。", "found", id="placeholder-kept-raw"),
+        pytest.param("新发展入党积极分子4名。", "found", id="placeholder-filled"),
+        pytest.param("", "missing", id="fact-dropped"),
+    ],
+)
+def test_placeholder_fact_is_in_the_ledger(sentence: str, status: str) -> None:
+    report = run_checks(_draft(sentence), parse_notes(PLACEHOLDER_NOTES))
+    entries = [e for e in report.ledger if e.placeholder]
+    assert [(e.figure_raw, e.status) for e in entries] == [("〔X〕名", status)]
+    dropped = [f for f in report.findings if f.check == "ledger" and "〔X〕名" in f.message]
+    assert bool(dropped) is (status == "missing")
+    assert not report.blocking
+    filled = [i for i in report.invented if i.fills_placeholder]
+    assert [i.raw for i in filled] == (["4名"] if "4名" in sentence else [])
+    assert [i.raw for i in report.invented if not i.fills_placeholder] == []
+    messages = [f.message for f in report.findings if f.check == "invented_figure"]
+    assert all("编造" not in m and "占位符" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "sentence, flagged",
+    [
+        pytest.param("新增党员示范岗×个。", True, id="single-times"),
+        pytest.param("开展结对帮扶若干次。", True, id="ruogan-count"),
+        pytest.param("在某镇党委指导下开展共建。", True, id="mou-org"),
+        pytest.param("某某同志带头认领微心愿。", True, id="moumou-comrade"),
+        pytest.param("认真学习《关于新形势下党内政治生活的若干准则》。", False, id="ruogan-in-title"),
+        pytest.param("党员李某主动报名志愿服务。", False, id="anonymised-surname"),
+        pytest.param("推广3×3网格管理法。", False, id="multiplication"),
+    ],
+)
+def test_exemplar_placeholders_in_a_draft(sentence: str, flagged: bool) -> None:
+    report = run_checks(_draft(sentence), parse_notes(NOTES))
+    assert bool([f for f in report.findings if f.check == "placeholder"]) is flagged
+    assert [i.raw for i in report.invented if "×" in i.context or "若干" in i.context] == []

@@ -14,7 +14,7 @@ import cn2an
 from .datafiles import load_data, rules_cached
 from .genre import Genre, resolve
 from .genre.numbering import CN_DECIMAL_DIGITS, CN_QUANTITY_CHARS, CN_QUANTITY_LEAD
-from .models import Figure
+from .models import PLACEHOLDER, Figure
 
 _CN_NUM = CN_QUANTITY_CHARS
 _NUM_RE = re.compile(
@@ -205,6 +205,23 @@ def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
             unit = "%"
         figures.append(Figure(raw=text[start:pos], value=value, unit=unit, start=start, end=pos, approx=approx))
     return figures
+
+
+def placeholder_figures(text: str) -> list[tuple[str, str, int, int]]:
+    """(raw, unit, start, end) of every redacted count of TEXT: the placeholder and its unit ("〔X〕名")."""
+    out = []
+    pos = text.find(PLACEHOLDER)
+    while pos >= 0:
+        end = pos + len(PLACEHOLDER)
+        for suffix in _rules().approx_suffixes:
+            if text.startswith(suffix, end) and _match_unit(text, end + len(suffix)):
+                end += len(suffix)
+                break
+        unit = _match_unit(text, end)
+        if unit:
+            out.append((text[pos : end + len(unit)], unit, pos, end + len(unit)))
+        pos = text.find(PLACEHOLDER, end)
+    return out
 
 
 def canonical(fig: Figure) -> tuple[float, str]:

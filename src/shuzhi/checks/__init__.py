@@ -11,7 +11,15 @@ from ..genre import Genre, SectionKind, Severity, resolve, strip_failed_markers
 from ..models import Finding, ParsedDocument, ParsedNotes
 from .formulations import formulation_findings
 from .leakage import leakage_findings, placeholder_findings, typo_findings
-from .ledger import InventedFigure, LedgerEntry, build_ledger, find_invented, ledger_findings
+from .ledger import (
+    InventedFigure,
+    LedgerEntry,
+    build_ledger,
+    filled_placeholders,
+    find_invented,
+    ledger_findings,
+    placeholder_ledger,
+)
 from .names import name_findings
 from .report import CheckReport, format_report_zh, join_evidence, summarise
 from .rubric import diagnose_problems
@@ -119,9 +127,9 @@ def run_checks(
     ranges = _section_ranges(doc, draft_text)
     if notes is not None:
         figs = note_figures(notes, genre=g)
-        ledger = build_ledger(draft_text, figs, g)
+        ledger = build_ledger(draft_text, figs, g) + placeholder_ledger(draft_text, notes, g)
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True, genre=g), year,
-                                 ranges, g)
+                                 ranges, g, filled_placeholders(draft_text, notes, g))
         findings.extend(ledger_findings(ledger, invented))
         findings.extend(name_findings(draft_text, notes))
     else:
