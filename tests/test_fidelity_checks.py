@@ -119,6 +119,7 @@ def test_quote_style_does_not_make_a_name_unsourced() -> None:
                      ["5名"], id="person-line-number"),
         pytest.param(NOTES + "- 参考 https://example.org/doc/8 和 范文08.docx\n", "组织观影8次。", ["8次"],
                      id="url-and-file-name"),
+        pytest.param(NOTES + "- 素材见附件03\n", "新建农家书屋3个。", ["3个"], id="zero-padded-serial"),
         pytest.param(NOTES, "支部现有党员27名。", [], id="member-count-is-a-fact"),
         pytest.param(NOTES, "全年讲党课3次。", [], id="item-figure-is-a-fact"),
     ],
@@ -148,6 +149,7 @@ def test_member_count_stays_in_the_ledger() -> None:
         pytest.param("近两年来，支部面貌明显改善。", id="recent-two-years"),
         pytest.param("志愿服务台账6月底前建立。", id="deadline-month"),
         pytest.param("结对帮扶清单〔X〕月底前完成。", id="deadline-placeholder-month"),
+        pytest.param("三年来，社区面貌焕然一新。", id="three-years"),
     ],
 )
 def test_time_expressions_are_not_figures(sentence: str) -> None:
