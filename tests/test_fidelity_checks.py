@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from shuzhi.checks import run_checks
+from shuzhi.checks import format_report_zh, run_checks
 from shuzhi.checks.names import unsourced_names
 from shuzhi.models import Finding
 from shuzhi.notes import note_figures, parse_notes
@@ -268,9 +268,8 @@ def test_correct_formulation_is_not_caught(right_sentence: str) -> None:
 
 
 def test_formulation_check_has_a_chinese_name() -> None:
-    from shuzhi.checks.report import _CHECK_ZH
-
-    assert _CHECK_ZH["formulation"] == "提法规范"
+    report = run_checks(_draft("我认真学习习总书记重要讲话。"), parse_notes(NOTES))
+    assert "[提法规范] “习总书记”应写作“习近平总书记”" in format_report_zh(report)
 
 
 # ---------------------------------------------------------------- 2. placeholders: in the notes, in the draft
