@@ -168,6 +168,9 @@ def test_next_step_commitments(plan: str, invented: list[str]) -> None:
     report = run_checks(_draft("", plan), parse_notes(NOTES))
     assert [i.raw for i in report.invented] == invented
     assert not report.blocking
+    messages = [f.message for f in report.findings if f.check == "invented_figure"]
+    assert len(messages) == len(invented)
+    assert all("已经完成" in m and "编造" not in m for m in messages)
 
 
 # ---------------------------------------------------------------- 4. third person, passage by passage

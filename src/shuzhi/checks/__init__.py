@@ -130,7 +130,7 @@ def run_checks(
         ledger = build_ledger(draft_text, figs, g) + placeholder_ledger(draft_text, notes, g)
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True, genre=g), year,
                                  ranges, g, filled_placeholders(draft_text, notes, g))
-        findings.extend(ledger_findings(ledger, invented))
+        findings.extend(ledger_findings(ledger, invented, g))
         findings.extend(name_findings(draft_text, notes))
     else:
         findings.append(Finding(check="invented_figure", severity=Severity.INFO, message="未提供笔记，跳过数字出处核对。"))

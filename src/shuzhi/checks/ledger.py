@@ -199,7 +199,9 @@ def _sentence_at(text: str, pos: int, g: Genre) -> str:
     return text[start : min(ends) if ends else len(text)]
 
 
-def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -> list[Finding]:
+def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure], genre: Genre | None = None
+                    ) -> list[Finding]:
+    g = resolve(genre)
     findings = []
     # One finding per note line, not per figure: "this note's 5次、12次 are missing" is what the user acts on.
     missing_by_line: dict[str, list[str]] = {}
@@ -231,6 +233,11 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -
             message = (
                 f"笔记里这项事实的数字是占位符，草稿写成了「{inv.raw}」。如果是您核实后填的真实数字，可以保留"
                 "（最好也补进笔记）；如果不是，请改回占位符〔X〕，定稿前再填。"
+            )
+        elif inv.section and g.role(inv.section) == SectionKind.NEXT_STEPS and inv.severity == Severity.WARN:
+            message = (
+                f"“{g.kind_name(inv.section)}”中的「{inv.raw}」写成了已经完成的数字，"
+                "但笔记里没有出处。如果属实，请把它作为一条事实补进笔记；如果只是打算，请改成打算的写法或删去这个数字。"
             )
         elif inv.typed_in_notes:
             message = (
