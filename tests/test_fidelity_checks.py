@@ -183,7 +183,10 @@ def test_next_step_commitments(plan: str, invented: list[str]) -> None:
         pytest.param("该书记主动认领难题。", True, id="role-word"),
         pytest.param("春晖社区党支部书记李明同志认真履行职责。", True, id="named-comrade"),
         pytest.param("〔X〕同志带头讲党课。", True, id="placeholder-comrade"),
-        pytest.param("一是李明同志牵头成立志愿服务队。", True, id="after-enumeration"),
+        pytest.param("一是李某同志牵头成立志愿服务队。", True, id="writer-name-from-notes"),
+        pytest.param("一是支部书记XX同志牵头成立志愿服务队。", True, id="after-enumeration-placeholder"),
+        pytest.param("我身边的老党员王建国同志主动报名。", False, id="example-member-after-wo"),
+        pytest.param("党员王建国同志主动认领微心愿，带动了一批居民。", False, id="example-member-story"),
         pytest.param("我带领全体党员同志积极参与社区服务。", False, id="group-comrades"),
         pytest.param("我虚心向王明同志请教群众工作方法。", False, id="comrade-as-object"),
         pytest.param("我经常关心他们的学习和生活。", False, id="they"),
@@ -200,10 +203,24 @@ def test_third_person_passage(passage: str, flagged: bool) -> None:
 
 
 def test_third_person_is_flagged_beside_first_person_passages() -> None:
-    draft = _draft("\n我坚持带头学习。\n李明同志始终坚持带头学习，他还经常走访群众。")
+    draft = _draft("\n我坚持带头学习。\n李某同志始终坚持带头学习，他还经常走访群众。")
     voice = _findings(draft, "voice")
-    assert len(voice) == 1 and voice[0].evidence.startswith("李明同志")
-    assert "李明同志" in voice[0].message and "他" in voice[0].message
+    assert len(voice) == 1 and voice[0].evidence.startswith("李某同志")
+    assert "李某同志" in voice[0].message and "他" in voice[0].message
+
+
+@pytest.mark.parametrize(
+    "notes_text, flagged",
+    [
+        pytest.param(NOTES.replace("本人：支部书记 李某\n", "") + "- 社区党支部书记周文华，带头走访\n", True,
+                     id="name-after-role-in-notes"),
+        pytest.param(NOTES + "- 老党员周文华捐书200册\n", False, id="name-of-another-member"),
+    ],
+)
+def test_writer_named_in_the_notes(notes_text: str, flagged: bool) -> None:
+    draft = _draft("\n周文华同志坚持每周走访困难党员。")
+    found = [f for f in _findings(draft, "voice", notes_text) if f.evidence]
+    assert bool(found) is flagged
 
 
 def test_third_person_outside_the_body_is_not_checked() -> None:

@@ -25,7 +25,7 @@ from .report import CheckReport, format_report_zh, join_evidence, summarise
 from .rubric import diagnose_problems
 from .structure import kind_name, section_text, structure_findings
 from .timeliness import stale_references
-from .voice import voice_findings
+from .voice import voice_findings, writer_names
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ def run_checks(
     problems = section_text(doc, SectionKind.PROBLEMS, g) if doc else ""
     causes = section_text(doc, SectionKind.CAUSES, g) if doc else ""
     next_steps = section_text(doc, SectionKind.NEXT_STEPS, g) if doc else ""
-    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g, ranges)
+    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g, ranges,
+                           f"{notes.meta.person} {writer_names(notes.raw_text, g)}" if notes is not None else "")
     findings.extend(voice)
     if problems.strip():
         rubric = diagnose_problems(problems, next_steps or None, causes or None, genre=g)
