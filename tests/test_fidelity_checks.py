@@ -335,3 +335,18 @@ def test_exemplar_placeholders_in_a_draft(sentence: str, flagged: bool) -> None:
     report = run_checks(_draft(sentence), parse_notes(NOTES))
     assert bool([f for f in report.findings if f.check == "placeholder"]) is flagged
     assert [i.raw for i in report.invented if "×" in i.context or "若干" in i.context] == []
+
+
+@pytest.mark.parametrize(
+    "genre, passage, hits",
+    [
+        pytest.param("shuzhi", "该同志坚持原则，她敢于较真。", ["该同志", "她"], id="shuzhi"),
+        pytest.param("duizhao", "该同志学习不够深入，他对自己要求不严。", ["该同志", "他"], id="duizhao"),
+        pytest.param("duizhao", "我对自己要求不严，对身边同志提醒不够。", [], id="duizhao-first-person"),
+    ],
+)
+def test_third_person_rules_are_the_genres(genre: str, passage: str, hits: list[str]) -> None:
+    from shuzhi.checks.voice import third_person_hits
+    from shuzhi.genre import resolve
+
+    assert third_person_hits(passage, resolve(genre)) == hits
