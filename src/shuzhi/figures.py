@@ -14,7 +14,7 @@ import cn2an
 from .datafiles import load_data, rules_cached
 from .genre import Genre, resolve
 from .genre.numbering import CN_DECIMAL_DIGITS, CN_QUANTITY_CHARS, CN_QUANTITY_LEAD
-from .models import Figure
+from .models import PLACEHOLDER, Figure
 
 _CN_NUM = CN_QUANTITY_CHARS
 _NUM_RE = re.compile(
@@ -37,6 +37,7 @@ class _Rules:
     approx_after_unit: tuple[str, ...]
     masked_words: tuple[str, ...]
     masked_patterns: tuple[re.Pattern[str], ...]
+    time_patterns: tuple[re.Pattern[str], ...]
 
 
 @rules_cached
@@ -47,7 +48,10 @@ def _rules() -> _Rules:
         for unit in group:
             groups[str(unit)] = str(group[0])
     scales = {str(k): (str(v[0]), float(v[1])) for k, v in (data.get("unit_scales") or {}).items()}
-    words = [str(w) for w in data.get("fixed_phrases", []) + data.get("non_figure_words", [])]
+    lexicon = load_data("lexicon") or {}
+    words = [str(w) for w in data.get("fixed_phrases", []) + data.get("non_figure_words", [])
+             + (lexicon.get("phrases") or [])]
+    patterns = [str(p) for p in (data.get("non_figure_patterns") or []) + (lexicon.get("patterns") or [])]
     return _Rules(
         units=tuple(sorted({str(u) for u in data["units"]}, key=len, reverse=True)),
         groups=groups,
@@ -56,7 +60,8 @@ def _rules() -> _Rules:
         approx_suffixes=tuple(data.get("approx_suffixes", [])),
         approx_after_unit=tuple(data.get("approx_after_unit", [])),
         masked_words=tuple(sorted(set(words), key=len, reverse=True)),
-        masked_patterns=tuple(re.compile(p) for p in data.get("non_figure_patterns", [])),
+        masked_patterns=tuple(re.compile(p) for p in patterns),
+        time_patterns=tuple(re.compile(str(p)) for p in lexicon.get("time_patterns") or []),
     )
 
 
@@ -66,7 +71,32 @@ def clear_figure_rules() -> None:
 
 
 def fixed_phrases() -> tuple[str, ...]:
-    return tuple(str(p) for p in load_data("units").get("fixed_phrases", []))
+    """The genre's fixed phrases: units.yaml fixed_phrases and lexicon.yaml phrases."""
+    lexicon = load_data("lexicon") or {}
+    return tuple(str(p) for p in load_data("units").get("fixed_phrases", []) + (lexicon.get("phrases") or []))
+
+
+def lexicon_patterns() -> tuple[re.Pattern[str], ...]:
+    """The lexicon's phrase families (党的二十大, 二十届三中全会, 整顿一个、巩固一个)."""
+    return tuple(p for p in _rules().masked_patterns)
+
+
+def is_lexicon_phrase(text: str) -> bool:
+    """TEXT (without quotes) is one of the genre's fixed phrases or phrase families, or made of them."""
+    bare = text.strip("“”\"「」『』‘’'《》")
+    if not bare:
+        return False
+    rest = bare
+    for word in sorted(fixed_phrases(), key=len, reverse=True):
+        rest = rest.replace(word, "")
+    for pattern in _rules().masked_patterns:
+        rest = pattern.sub("", rest)
+    return not re.sub(r"[\s、，,和与及“”\"]", "", rest)
+
+
+def time_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the time and frequency expressions of TEXT (6月底前, 近两年来, 每季度一次)."""
+    return [(m.start(), m.end()) for p in _rules().time_patterns for m in p.finditer(text)]
 
 
 def cn_to_number(text: str) -> float | None:
@@ -175,6 +205,23 @@ def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
             unit = "%"
         figures.append(Figure(raw=text[start:pos], value=value, unit=unit, start=start, end=pos, approx=approx))
     return figures
+
+
+def placeholder_figures(text: str) -> list[tuple[str, str, int, int]]:
+    """(raw, unit, start, end) of every redacted count of TEXT: the placeholder and its unit ("〔X〕名")."""
+    out = []
+    pos = text.find(PLACEHOLDER)
+    while pos >= 0:
+        end = pos + len(PLACEHOLDER)
+        for suffix in _rules().approx_suffixes:
+            if text.startswith(suffix, end) and _match_unit(text, end + len(suffix)):
+                end += len(suffix)
+                break
+        unit = _match_unit(text, end)
+        if unit:
+            out.append((text[pos : end + len(unit)], unit, pos, end + len(unit)))
+        pos = text.find(PLACEHOLDER, end)
+    return out
 
 
 def canonical(fig: Figure) -> tuple[float, str]:

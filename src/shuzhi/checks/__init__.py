@@ -9,14 +9,23 @@ from dataclasses import replace
 
 from ..genre import Genre, SectionKind, Severity, resolve, strip_failed_markers
 from ..models import Finding, ParsedDocument, ParsedNotes
+from .formulations import formulation_findings
 from .leakage import leakage_findings, placeholder_findings, typo_findings
-from .ledger import InventedFigure, LedgerEntry, build_ledger, find_invented, ledger_findings
+from .ledger import (
+    InventedFigure,
+    LedgerEntry,
+    build_ledger,
+    filled_placeholders,
+    find_invented,
+    ledger_findings,
+    placeholder_ledger,
+)
 from .names import name_findings
 from .report import CheckReport, format_report_zh, join_evidence, summarise
 from .rubric import diagnose_problems
 from .structure import kind_name, section_text, structure_findings
 from .timeliness import stale_references
-from .voice import voice_findings
+from .voice import voice_findings, writer_names
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +124,13 @@ def run_checks(
     findings: list[Finding] = [_failed_finding(failed)] if failed else []
     ledger: list[LedgerEntry] = []
     invented: list[InventedFigure] = []
+    ranges = _section_ranges(doc, draft_text)
     if notes is not None:
         figs = note_figures(notes, genre=g)
-        ledger = build_ledger(draft_text, figs, g)
+        ledger = build_ledger(draft_text, figs, g) + placeholder_ledger(draft_text, notes, g)
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True, genre=g), year,
-                                 _section_ranges(doc, draft_text), g)
-        findings.extend(ledger_findings(ledger, invented))
+                                 ranges, g, filled_placeholders(draft_text, notes, g))
+        findings.extend(ledger_findings(ledger, invented, g))
         findings.extend(name_findings(draft_text, notes))
     else:
         findings.append(Finding(check="invented_figure", severity=Severity.INFO, message="未提供笔记，跳过数字出处核对。"))
@@ -130,6 +140,7 @@ def run_checks(
                                 message="未提供范文，跳过照抄范文检查（广告水印已检查）。"))
     findings.extend(placeholder_findings(draft_text))
     findings.extend(typo_findings(draft_text))
+    findings.extend(formulation_findings(draft_text))
     if doc is not None:
         findings.extend(structure_findings(doc, draft_text, g))
     if year is not None:
@@ -139,11 +150,12 @@ def run_checks(
     problems = section_text(doc, SectionKind.PROBLEMS, g) if doc else ""
     causes = section_text(doc, SectionKind.CAUSES, g) if doc else ""
     next_steps = section_text(doc, SectionKind.NEXT_STEPS, g) if doc else ""
-    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g)
+    voice = voice_findings(draft_text, f"{problems}\n{causes}" if problems or causes else None, g, ranges,
+                           f"{notes.meta.person} {writer_names(notes.raw_text, g)}" if notes is not None else "")
     findings.extend(voice)
     if problems.strip():
         rubric = diagnose_problems(problems, next_steps or None, causes or None, genre=g)
-        if voice:
+        if any(not f.evidence for f in voice):  # "no first person" said once, not per passage
             rubric = [f for f in rubric if f.check != "no_first_person"]
         findings.extend(rubric)
     findings = _merge_missing_causes(findings, g)

@@ -98,9 +98,14 @@ def find_placeholders(draft_text: str) -> list[str]:
     from ..corpus.clean import normalise_placeholders
 
     normalised, _ = normalise_placeholders(draft_text, markdown=True)
-    extra = load_data("rubric")["placeholders"]["extra_patterns"]
-    pattern = re.compile("|".join([re.escape(PLACEHOLDER), *extra]))
-    return [context_of(normalised, m.start(), m.end(), 10) for m in pattern.finditer(normalised)]
+    return [context_of(normalised, m.start(), m.end(), 10) for m in _draft_placeholder_re().finditer(normalised)]
+
+
+@rules_cached
+def _draft_placeholder_re() -> re.Pattern[str]:
+    extra = [str(p) for p in load_data("rubric")["placeholders"]["extra_patterns"]]
+    draft_only = [str(p) for p in (load_data("placeholders") or {}).get("draft_patterns") or []]
+    return re.compile("|".join([re.escape(PLACEHOLDER), *extra, *draft_only]), re.MULTILINE)
 
 
 def leakage_findings(draft_text: str, corpus_texts: Mapping[str, str] | None) -> list[Finding]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..figures import canonical, extract_figures, is_year_like, same_figure
-from ..genre import Genre, Severity
+from ..datafiles import load_data
+from ..figures import canonical, extract_figures, is_year_like, placeholder_figures, same_figure, time_spans
+from ..genre import Genre, SectionKind, Severity, resolve
 from ..models import Figure, Finding, ParsedNotes
 
 _CONTEXT = 14
@@ -21,6 +22,9 @@ class LedgerEntry:
     note_line: str  # the note line (item text or meta line) it comes from
     status: str  # "found" | "missing"
     draft_evidence: str = ""  # the draft passage that states it, when found
+    # A fact the notes give with its number left open ("发展党员〔X〕名", value 0): the draft must
+    # keep the placeholder or fill it in.
+    placeholder: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class InventedFigure:
     start: int = 0
     section: str = ""  # section kind of the draft where it occurs, when known
     severity: Severity = Severity.BLOCK  # WARN for a bare 一 + unit ("一次"), often idiomatic
+    # The same number is typed somewhere in the notes (a title, a header line, a file name) but
+    # not as a fact: the user wrote it, so it is not called invented.
+    typed_in_notes: bool = False
+    # It fills a number the notes left as a placeholder ("发展党员〔X〕名" → "4名"): warned, not blocked.
+    fills_placeholder: bool = False
 
 
 def context_of(text: str, start: int, end: int, width: int = _CONTEXT) -> str:
@@ -79,6 +88,50 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
     return out
 
 
+def placeholder_ledger(draft_text: str, notes: ParsedNotes, genre: Genre | None = None) -> list[LedgerEntry]:
+    """Facts the notes state with a placeholder for the number ("发展党员〔X〕名"): found when the draft
+    keeps a placeholder of that unit, or fills it in, in a passage resembling the note."""
+    return [entry for entry, _ in _placeholder_matches(draft_text, notes, genre)]
+
+
+def filled_placeholders(draft_text: str, notes: ParsedNotes, genre: Genre | None = None) -> set[int]:
+    """Start offsets of the draft figures that fill a placeholder fact of the notes."""
+    return {start for _, start in _placeholder_matches(draft_text, notes, genre) if start >= 0}
+
+
+def _placeholder_matches(draft_text: str, notes: ParsedNotes, genre: Genre | None
+                         ) -> list[tuple[LedgerEntry, int]]:
+    """(entry, start of the filling draft figure or -1) for each placeholder fact of the notes."""
+    g = resolve(genre if genre is not None else notes.genre)
+    kept = placeholder_figures(draft_text)
+    drafted = [(u, a, b) for _, u, a, b in kept]
+    drafted += [(f.unit, f.start, f.end) for f in extract_figures(draft_text, g)]
+    used: set[int] = set()
+    out = []
+    for item in notes.items:
+        if g.role(item.section) == SectionKind.CLOSING:
+            continue
+        for raw, unit, _, _ in placeholder_figures(item.text):
+            words = _bigrams(item.text)
+            best, best_score = None, 1  # at least two shared bigrams: the same fact, not any "名"
+            for di, (dunit, a, b) in enumerate(drafted):
+                if di in used or canonical(Figure(raw="", value=0, unit=dunit))[1] != canonical(
+                        Figure(raw="", value=0, unit=unit))[1]:
+                    continue
+                score = len(words & _bigrams(context_of(draft_text, a, b)))
+                if score > best_score:
+                    best, best_score = di, score
+            if best is not None:
+                used.add(best)
+            evidence = context_of(draft_text, drafted[best][1], drafted[best][2]) if best is not None else ""
+            entry = LedgerEntry(figure_raw=raw, value=0.0, unit=unit, note_line=item.text,
+                                status="found" if best is not None else "missing",
+                                draft_evidence=evidence, placeholder=True)
+            filled = drafted[best][1] if best is not None and best >= len(kept) else -1
+            out.append((entry, filled))
+    return out
+
+
 def find_invented(
     draft_text: str,
     notes: ParsedNotes,
@@ -86,27 +139,43 @@ def find_invented(
     year: int | None,
     section_at: list[tuple[int, int, str]] | None = None,
     genre: Genre | None = None,
+    filled: set[int] | None = None,
 ) -> list[InventedFigure]:
-    """Draft figures the notes do not state. Years Y-1..Y+1 (any year when Y is unknown),
+    """Draft figures the notes do not state (FILLED: starts of figures that fill a placeholder fact). Years Y-1..Y+1 (any year when Y is unknown),
     enumeration and fixed phrases are not figures and never flagged."""
+    g = resolve(genre)
     known = [f for f, _ in note_figs]
     note_years = {int(f.value) for f in known if is_year_like(f)}
     if notes.meta.year:
         note_years.add(notes.meta.year)
+    timed = time_spans(draft_text)
+    typed = extract_figures(notes.raw_text, genre)
+    fact_cues = tuple(str(w) for w in (load_data("lexicon") or {}).get("plan_fact_cues") or [])
     out = []
     for fig in extract_figures(draft_text, genre):
-        if is_year_like(fig):
+        year_like = is_year_like(fig)
+        if year_like:
             v = int(fig.value)
             if year is None or abs(v - year) <= 1 or v in note_years:
                 continue
         if any(same_figure(fig, k) for k in known):
             continue
+        # A year out of range stays flagged wherever it is ("2021年底前" in a 2024 plan is a slip).
+        if not year_like and any(a <= fig.start and fig.end <= b for a, b in timed):
+            continue  # 6月底前, 近两年来, 每季度一次: a time or a rhythm, not a claim of fact
         section = ""
         for start, end, kind in section_at or []:
             if start <= fig.start < end:
                 section = kind
                 break
         idiomatic = fig.raw.startswith("一") and canonical(fig)[0] == 1
+        if not year_like and section and g.role(section) == SectionKind.NEXT_STEPS:
+            # A commitment ("每名党员每年至少讲2次党课") is a plan, not a fact; only a count stated
+            # as already done ("已", "累计") is worth a look, and never blocks.
+            sentence = _sentence_at(draft_text, fig.start, g)
+            if not any(w in sentence for w in fact_cues):
+                continue
+            idiomatic = True
         out.append(
             InventedFigure(
                 raw=fig.raw,
@@ -115,18 +184,39 @@ def find_invented(
                 context=context_of(draft_text, fig.start, fig.end),
                 start=fig.start,
                 section=section,
-                severity=Severity.WARN if idiomatic else Severity.BLOCK,
+                severity=Severity.WARN if idiomatic or fig.start in (filled or set()) else Severity.BLOCK,
+                typed_in_notes=any(abs(canonical(fig)[0] - canonical(t)[0]) < 1e-6 for t in typed),
+                fills_placeholder=fig.start in (filled or set()),
             )
         )
     return out
 
 
-def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -> list[Finding]:
+def _sentence_at(text: str, pos: int, g: Genre) -> str:
+    stops = g.punctuation.full_stops + "\n"
+    start = max((text.rfind(c, 0, pos) for c in stops), default=-1) + 1
+    ends = [i for i in (text.find(c, pos) for c in stops) if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
+
+
+def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure], genre: Genre | None = None
+                    ) -> list[Finding]:
+    g = resolve(genre)
     findings = []
     # One finding per note line, not per figure: "this note's 5次、12次 are missing" is what the user acts on.
     missing_by_line: dict[str, list[str]] = {}
     for entry in ledger:
-        if entry.status == "missing":
+        if entry.status == "missing" and entry.placeholder:
+            findings.append(
+                Finding(
+                    check="ledger",
+                    severity=Severity.WARN,
+                    message=f"笔记中的「{entry.figure_raw}」是一项数字待填的事实，草稿里没有写到。"
+                    "请在草稿中补上这件事：知道数字就填上，暂时不知道就保留占位符，定稿前再填。",
+                    evidence=entry.note_line,
+                )
+            )
+        elif entry.status == "missing":
             missing_by_line.setdefault(entry.note_line, []).append(entry.figure_raw)
     for note_line, raws in missing_by_line.items():
         quoted = "".join(f"「{raw}」" for raw in raws)
@@ -139,7 +229,22 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure]) -
             )
         )
     for inv in invented:
-        if inv.severity == Severity.BLOCK:
+        if inv.fills_placeholder:
+            message = (
+                f"笔记里这项事实的数字是占位符，草稿写成了「{inv.raw}」。如果是您核实后填的真实数字，可以保留"
+                "（最好也补进笔记）；如果不是，请改回占位符〔X〕，定稿前再填。"
+            )
+        elif inv.section and g.role(inv.section) == SectionKind.NEXT_STEPS and inv.severity == Severity.WARN:
+            message = (
+                f"“{g.kind_name(inv.section)}”中的「{inv.raw}」写成了已经完成的数字，"
+                "但笔记里没有出处。如果属实，请把它作为一条事实补进笔记；如果只是打算，请改成打算的写法或删去这个数字。"
+            )
+        elif inv.typed_in_notes:
+            message = (
+                f"草稿中的「{inv.raw}」在笔记的事实条目里找不到：笔记中虽有同样的数字，但出现在标题、说明行、文件名"
+                "或别的事项里，不能作为这句话的依据。请核对是否属实：属实就把它作为一条事实写进笔记，否则删除。"
+            )
+        elif inv.severity == Severity.BLOCK:
             message = (
                 f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
                 "请删除，或先把真实数字补进笔记再重新生成。"

@@ -16,7 +16,8 @@ def _standard_names() -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
     from ..figures import fixed_phrases
 
     data = load_data("rubric").get("names", {})
-    campaigns = tuple(re.compile(str(c["pattern"])) for c in load_data("campaigns").get("campaigns", [])
+    # data/campaigns.yaml lists its campaigns under `entries` (shuzhi.checks.timeliness reads the same).
+    campaigns = tuple(re.compile(str(c["pattern"])) for c in load_data("campaigns").get("entries", [])
                       if isinstance(c, dict) and c.get("pattern"))
     return tuple(fixed_phrases()) + tuple(str(n) for n in data.get("standard_names", [])), campaigns
 
@@ -26,20 +27,31 @@ def clear_name_rules() -> None:
 
 
 def _is_standard(name: str) -> bool:
+    from ..figures import is_lexicon_phrase
+
     bare = name.strip("《》“”\"「」『』")
     phrases, campaigns = _standard_names()
-    return any(bare == s or (len(s) >= 4 and s in bare) for s in phrases) or any(c.search(bare) for c in campaigns)
+    return (any(bare == s or (len(s) >= 4 and s in bare) for s in phrases) or any(c.search(bare) for c in campaigns)
+            or is_lexicon_phrase(bare))
+
+
+# Quotation marks of any style: “聚人成‘林’” in a draft is "聚人成'林'" in the notes.
+_QUOTES_RE = re.compile(r"[“”\"'‘’「」『』]")
+
+
+def _unquoted(text: str) -> str:
+    return _QUOTES_RE.sub("", text)
 
 
 def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
     from ..notes.parse import extract_names
 
-    notes_text = notes.raw_text
+    notes_text = _unquoted(notes.raw_text)
     min_chars = int(load_data("rubric").get("names", {}).get("min_chars", 4))
     found = []
     for name in extract_names(draft_text):
         bare = name.strip("《》")
-        if len(bare) < min_chars or bare in notes_text or _is_standard(name):
+        if len(bare) < min_chars or _unquoted(bare) in notes_text or _is_standard(name):
             continue
         found.append(name if name.startswith("《") else f"“{name}”")
     return found

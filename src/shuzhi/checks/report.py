@@ -39,6 +39,7 @@ _CHECK_ZH = {
     "others_only": "只讲别人",
     "omitted_shortfall": "回避笔记中的不足",
     "typo": "错别字",
+    "formulation": "提法规范",
     "failed_section": "有节未生成",
 }
 

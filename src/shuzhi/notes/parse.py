@@ -197,9 +197,14 @@ def note_figures(notes: ParsedNotes, include_years: bool = False, genre: Genre |
     cleaned, _, report = prepare_notes(notes.raw_text, g)
     for line in scan_lines(cleaned, report, g):
         if line.role in ("meta", "title"):
+            # A title or header line (单位/年度/本人, "03" of a file name) states no fact; only its
+            # member count ("党员38名") is one. Years are kept when asked for: they date the report.
             for fig in extract_figures(line.text, g):
-                if include_years or not is_year_like(fig):
+                if include_years and is_year_like(fig):
                     out.append((fig, line.text))
+            for field, value in line.meta:
+                if field == "members":
+                    out.extend((fig, line.text) for fig in extract_figures(value, g) if not is_year_like(fig))
     for item in notes.items:
         if g.role(item.section) == SectionKind.CLOSING:
             continue
