@@ -43,6 +43,22 @@ def _unquoted(text: str) -> str:
     return _QUOTES_RE.sub("", text)
 
 
+@rules_cached
+def _name_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    data = load_data("rubric").get("names", {})
+    return (tuple(str(w) for w in data.get("quoted_name_endings", [])),
+            tuple(str(w) for w in data.get("saying_marks", [])))
+
+
+def _names_something(name: str, draft_text: str) -> bool:
+    """《…》 always; “…” unless it reads as a saying and does not end like a name."""
+    if f"《{name}》" in draft_text or name.startswith("《"):
+        return True
+    endings, marks = _name_words()
+    bare = _unquoted(name)
+    return bare.endswith(endings) or not any(m in bare for m in marks)
+
+
 def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
     from ..notes.parse import extract_names
 
@@ -51,7 +67,8 @@ def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
     found = []
     for name in extract_names(draft_text):
         bare = name.strip("《》")
-        if len(bare) < min_chars or _unquoted(bare) in notes_text or _is_standard(name):
+        if len(bare) < min_chars or _unquoted(bare) in notes_text or _is_standard(name) \
+                or not _names_something(name, draft_text):
             continue
         found.append(name if name.startswith("《") else f"“{name}”")
     return found

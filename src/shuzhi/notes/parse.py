@@ -203,8 +203,11 @@ def note_figures(notes: ParsedNotes, include_years: bool = False, genre: Genre |
                 if include_years and is_year_like(fig):
                     out.append((fig, line.text))
             for field, value in line.meta:
-                if field == "members":
-                    out.extend((fig, line.text) for fig in extract_figures(value, g) if not is_year_like(fig))
+                # The unit's own description ("单位：…党支部，党员45名，3个党小组") states facts too:
+                # counted figures of the unit line, never a bare number (an id, a serial).
+                if field == "members" or field == "org":
+                    out.extend((fig, line.text) for fig in extract_figures(value, g)
+                               if not is_year_like(fig) and (field == "members" or fig.unit))
     for item in notes.items:
         if g.role(item.section) == SectionKind.CLOSING:
             continue
