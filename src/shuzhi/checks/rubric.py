@@ -226,6 +226,33 @@ def topics(text: str, genre: Genre | None = None) -> set[str]:
     return words
 
 
+def _shared_weight(a: set[str], b: set[str]) -> float:
+    """How much two passages share: a specific word (3+ characters, a topic group) counts 1, a short one ½."""
+    return sum(1.0 if len(w) >= 3 else 0.5 for w in a & b)
+
+
+def unmatched_problems(problems: list[str], measure_topics: list[set[str]], genre: Genre | None = None) -> list[str]:
+    """Problems no measure answers: problems and measures are paired one to one, best shared topics first
+    (one shared word such as 联席会议 must not let a measure answer two problems); a problem left over is
+    still answered when some measure shares a lot with it (a measure may cover two related problems)."""
+    r = _rules(resolve(genre))
+    enough = float(r.get("measure_match_min", 1.0))
+    plenty = float(r.get("measure_reuse_min", 2.0))
+    problem_topics = [topics(p, genre) for p in problems]
+    pairs = sorted(((_shared_weight(pt, mt), i, j) for i, pt in enumerate(problem_topics)
+                    for j, mt in enumerate(measure_topics)), reverse=True)
+    answered: set[int] = set()
+    used: set[int] = set()
+    for weight, i, j in pairs:
+        if weight >= enough and i not in answered and j not in used:
+            answered.add(i)
+            used.add(j)
+    for i, pt in enumerate(problem_topics):
+        if i not in answered and any(_shared_weight(pt, mt) >= plenty for mt in measure_topics):
+            answered.add(i)
+    return [p for i, p in enumerate(problems) if i not in answered]
+
+
 def diagnose_problems(
     problems_text: str, next_steps_text: str | None = None, causes_text: str | None = None,
     genre: Genre | None = None, notes_text: str | None = None,
@@ -299,7 +326,7 @@ def diagnose_problems(
     if next_steps_text and next_steps_text.strip() and problems:
         _, measures = split_items(_drop_headings(next_steps_text, g), g)
         measure_topics = [topics(m, g) for m in measures] or [topics(next_steps_text, g)]
-        unmatched = [p for p in problems if not any(topics(p, g) & mt for mt in measure_topics)]
+        unmatched = unmatched_problems(problems, measure_topics, g)
         if unmatched:
             count = f"（问题{len(problems)}条，措施{len(measures)}条）" if len(measures) < len(problems) else ""
             add(

@@ -312,4 +312,5 @@ def _next_steps_of(draft_text: str, g: Genre) -> str:
     from ..corpus.parse import parse_text
 
     doc = parse_text(draft_text, name="草稿", genre=g)
-    return "\n".join((s.heading + s.text) for s in doc.sections if g.role(s.kind) == SectionKind.NEXT_STEPS)
+    # Heading and body on lines of their own: glued together, the heading swallows the first measure.
+    return "\n".join(f"{s.heading}\n{s.text}".strip() for s in doc.sections if g.role(s.kind) == SectionKind.NEXT_STEPS)
