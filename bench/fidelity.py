@@ -64,17 +64,8 @@ MIN_RUN = 8
 PLACEHOLDER_TOKEN = "\x00"
 _PLACEHOLDER_RE = re.compile(r"〔[XxＸｘ]+〕|[XxＸｘ]{1,4}(?![A-Za-z])|\*{1,4}|某某")
 _WS_RE = re.compile(r"\s+")
-KIND_ORDER = (
-    "invented_figure_arabic",
-    "invented_figure_chinese",
-    "invented_name",
-    "corpus_copy",
-    "stale_campaign",
-    "placeholder",
-    "dropped_figure",
-    "unmatched_problem",
-    "third_person",
-)
+# The nine fault kinds, in report order: one list, shared with tests/test_fidelity_set.py.
+KIND_ORDER = tuple(json.loads((DEFAULT_CASES / "fault_kinds.json").read_text(encoding="utf-8")))
 
 
 def normalise(text: str) -> str:

@@ -14,17 +14,7 @@ SET_DIR = Path(__file__).parent / "data" / "fidelity"
 CASES = sorted(p for p in SET_DIR.glob("case_*") if p.is_dir())
 REWRITE = sorted((SET_DIR / "rewrite").glob("*.md"))
 
-KINDS = {
-    "invented_figure_arabic",
-    "invented_figure_chinese",
-    "invented_name",
-    "corpus_copy",
-    "stale_campaign",
-    "placeholder",
-    "dropped_figure",
-    "unmatched_problem",
-    "third_person",
-}
+KINDS = set(json.loads((SET_DIR / "fault_kinds.json").read_text(encoding="utf-8")))
 CHECKS = {
     "ledger", "invented_figure", "unsourced_name", "placeholder", "leakage", "structure", "timeliness", "voice",
     "vague", "objective_excuse", "strength_as_weakness", "missing_subjective_causes", "causes_restate_problems",
