@@ -118,17 +118,13 @@ def test_search_before_building_says_what_to_run() -> None:
 
 def test_very_long_query_is_cut_before_searching(index: CorpusIndex, caplog: pytest.LogCaptureFixture) -> None:
     import logging
-    import time
 
     from shuzhi.index.search import MAX_QUERY_CHARS
 
     head = "党风廉政建设警示教育"
     query = head + "加强党支部建设，落实三会一课制度。" * 2500  # ~45,000 characters
-    started = time.perf_counter()
     with caplog.at_level(logging.INFO, logger="shuzhi.index.search"):
         hits = index.search(query, k=5)
-    elapsed = time.perf_counter() - started
     assert hits
     assert any("truncated" in r.getMessage() for r in caplog.records)
     assert all(len(q) <= MAX_QUERY_CHARS for q in index._query_vectors)  # only the cut query was embedded
-    assert elapsed < 5, f"long query took {elapsed:.1f} s"
