@@ -128,6 +128,35 @@ def test_meta_line_numbers_do_not_whitelist(notes_text: str, sentence: str, inve
     assert _invented(_draft(sentence), notes_text) == invented
 
 
+@pytest.mark.parametrize(
+    "sentence, invented",
+    [
+        pytest.param("\n\n另外还为青年党员讲党课三场。", [], id="synonym-unit-same-matter"),
+        pytest.param("\n\n另外还召开居民座谈会三场。", ["三场"], id="synonym-unit-other-matter"),
+        pytest.param("\n\n另外还召开居民座谈会3次。", [], id="same-unit-is-trusted"),
+        pytest.param("\n\n另外还召开居民座谈会四场。", ["四场"], id="no-such-number"),
+    ],
+)
+def test_synonym_units_need_the_same_matter(sentence: str, invented: list[str]) -> None:
+    """场 and 次 count the same thing, so "讲党课三场" states the notes' "讲党课3次"; but "座谈会三场" is
+    another matter that merely shares the number."""
+    assert _invented(_draft(sentence)) == invented
+
+
+@pytest.mark.parametrize(
+    "sentence, status",
+    [
+        pytest.param("开展三次党员志愿服务。", "found", id="note-chang-draft-ci"),
+        pytest.param("召开三次支委会。", "missing", id="synonym-elsewhere-does-not-count"),
+    ],
+)
+def test_ledger_accepts_synonym_units_on_the_same_matter(sentence: str, status: str) -> None:
+    notes = NOTES + "- 开展党员志愿服务3场\n"
+    report = run_checks(_draft(sentence), parse_notes(notes))
+    entry = next(e for e in report.ledger if "志愿服务3场" in e.note_line)
+    assert entry.status == status
+
+
 def test_number_typed_in_a_title_is_not_called_invented() -> None:
     notes = NOTES.replace("述职笔记", "述职笔记 辖3个小区")
     messages = [f.message for f in _findings(_draft("新建微心愿站3个。"), "invented_figure", notes)]
