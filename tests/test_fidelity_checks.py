@@ -157,6 +157,21 @@ def test_ledger_accepts_synonym_units_on_the_same_matter(sentence: str, status: 
     assert entry.status == status
 
 
+@pytest.mark.parametrize(
+    "sentence, status, invented",
+    [
+        pytest.param("对违规问题坚决查处，全年查处一起。", "found", [], id="yiqi-written-out"),
+        pytest.param("和居民一起开展环境整治。", "missing", [], id="yiqi-together-is-no-count"),
+        pytest.param("全年查处两起。", "missing", ["两起"], id="other-count"),
+    ],
+)
+def test_counted_cases_in_chinese_numerals(sentence: str, status: str, invented: list[str]) -> None:
+    notes = NOTES + "- 违规收费专项治理，查处1起\n"
+    report = run_checks(_draft(sentence), parse_notes(notes))
+    assert next(e for e in report.ledger if "查处1起" in e.note_line).status == status
+    assert [i.raw for i in report.invented] == invented
+
+
 def test_number_typed_in_a_title_is_not_called_invented() -> None:
     notes = NOTES.replace("述职笔记", "述职笔记 辖3个小区")
     messages = [f.message for f in _findings(_draft("新建微心愿站3个。"), "invented_figure", notes)]
