@@ -83,6 +83,10 @@ def test_real_counts_are_still_invented(sentence: str, raw: str) -> None:
         pytest.param("“二十届三中全会”", False, id="plenum-of-the-year"),
         pytest.param("“红色楼道长”", True, id="invented-brand"),
         pytest.param("《春晖社区党员积分管理细则》", True, id="invented-document"),
+        pytest.param("“薄弱环节”", False, id="ordinary-word-in-quotes"),
+        pytest.param("“急难险重”", False, id="ordinary-idiom-in-quotes"),
+        pytest.param("“书香社区”", True, id="two-words-are-a-name"),
+        pytest.param("“红盾先锋”", True, id="unknown-word-is-a-name"),
     ],
 )
 def test_quoted_names(name: str, flagged: bool) -> None:
