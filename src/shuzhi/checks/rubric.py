@@ -142,10 +142,26 @@ def _overlap(a: str, b: str) -> float:
     return len(ba & bb) / min(len(ba), len(bb))
 
 
+def _formulas(text: str, r: dict[str, Any]) -> list[str]:
+    """Every empty formula of TEXT, in order, one per place: the hedges of `empty_formula_patterns`
+    ("还需进一步提高", "还有差距") and the words of `empty_formulas` not inside one of them."""
+    spans: list[tuple[int, int]] = []
+    for pattern in r.get("empty_formula_patterns") or ():
+        spans.extend(m.span() for m in re.finditer(pattern, text) if m.group(0))
+    for word in r["empty_formulas"]:
+        for m in re.finditer(re.escape(word), text):
+            if not any(a <= m.start() and m.end() <= b for a, b in spans):
+                spans.append(m.span())
+    return [text[a:b] for a, b in sorted(set(spans))]
+
+
 def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
     core = item.strip()
     if core.startswith(tuple(r["cause_clause_starts"])):
         return False
+    bare = not extract_figures(core, g) and not any(mk in core for mk in r["example_markers"])
+    if bare and len(_formulas(core, r)) >= int(r.get("vague_formula_min", 2)):
+        return True  # "政治站位还需进一步提高，“四个意识”还需进一步增强": formulas, however long
     chars = len(re.sub(r"[\W_]", "", core))
     ends = re.escape(g.punctuation.sentence_ends)
     sentences = [s for s in re.split(f"[{ends}]", core) if s.strip()]
@@ -163,11 +179,18 @@ def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
 
 def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     """A problem the writer owns: a sentence naming the writer (本人, 书记…) that is neither an
-    excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count)."""
+    excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count); in a problem
+    about others, only a first-person sentence ("我对支委履职督促不够") counts."""
     excuses = tuple(r["objective_excuses"]) + tuple(r["strength_as_weakness"])
     patterns = tuple(r.get("objective_excuse_patterns") or ())
-    for sentence in g.split_sentences(problem):
+    sentences = g.split_sentences(problem)
+    # A problem headed by other people ("部分支部委员履职不到位") is owned only in the first person:
+    # "支部工作主要靠书记一人推动" names the secretary, but blames the committee members.
+    about_others = bool(sentences) and any(mk in sentences[0] for mk in r["others_markers"])
+    for sentence in sentences:
         if not any(mk in sentence for mk in r["self_markers"]):
+            continue
+        if about_others and not re.search(r["first_person"], sentence):
             continue
         if any(w in sentence for w in excuses) or any(re.search(p, sentence) for p in patterns):
             continue
@@ -381,7 +404,7 @@ def diagnose_problems(
                 g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS,
             )
     formula_text = "\n".join([problems_text, next_steps_text or ""])
-    formulas = [f for f in r["empty_formulas"] for _ in range(formula_text.count(f))]
+    formulas = _formulas(formula_text, r)
     chars = max(len(re.sub(r"\s", "", formula_text)), 1)
     slogans = _found(list(r.get("empty_slogans") or ()), whole)
     if len(formulas) >= int(r["empty_formula_min"]) and len(formulas) * 100 / chars >= float(r["empty_formula_per_100"]):
