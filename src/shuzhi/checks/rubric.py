@@ -46,19 +46,35 @@ def _is_heading_line(line: str, g: Genre) -> bool:
     return len(text) <= _HEADING_MAX_CHARS and g.punctuation.sentence_end_re.search(text) is None
 
 
-def _drop_headings(text: str, g: Genre, keep: str | None = None) -> str:
+def _drop_headings(text: str, g: Genre, keep_leads: bool = False) -> str:
     """Remove heading lines ("二、存在问题及原因", "存在的不足"): short, no sentence end.
 
-    With KEEP (a regex), a short line matching it after some body text stays: it is a lead-in
-    ("分析存在上述问题的原因：" on its own line before 一是…二是…), not a heading.
+    With KEEP_LEADS, a short line starting with one of the genre's causes lead-ins after some body text
+    stays: it is a lead-in ("分析存在上述问题的原因：" on its own line before 一是…二是…), not a heading.
     """
     kept: list[str] = []
     for ln in text.splitlines():
         if not ln.strip():
             continue
-        if not _is_heading_line(ln, g) or (keep and kept and re.search(keep, ln)):
+        if not _is_heading_line(ln, g) or (keep_leads and kept and cause_start(ln.strip(), g) is not None):
             kept.append(ln)
     return "\n".join(kept)
+
+
+def _lead_searches(g: Genre) -> tuple[re.Pattern[str], ...]:
+    """The genre's causes lead-ins (anchored at a paragraph start), found also after a sentence end."""
+    ends = re.escape(g.punctuation.sentence_ends)
+    return tuple(re.compile(f"(?:^|(?<=[{ends}]))[ \t]*(?:{p.pattern.removeprefix('^')})", re.M)
+                 for p in g.causes_leads)
+
+
+def cause_start(text: str, genre: Genre | None = None) -> int | None:
+    """Where the causes part of a problems text starts (the first lead-in of the genre's `causes_leads`
+    at a line start or after a sentence end: "究其原因，", "分析原因：", "原因是…"), or None."""
+    g = resolve(genre)
+    starts = [m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t"))
+              for p in _lead_searches(g) if (m := p.search(text))]
+    return min(starts) if starts else None
 
 
 def split_items(text: str, genre: Genre | None = None) -> tuple[str, list[str]]:
@@ -86,9 +102,9 @@ def split_problems(problems_text: str, causes_text: str | None = None, genre: Ge
     """Problems, then causes (from "究其原因…", "原因是…", "由于…" clauses and `causes_text`)."""
     g = resolve(genre)
     r = _rules(g)
-    body = _drop_headings(problems_text, g, keep=r["cause_start"])
-    m = re.search(r["cause_start"], body)
-    problem_part, cause_part = (body[: m.start()], body[m.start() :]) if m else (body, "")
+    body = _drop_headings(problems_text, g, keep_leads=True)
+    at = cause_start(body, g)
+    problem_part, cause_part = (body[:at], body[at:]) if at is not None else (body, "")
     intro, items = split_items(problem_part, g)
     inline: list[str] = []
     starts = tuple(r["cause_clause_starts"])
