@@ -398,3 +398,19 @@ def test_third_person_rules_are_the_genres(genre: str, passage: str, hits: list[
     from shuzhi.genre import resolve
 
     assert third_person_hits(passage, resolve(genre)) == hits
+
+
+def test_every_finding_of_a_faulty_draft_has_a_chinese_name_and_advice() -> None:
+    from pathlib import Path
+
+    from shuzhi.checks.report import check_name_zh
+
+    case = Path(__file__).parent / "data" / "fidelity" / "case_01"
+    report = run_checks((case / "faulty.md").read_text(encoding="utf-8"),
+                        parse_notes((case / "notes.md").read_text(encoding="utf-8")))
+    checks = {f.check for f in report.findings}
+    assert {"invented_figure", "unsourced_name", "no_matching_measure"} <= checks
+    for f in report.findings:
+        assert check_name_zh(f.check) != f.check, f.check
+        if f.severity != "info":  # an info line says what was skipped, not what to do
+            assert "请" in f.message, f.message

@@ -93,7 +93,7 @@ def name_findings(draft_text: str, notes: ParsedNotes) -> list[Finding]:
     return [Finding(
         check="unsourced_name",
         severity=Severity.WARN,
-        message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处：如果是模型补充的文件、活动或荣誉，"
-        "请核实后保留，否则删除。",
+        message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处。确有这份文件、这项活动或荣誉的，"
+        "请核对名称后把它补进笔记；没有的，请从草稿中删除。",
         evidence=join_evidence(names),
     )]
