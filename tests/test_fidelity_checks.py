@@ -83,6 +83,10 @@ def test_real_counts_are_still_invented(sentence: str, raw: str) -> None:
         pytest.param("“二十届三中全会”", False, id="plenum-of-the-year"),
         pytest.param("“红色楼道长”", True, id="invented-brand"),
         pytest.param("《春晖社区党员积分管理细则》", True, id="invented-document"),
+        pytest.param("“薄弱环节”", False, id="ordinary-word-in-quotes"),
+        pytest.param("“急难险重”", False, id="ordinary-idiom-in-quotes"),
+        pytest.param("“书香社区”", True, id="two-words-are-a-name"),
+        pytest.param("“红盾先锋”", True, id="unknown-word-is-a-name"),
     ],
 )
 def test_quoted_names(name: str, flagged: bool) -> None:
@@ -126,6 +130,50 @@ def test_quote_style_does_not_make_a_name_unsourced() -> None:
 )
 def test_meta_line_numbers_do_not_whitelist(notes_text: str, sentence: str, invented: list[str]) -> None:
     assert _invented(_draft(sentence), notes_text) == invented
+
+
+@pytest.mark.parametrize(
+    "sentence, invented",
+    [
+        pytest.param("\n\n另外还为青年党员讲党课三场。", [], id="synonym-unit-same-matter"),
+        pytest.param("\n\n另外还召开居民座谈会三场。", ["三场"], id="synonym-unit-other-matter"),
+        pytest.param("\n\n另外还召开居民座谈会3次。", [], id="same-unit-is-trusted"),
+        pytest.param("\n\n另外还召开居民座谈会四场。", ["四场"], id="no-such-number"),
+    ],
+)
+def test_synonym_units_need_the_same_matter(sentence: str, invented: list[str]) -> None:
+    """场 and 次 count the same thing, so "讲党课三场" states the notes' "讲党课3次"; but "座谈会三场" is
+    another matter that merely shares the number."""
+    assert _invented(_draft(sentence)) == invented
+
+
+@pytest.mark.parametrize(
+    "sentence, status",
+    [
+        pytest.param("开展三次党员志愿服务。", "found", id="note-chang-draft-ci"),
+        pytest.param("召开三次支委会。", "missing", id="synonym-elsewhere-does-not-count"),
+    ],
+)
+def test_ledger_accepts_synonym_units_on_the_same_matter(sentence: str, status: str) -> None:
+    notes = NOTES + "- 开展党员志愿服务3场\n"
+    report = run_checks(_draft(sentence), parse_notes(notes))
+    entry = next(e for e in report.ledger if "志愿服务3场" in e.note_line)
+    assert entry.status == status
+
+
+@pytest.mark.parametrize(
+    "sentence, status, invented",
+    [
+        pytest.param("对违规问题坚决查处，全年查处一起。", "found", [], id="yiqi-written-out"),
+        pytest.param("和居民一起开展环境整治。", "missing", [], id="yiqi-together-is-no-count"),
+        pytest.param("全年查处两起。", "missing", ["两起"], id="other-count"),
+    ],
+)
+def test_counted_cases_in_chinese_numerals(sentence: str, status: str, invented: list[str]) -> None:
+    notes = NOTES + "- 违规收费专项治理，查处1起\n"
+    report = run_checks(_draft(sentence), parse_notes(notes))
+    assert next(e for e in report.ledger if "查处1起" in e.note_line).status == status
+    assert [i.raw for i in report.invented] == invented
 
 
 def test_number_typed_in_a_title_is_not_called_invented() -> None:
@@ -350,3 +398,19 @@ def test_third_person_rules_are_the_genres(genre: str, passage: str, hits: list[
     from shuzhi.genre import resolve
 
     assert third_person_hits(passage, resolve(genre)) == hits
+
+
+def test_every_finding_of_a_faulty_draft_has_a_chinese_name_and_advice() -> None:
+    from pathlib import Path
+
+    from shuzhi.checks.report import check_name_zh
+
+    case = Path(__file__).parent / "data" / "fidelity" / "case_01"
+    report = run_checks((case / "faulty.md").read_text(encoding="utf-8"),
+                        parse_notes((case / "notes.md").read_text(encoding="utf-8")))
+    checks = {f.check for f in report.findings}
+    assert {"invented_figure", "unsourced_name", "no_matching_measure"} <= checks
+    for f in report.findings:
+        assert check_name_zh(f.check) != f.check, f.check
+        if f.severity != "info":  # an info line says what was skipped, not what to do
+            assert "请" in f.message, f.message

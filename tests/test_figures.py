@@ -108,3 +108,35 @@ def test_bare_arabic_number_matches_any_unit() -> None:
 
 def test_placeholders_are_not_figures() -> None:
     assert extract_figures("全年开展集中学习〔X〕次，发展党员〔X〕名") == []
+
+
+@pytest.mark.parametrize(
+    "text, raws",
+    [
+        pytest.param("全年查处一起，起到了警示作用。", ["一起"], id="counted-after-verb"),
+        pytest.param("发生一起安全生产事故。", ["一起"], id="counted-after-fasheng"),
+        pytest.param("立案查办一起违纪案件。", ["一起"], id="before-the-case"),
+        pytest.param("和群众一起干，带领党员一起学。", [], id="together-with"),
+        pytest.param("做到想在一起、干在一起。", [], id="together-in-idiom"),
+        pytest.param("支委一起研究解决办法。", [], id="together-before-verb"),
+    ],
+)
+def test_yiqi_is_a_count_only_as_cases(text: str, raws: list[str]) -> None:
+    """一起 is 1 起 when it counts cases ("查处一起"), and "together" otherwise."""
+    assert [f.raw for f in extract_figures(text)] == raws
+
+
+@pytest.mark.parametrize(
+    "a, b, synonym",
+    [
+        pytest.param("3场", "三次", True, id="chang-ci"),
+        pytest.param("2名", "两人", True, id="ming-ren"),
+        pytest.param("3次", "三次", False, id="same-unit"),
+        pytest.param("3万元", "30000元", False, id="scaled-unit"),
+        pytest.param("3", "三次", False, id="bare-number"),
+    ],
+)
+def test_by_synonym_unit(a: str, b: str, synonym: bool) -> None:
+    from shuzhi.figures import by_synonym_unit
+
+    assert by_synonym_unit(extract_figures(a)[0], extract_figures(b)[0]) is synonym

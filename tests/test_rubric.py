@@ -190,6 +190,40 @@ NOTES_WITH_SHORTFALLS = "## 问题\n- 主题党日形式单一\n- 对年轻党�
             "一是我抓组织生活不实，比如主题党日12次都在会议室开展。究其原因，是我思想认识不到位。",
             None, "empty_formula", False, "", id="no-slogan",
         ),
+        pytest.param(
+            "（一）部分支委履职不到位。支委分工流于形式，支部工作主要靠书记一人推动。\n"
+            "（二）个别党员参加组织生活不积极，有的党员全年三次缺席主题党日。\n原因分析：个别支委责任意识不强。",
+            None, "others_only", True, "部分支委", id="others-only-secretary-named-as-the-one-who-works",
+        ),
+        pytest.param(
+            "（一）部分支委履职不到位。支委分工流于形式，我对支委履职督促指导不够。\n"
+            "（二）个别党员参加组织生活不积极，有的党员全年三次缺席主题党日。\n原因分析：我责任意识不强。",
+            None, "others_only", False, "", id="others-headline-owned-in-first-person",
+        ),
+        pytest.param(
+            "一是支部书记抓党建精力不足，比如全年只参加了2次党小组会。\n究其原因，是我思想认识不到位。",
+            None, "others_only", False, "", id="secretary-headline-owns-up",
+        ),
+        pytest.param(
+            "一是政治站位还需进一步提高，“四个意识”还需进一步增强。\n二是理论学习还需进一步深化，学用结合还有差距。\n"
+            "究其原因，主要是我理想信念还需进一步坚定。",
+            None, "empty_formula", True, "还需进一步提高", id="stacked-hedges",
+        ),
+        pytest.param(
+            "一是政治站位还需进一步提高，“四个意识”还需进一步增强，“两个维护”还需进一步落实到位。\n"
+            "究其原因，是我思想认识不到位。",
+            None, "vague", True, "政治站位", id="long-item-of-hedges-is-vague",
+        ),
+        pytest.param(
+            "一是理论学习还需进一步深化，比如全年24次集中学习中我只有4次作了发言，学用结合还有差距。\n"
+            "究其原因，是我思想认识不到位。",
+            None, "vague", False, "", id="hedges-with-an-example-are-not-vague",
+        ),
+        pytest.param(
+            "一是理论学习还需进一步深化，比如全年24次集中学习中我只有4次作了发言。\n"
+            "二是我对青年党员关心不够，有的青年党员半年没有谈过心。\n究其原因，是我思想认识不到位。",
+            None, "empty_formula", False, "", id="one-hedge-in-a-concrete-section",
+        ),
         pytest.param(CAUSES_OWN_LINE, None, "missing_subjective_causes", False, "", id="causes-lead-in-own-line"),
         pytest.param(
             "一是理论学习不够深入。作为支部书记，我组织集中学习多满足于读原文，全年24次学习中结合业务研讨的不多。\n"

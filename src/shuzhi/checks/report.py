@@ -23,6 +23,7 @@ _SEVERITY_ZH = {Severity.BLOCK: "必须处理", Severity.WARN: "建议修改", S
 _CHECK_ZH = {
     "ledger": "数字核对",
     "invented_figure": "无出处的数字",
+    "unsourced_name": "无出处的名称",
     "placeholder": "占位符",
     "leakage": "照抄范文/广告",
     "structure": "结构",

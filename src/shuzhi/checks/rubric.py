@@ -15,7 +15,7 @@ from typing import Any
 
 from ..figures import extract_figures
 from ..genre import Genre, SectionKind, Severity, resolve
-from ..models import Finding
+from ..models import Finding, TextEmbedder
 from .report import join_evidence
 
 _HEADING_MAX_CHARS = 24  # a line this short without a sentence end is a heading, not a problem
@@ -46,19 +46,35 @@ def _is_heading_line(line: str, g: Genre) -> bool:
     return len(text) <= _HEADING_MAX_CHARS and g.punctuation.sentence_end_re.search(text) is None
 
 
-def _drop_headings(text: str, g: Genre, keep: str | None = None) -> str:
+def _drop_headings(text: str, g: Genre, keep_leads: bool = False) -> str:
     """Remove heading lines ("二、存在问题及原因", "存在的不足"): short, no sentence end.
 
-    With KEEP (a regex), a short line matching it after some body text stays: it is a lead-in
-    ("分析存在上述问题的原因：" on its own line before 一是…二是…), not a heading.
+    With KEEP_LEADS, a short line starting with one of the genre's causes lead-ins after some body text
+    stays: it is a lead-in ("分析存在上述问题的原因：" on its own line before 一是…二是…), not a heading.
     """
     kept: list[str] = []
     for ln in text.splitlines():
         if not ln.strip():
             continue
-        if not _is_heading_line(ln, g) or (keep and kept and re.search(keep, ln)):
+        if not _is_heading_line(ln, g) or (keep_leads and kept and cause_start(ln.strip(), g) is not None):
             kept.append(ln)
     return "\n".join(kept)
+
+
+def _lead_searches(g: Genre) -> tuple[re.Pattern[str], ...]:
+    """The genre's causes lead-ins (anchored at a paragraph start), found also after a sentence end."""
+    ends = re.escape(g.punctuation.sentence_ends)
+    return tuple(re.compile(f"(?:^|(?<=[{ends}]))[ \t]*(?:{p.pattern.removeprefix('^')})", re.M)
+                 for p in g.causes_leads)
+
+
+def cause_start(text: str, genre: Genre | None = None) -> int | None:
+    """Where the causes part of a problems text starts (the first lead-in of the genre's `causes_leads`
+    at a line start or after a sentence end: "究其原因，", "分析原因：", "原因是…"), or None."""
+    g = resolve(genre)
+    starts = [m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t"))
+              for p in _lead_searches(g) if (m := p.search(text))]
+    return min(starts) if starts else None
 
 
 def split_items(text: str, genre: Genre | None = None) -> tuple[str, list[str]]:
@@ -86,9 +102,9 @@ def split_problems(problems_text: str, causes_text: str | None = None, genre: Ge
     """Problems, then causes (from "究其原因…", "原因是…", "由于…" clauses and `causes_text`)."""
     g = resolve(genre)
     r = _rules(g)
-    body = _drop_headings(problems_text, g, keep=r["cause_start"])
-    m = re.search(r["cause_start"], body)
-    problem_part, cause_part = (body[: m.start()], body[m.start() :]) if m else (body, "")
+    body = _drop_headings(problems_text, g, keep_leads=True)
+    at = cause_start(body, g)
+    problem_part, cause_part = (body[:at], body[at:]) if at is not None else (body, "")
     intro, items = split_items(problem_part, g)
     inline: list[str] = []
     starts = tuple(r["cause_clause_starts"])
@@ -142,10 +158,26 @@ def _overlap(a: str, b: str) -> float:
     return len(ba & bb) / min(len(ba), len(bb))
 
 
+def _formulas(text: str, r: dict[str, Any]) -> list[str]:
+    """Every empty formula of TEXT, in order, one per place: the hedges of `empty_formula_patterns`
+    ("还需进一步提高", "还有差距") and the words of `empty_formulas` not inside one of them."""
+    spans: list[tuple[int, int]] = []
+    for pattern in r.get("empty_formula_patterns") or ():
+        spans.extend(m.span() for m in re.finditer(pattern, text) if m.group(0))
+    for word in r["empty_formulas"]:
+        for m in re.finditer(re.escape(word), text):
+            if not any(a <= m.start() and m.end() <= b for a, b in spans):
+                spans.append(m.span())
+    return [text[a:b] for a, b in sorted(set(spans))]
+
+
 def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
     core = item.strip()
     if core.startswith(tuple(r["cause_clause_starts"])):
         return False
+    bare = not extract_figures(core, g) and not any(mk in core for mk in r["example_markers"])
+    if bare and len(_formulas(core, r)) >= int(r.get("vague_formula_min", 2)):
+        return True  # "政治站位还需进一步提高，“四个意识”还需进一步增强": formulas, however long
     chars = len(re.sub(r"[\W_]", "", core))
     ends = re.escape(g.punctuation.sentence_ends)
     sentences = [s for s in re.split(f"[{ends}]", core) if s.strip()]
@@ -163,11 +195,18 @@ def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
 
 def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     """A problem the writer owns: a sentence naming the writer (本人, 书记…) that is neither an
-    excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count)."""
+    excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count); in a problem
+    about others, only a first-person sentence ("我对支委履职督促不够") counts."""
     excuses = tuple(r["objective_excuses"]) + tuple(r["strength_as_weakness"])
     patterns = tuple(r.get("objective_excuse_patterns") or ())
-    for sentence in g.split_sentences(problem):
+    sentences = g.split_sentences(problem)
+    # A problem headed by other people ("部分支部委员履职不到位") is owned only in the first person:
+    # "支部工作主要靠书记一人推动" names the secretary, but blames the committee members.
+    about_others = bool(sentences) and any(mk in sentences[0] for mk in r["others_markers"])
+    for sentence in sentences:
         if not any(mk in sentence for mk in r["self_markers"]):
+            continue
+        if about_others and not re.search(r["first_person"], sentence):
             continue
         if any(w in sentence for w in excuses) or any(re.search(p, sentence) for p in patterns):
             continue
@@ -231,37 +270,81 @@ def _shared_weight(a: set[str], b: set[str]) -> float:
     return sum(1.0 if len(w) >= 3 else 0.5 for w in a & b)
 
 
-def unmatched_problems(problems: list[str], measure_topics: list[set[str]], genre: Genre | None = None) -> list[str]:
-    """Problems no measure answers: problems and measures are paired one to one, best shared topics first
-    (one shared word such as 联席会议 must not let a measure answer two problems); a problem left over is
-    still answered when some measure shares a lot with it (a measure may cover two related problems)."""
+def _meaning_scores(problems: list[str], measures: list[str], embedder: TextEmbedder | None,
+                    r: dict[str, Any]) -> tuple[list[list[float]], dict[str, Any]] | None:
+    """(cosine matrix problems × measures, the embedder's calibration), or None to compare by keywords
+    only: no embedder, no calibration for it in data/rubric.yaml `measure_meaning`, or it failed."""
+    if embedder is None:
+        return None
+    calibration = (r.get("measure_meaning") or {}).get(embedder.name)
+    if not calibration:
+        return None
+    try:
+        vectors = [list(map(float, v)) for v in embedder.embed([*problems, *measures])]
+    except Exception as exc:  # noqa: BLE001 - a check must fall back, not crash
+        logging.getLogger(__name__).warning("embedder failed in the measure check: %s", exc)
+        return None
+    if len(vectors) != len(problems) + len(measures):
+        return None
+    ps, ms = vectors[: len(problems)], vectors[len(problems) :]
+    return [[sum(a * b for a, b in zip(p, m, strict=True)) for m in ms] for p in ps], calibration
+
+
+def unmatched_problems(problems: list[str], measures: list[str], genre: Genre | None = None,
+                       embedder: TextEmbedder | None = None) -> list[str]:
+    """Problems no measure answers, by meaning and keywords.
+
+    Each problem–measure pair gets a score: the topics they share (a specific word 1, a short one ½, see
+    `_shared_weight`), plus, with a calibrated EMBEDDER, (cosine − cosine_base) × cosine_scale of their
+    embeddings (data/rubric.yaml `measure_meaning`). Pairs are then taken one to one, best first (one
+    shared word such as 联席会议 must not let a measure answer two problems); a problem left over is still
+    answered when some measure scores very high with it (a measure may cover two related problems).
+    """
     r = _rules(resolve(genre))
     enough = float(r.get("measure_match_min", 1.0))
     plenty = float(r.get("measure_reuse_min", 2.0))
     problem_topics = [topics(p, genre) for p in problems]
-    pairs = sorted(((_shared_weight(pt, mt), i, j) for i, pt in enumerate(problem_topics)
-                    for j, mt in enumerate(measure_topics)), reverse=True)
+    measure_topics = [topics(m, genre) for m in measures]
+    scores = [[_shared_weight(pt, mt) for mt in measure_topics] for pt in problem_topics]
+    meaning = _meaning_scores(problems, measures, embedder, r)
+    if meaning is not None:
+        cosines, cal = meaning
+        base, scale = float(cal["cosine_base"]), float(cal["cosine_scale"])
+        scores = [[s + (c - base) * scale for s, c in zip(row, crow, strict=True)]
+                  for row, crow in zip(scores, cosines, strict=True)]
+        enough, plenty = float(cal["match_min"]), float(cal["reuse_min"])
+    pairs = sorted(((scores[i][j], i, j) for i in range(len(problems)) for j in range(len(measures))),
+                   reverse=True)
     answered: set[int] = set()
     used: set[int] = set()
-    for weight, i, j in pairs:
-        if weight >= enough and i not in answered and j not in used:
+    for score, i, j in pairs:
+        if score >= enough and i not in answered and j not in used:
             answered.add(i)
             used.add(j)
-    for i, pt in enumerate(problem_topics):
-        if i not in answered and any(_shared_weight(pt, mt) >= plenty for mt in measure_topics):
+    for i in range(len(problems)):
+        if i not in answered and any(s >= plenty for s in scores[i]):
             answered.add(i)
     return [p for i, p in enumerate(problems) if i not in answered]
 
 
+def headline(item: str, genre: Genre | None = None) -> str:
+    """The first sentence of a problem or measure ("支部书记党务能力不强"), without its end mark."""
+    g = resolve(genre)
+    sentences = g.split_sentences(item.strip())
+    first = sentences[0] if sentences else item.strip()
+    return first.rstrip(g.punctuation.sentence_ends + g.punctuation.commas + " ")
+
+
 def diagnose_problems(
     problems_text: str, next_steps_text: str | None = None, causes_text: str | None = None,
-    genre: Genre | None = None, notes_text: str | None = None,
+    genre: Genre | None = None, notes_text: str | None = None, embedder: TextEmbedder | None = None,
 ) -> list[Finding]:
     """Findings of the rubric on a 存在问题及原因 section (causes may be inline or separate).
 
     The rubric and its advice are the genre's (a 述职报告's: the secretary's own duty; a
     对照检查材料's: the member's own thinking). With NOTES_TEXT, shortfalls the notes list and the
-    section leaves out are reported too (omitted_shortfall).
+    section leaves out are reported too (omitted_shortfall). With EMBEDDER, problems and measures are
+    also compared by meaning (no_matching_measure).
     """
     g = resolve(genre)
     r = _rules(g)
@@ -325,19 +408,19 @@ def diagnose_problems(
         add("others_only", g.message("others_only", quoted=_quote(others)), join_evidence(others))
     if next_steps_text and next_steps_text.strip() and problems:
         _, measures = split_items(_drop_headings(next_steps_text, g), g)
-        measure_topics = [topics(m, g) for m in measures] or [topics(next_steps_text, g)]
-        unmatched = unmatched_problems(problems, measure_topics, g)
+        unmatched = unmatched_problems(problems, measures or [next_steps_text], g, embedder)
         if unmatched:
             count = f"（问题{len(problems)}条，措施{len(measures)}条）" if len(measures) < len(problems) else ""
+            steps = g.kind_name(g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS)
             add(
                 "no_matching_measure",
-                f"{g.kind_name(g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS)}没有回应这些问题{count}：{_quote([u[:40] for u in unmatched])}。"
-                "问题与措施应一一对应，每条问题都要有针对性的改进办法。",
+                f"{steps}没有回应这些问题{count}：{_quote([headline(u, g)[:40] for u in unmatched])}。"
+                f"问题与措施应一一对应：请在{steps}中针对每条问题写一条具体措施（做什么、怎么做、何时完成）。",
                 join_evidence(unmatched),
                 g.first_like(SectionKind.NEXT_STEPS) or SectionKind.NEXT_STEPS,
             )
     formula_text = "\n".join([problems_text, next_steps_text or ""])
-    formulas = [f for f in r["empty_formulas"] for _ in range(formula_text.count(f))]
+    formulas = _formulas(formula_text, r)
     chars = max(len(re.sub(r"\s", "", formula_text)), 1)
     slogans = _found(list(r.get("empty_slogans") or ()), whole)
     if len(formulas) >= int(r["empty_formula_min"]) and len(formulas) * 100 / chars >= float(r["empty_formula_per_100"]):

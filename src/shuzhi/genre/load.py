@@ -328,10 +328,10 @@ def _numbering(f: _Fields, raw: Mapping[str, Any], ends: str, commas: str, colon
 def _rubric(f: _Fields, raw: Mapping[str, Any]) -> Mapping[str, Any]:
     shared = dict(load_data("rubric").get("problems") or {})
     problems = merge_data(shared, f.mapping(raw, "problems", "rubric.problems"))
-    for key in ("first_person", "cause_start"):
-        f.regex(problems.get(key), f"rubric.problems.{key}")
-    for i, pattern in enumerate(problems.get("objective_excuse_patterns") or []):
-        f.regex(pattern, f"rubric.problems.objective_excuse_patterns[{i}]")
+    f.regex(problems.get("first_person"), "rubric.problems.first_person")
+    for key in ("objective_excuse_patterns", "empty_formula_patterns"):
+        for i, pattern in enumerate(problems.get(key) or []):
+            f.regex(pattern, f"rubric.problems.{key}[{i}]")
     for key in ("self_markers", "others_markers", "subjective_markers"):
         f.texts(problems, key, f"rubric.problems.{key}")
     voice = f.mapping(raw, "voice", "rubric.voice", required=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from ..config import Settings
 from ..errors import LLMError
 from ..genre import Genre, SectionKind, resolve, split_sentences
-from ..models import Finding, Hit, SearchFilters
+from ..models import Finding, Hit, SearchFilters, TextEmbedder
 from .prompts import render_prompt
 
 if TYPE_CHECKING:
@@ -67,11 +67,12 @@ class RewriteResult:
 
 
 def diagnose(text: str, next_steps_text: str | None = None, genre: Genre | None = None,
-             notes_text: str | None = None) -> list[Finding]:
-    """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself."""
+             notes_text: str | None = None, embedder: TextEmbedder | None = None) -> list[Finding]:
+    """Rubric findings for a problems(+causes) section; the rubric finds inline causes itself.
+    EMBEDDER (optional) lets problems and measures be compared by meaning."""
     from ..checks.rubric import diagnose_problems
 
-    return diagnose_problems(text, next_steps_text, genre=genre, notes_text=notes_text or None)
+    return diagnose_problems(text, next_steps_text, genre=genre, notes_text=notes_text or None, embedder=embedder)
 
 
 def compare_diagnoses(before: Sequence[Finding], after: Sequence[Finding]) -> tuple[list[str], list[str]]:
@@ -271,15 +272,15 @@ def build_rewrite_messages(text: str, diagnosis: Sequence[Finding], notes_text: 
 def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index: CorpusIndex | None = None,
                     client: ChatClient | None = None, *, settings: Settings,
                     on_token: Callable[[str], None] | None = None, use_model: bool = True,
-                    genre: Genre | None = None) -> RewriteResult:
+                    genre: Genre | None = None, embedder: TextEmbedder | None = None) -> RewriteResult:
     """Diagnose (by the genre's rubric), then (with a model) rewrite; figures and names of the input
     are checked afterwards, and the rewrite is diagnosed again by the same rubric (`after`,
-    `fixed`, `remaining`)."""
+    `fixed`, `remaining`). EMBEDDER (optional) compares problems and measures by meaning."""
     from ..llm.client import ChatClient, resolve_llm_config
     from .draft import tidy_model_text
     g = resolve(genre)
     next_steps = _next_steps_of(draft_text, g)
-    findings = tuple(diagnose(text, next_steps or None, g, notes_text))
+    findings = tuple(diagnose(text, next_steps or None, g, notes_text, embedder))
     exemplars = retrieve_rewrite_exemplars(index, text, genre=g) if index is not None else []
     ids = tuple(h.chunk.id for h in exemplars)
     if client is None:
@@ -297,7 +298,7 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
     kept, lost = check_kept(text, rewritten)
     invented = find_invented(rewritten, text + "\n" + notes_text)
     before, after = count_problems(text, g), count_problems(rewritten, g)
-    rechecked = tuple(diagnose(rewritten, next_steps or None, g, notes_text))
+    rechecked = tuple(diagnose(rewritten, next_steps or None, g, notes_text, embedder))
     fixed, remaining = compare_diagnoses(findings, rechecked)
     pairs = make_pairs(text, rewritten, g)
     message = _rewrite_messages(lost, invented, before, after) + _recheck_message(rechecked, fixed, remaining)
