@@ -142,9 +142,41 @@ def headline_topics(problem: LastYearProblem, genre: Genre | None = None) -> set
     return topics(problem.title or problem.text[:40], genre)
 
 
+def _core_pairs(problem: LastYearProblem, g: Genre) -> set[str]:
+    """Character pairs of the headline's core: the headline without shortfall words and stopwords."""
+    r = last_year_rules()
+    stop = [str(w) for w in [*(r.get("headline_filler") or ()), *g.rubric["problems"]["topic_stopwords"]]]
+    pattern = "|".join(re.escape(w) for w in sorted(stop, key=len, reverse=True) if w)
+    title = problem.title.replace(PLACEHOLDER, " ")
+    core = re.sub(pattern, " ", title) if pattern else title
+    return {pair for part in re.split(r"[\W_]+", core) for pair in (part[i : i + 2] for i in range(len(part) - 1))}
+
+
+def _core_share(text: str, problem: LastYearProblem, g: Genre) -> float:
+    pairs = _core_pairs(problem, g)
+    if len(pairs) < 2:
+        return 0.0
+    plain = _plain(text, g)
+    return sum(p in plain for p in pairs) / len(pairs)
+
+
+def speaks_to(text: str, problem: LastYearProblem, topic_min: float, core_min: float,
+              genre: Genre | None = None) -> bool:
+    """TEXT is on PROBLEM: it shares TOPIC_MIN of the headline's topics, or CORE_MIN of its core."""
+    g = resolve(genre)
+    return (_weight(topics(text, g), headline_topics(problem, g)) >= topic_min
+            or _core_share(text, problem, g) >= core_min)
+
+
 def note_answers(note: str, problem: LastYearProblem, genre: Genre | None = None) -> float:
-    """How much a note shares with a problem's headline (see data/rubric.yaml last_year.note_match_min)."""
-    return _weight(topics(note, genre), headline_topics(problem, genre))
+    """How much a note shares with a problem's headline (topic weight; a note holding most of the
+    headline's core counts as data/rubric.yaml last_year.note_match_min)."""
+    g = resolve(genre)
+    r = last_year_rules()
+    weight = _weight(topics(note, g), headline_topics(problem, g))
+    if _core_share(note, problem, g) >= float(r["note_core_min"]):
+        weight = max(weight, float(r["note_match_min"]))
+    return weight
 
 
 def _names(text: str, problem: LastYearProblem, g: Genre) -> bool:
@@ -180,7 +212,6 @@ def is_addressed(problem: LastYearProblem, rectification_text: str, other_text: 
     says more than the problem, or a sentence on its topics), or elsewhere (a sentence sharing much)."""
     g = resolve(genre)
     r = last_year_rules()
-    head = headline_topics(problem, g)
     min_chars = int(r["address_min_chars"])
     if rectification_text.strip():
         _, items = split_items(rectification_text, g)
@@ -190,11 +221,12 @@ def is_addressed(problem: LastYearProblem, rectification_text: str, other_text: 
                     return True
                 continue  # the item names the problem and says nothing more: not answered here
             for sentence in _sentences(item, g):
-                if _weight(topics(sentence, g), head) >= float(r["address_rectification_min"]) \
+                if speaks_to(sentence, problem, float(r["address_rectification_min"]),
+                             float(r["address_rectification_core_min"]), g) \
                         and len(_beyond_problem(sentence, problem, g)) >= min_chars:
                     return True
     for sentence in _sentences(other_text, g):
-        if _weight(topics(sentence, g), head) >= float(r["address_elsewhere_min"]) \
+        if speaks_to(sentence, problem, float(r["address_elsewhere_min"]), float(r["address_elsewhere_core_min"]), g) \
                 and len(_beyond_problem(sentence, problem, g)) >= min_chars:
             return True
     return False
