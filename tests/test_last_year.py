@@ -362,3 +362,11 @@ def test_cli_warns_when_last_years_report_is_not_of_last_year(use_built_index: P
     stale = redated(SUB_HEADED, tmp_path, year=THIS_YEAR - 3)
     code, _, err = run_cli(capsys, "draft", str(tmp_path / "notes.md"), "--last-year", str(stale), "--plan-only")
     assert code == 0 and f"是{THIS_YEAR - 3}年的" in err and f"{THIS_YEAR - 1}年的报告" in err
+
+
+def test_an_uploaded_report_is_read_from_its_bytes(ws: Workspace, last_year_file: Path) -> None:
+    report = ws.read_last_year_data("我的2024年述职报告.txt", last_year_file.read_bytes())
+    assert [p.title for p in report.problems] == SUB_HEADED_PROBLEMS and report.source == "我的2024年述职报告.txt"
+    with pytest.raises(InputRejected) as info:
+        ws.read_last_year_data("空白.txt", b"")
+    assert info.value.user_message

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -211,6 +212,14 @@ class Workspace:
         """Last year's report (.txt/.md/.docx) → its problems, causes and measures; a Chinese
         InputRejected when the file cannot be read or has no 存在问题 part."""
         return read_last_year(Path(path), self.settings.file_limits(), genre=self.genre(genre))
+
+    def read_last_year_data(self, name: str, data: bytes, *, genre: str | None = None) -> LastYearReport:
+        """`read_last_year` for an uploaded file (its name and bytes), as the app receives it."""
+        safe = Path(name).name or "上年度述职报告.txt"
+        with tempfile.TemporaryDirectory(prefix="shuzhi-last-year-") as folder:
+            path = Path(folder) / safe
+            path.write_bytes(data)
+            return self.read_last_year(path, genre=genre)
 
     def plan(self, notes: ParsedNotes, year: int | None = None, *,
              last_year: LastYearReport | None = None) -> Plan:
