@@ -224,6 +224,7 @@ LAST_SENTENCES = [
     "对照〔X〕要求，有的党支部发挥主体作用不够，开展“三会一课”等组织生活不够经常规范，制度执行刚性不足，落地落实不到位。",
     "政治理论学习不够主动、深入。",
     "忙于业务工作，从严从实的行动自觉还没有真正立起来，抓分类指导有差距。",
+    "思想认识不到位，抓党建的“主责”意识不够强。",
 ]
 
 
@@ -238,6 +239,7 @@ LAST_SENTENCES = [
     pytest.param("我组织的政治理论学习多是读原文、念文件，结合统计业务研讨少。", False, id="same-topic-new-wording"),
     pytest.param("主题党日形式单一，党员参与的积极性不高。", False, id="other-problem"),
     pytest.param("制度执行。", False, id="too-short"),
+    pytest.param("一是思想认识不到位。", False, id="stock-phrase-inside-a-sentence"),
 ])
 def test_repeated_wording(sentence: str, repeats: bool) -> None:
     assert (repeated_wording(sentence, LAST_SENTENCES) is not None) is repeats

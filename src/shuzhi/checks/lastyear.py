@@ -72,7 +72,7 @@ def repeated_wording(sentence: str, last_sentences: Sequence[str], genre: Genre 
             continue
         run = _longest_run(plain, other)
         if len(plain) < int(r["repeat_min_chars"]):
-            hit = run == len(plain)  # a short sentence counts only when last year's holds it whole
+            hit = plain == other  # a short sentence counts only as one of last year's, whole (not a stock phrase in one)
             share = 1.0 if hit else 0.0
         else:
             share = len(grams & _trigrams(other)) / len(grams) if grams else 0.0
