@@ -24,7 +24,7 @@ st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手
 # Widget values that must survive switching pages (Streamlit drops the state of widgets a page does not show).
 PERSISTENT_KEYS = ("notes_text", "draft_genre", "draft_year", "draft_markdown", "rewrite_text", "rewrite_notes", "rewrite_draft",
                    "check_text", "check_notes", "check_year")
-DEFAULTS: dict[str, object] = {"notes_text": "", "plan": None, "plan_gen": 0, "draft_result": None,
+DEFAULTS: dict[str, object] = {"notes_text": "", "plan": None, "plan_gen": 0, "draft_result": None, "last_year": None,
                                "rewrite_text": "", "rewrite_notes": "", "rewrite_draft": "",
                                "check_text": "", "check_notes": ""}
 

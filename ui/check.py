@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from shuzhi.api import ShuzhiError
-from ui.common import download_buttons, render_check_report, run_check_report, show_error
+from ui.common import download_buttons, render_check_report, run_check_report, show_error, workspace
 
 st.header("检查草稿")
 st.caption("事实台账、编造的数字、遗留占位符、与范文雷同、结构、时效、第一人称和问题部分的质量。不需要大模型。")
@@ -14,13 +14,18 @@ draft = st.text_area("草稿全文", key="check_text", height=300,
 notes_text = st.text_area("工作笔记（用于核对数字，可选）", key="check_notes", height=150)
 year = st.number_input("述职年度", min_value=2000, max_value=2100, value=None, step=1, key="check_year",
                        placeholder="从笔记或草稿识别")
+last_year_upload = st.file_uploader("上年度述职报告（可选）", type=["txt", "md", "docx"], key="check_last_year",
+                                    help="检查今年的问题是否照搬上年度的用语、上年度的问题是否都写了整改情况")
 
 if st.button("检查", type="primary"):
     if not draft.strip():
         st.error("请先粘贴草稿。")
     else:
         try:
-            report = run_check_report(draft, notes_text if notes_text.strip() else None, int(year) if year else None)
+            last_year = (workspace().read_last_year_data(last_year_upload.name, last_year_upload.getvalue())
+                         if last_year_upload is not None else None)
+            report = run_check_report(draft, notes_text if notes_text.strip() else None, int(year) if year else None,
+                                      last_year=last_year)
         except ShuzhiError as exc:
             show_error(exc)
         else:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from shuzhi.api import (
     CheckReport,
+    LastYearReport,
     LLMConfig,
     Plan,
     ShuzhiError,
@@ -92,9 +93,10 @@ def download_buttons(text: str, stem: str, key: str) -> None:
 
 # ------------------------------------------------------------------ check report
 def run_check_report(draft_text: str, notes_text: str | None, year: int | None = None, plan: Plan | None = None,
-                     session_id: str | None = None) -> CheckReport:
-    """The same checks as `shuzhi check` / `shuzhi draft`: facts typed into an edited plan count as the user's."""
-    return workspace().check(draft_text, notes_text, plan=plan, year=year, session_id=session_id)
+                     session_id: str | None = None, last_year: LastYearReport | None = None) -> CheckReport:
+    """The same checks as `shuzhi check` / `shuzhi draft`: facts typed into an edited plan count as the user's;
+    last year's report (given, or kept with the session) is answered as with `--last-year`."""
+    return workspace().check(draft_text, notes_text, plan=plan, year=year, session_id=session_id, last_year=last_year)
 
 
 def render_check_report(report: CheckReport) -> None:

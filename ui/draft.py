@@ -10,7 +10,16 @@ from typing import Any
 
 import streamlit as st
 
-from shuzhi.api import EXAMPLES_DIR, DraftEvents, DraftOutcome, Plan, SectionDraft, ShuzhiError, StoredSession
+from shuzhi.api import (
+    EXAMPLES_DIR,
+    DraftEvents,
+    DraftOutcome,
+    LastYearReport,
+    Plan,
+    SectionDraft,
+    ShuzhiError,
+    StoredSession,
+)
 from ui.common import (
     download_buttons,
     kind_label,
@@ -32,16 +41,25 @@ def section_label(kind: str, heading: str, key: str = "") -> str:
 
 
 # ------------------------------------------------------------------ plan
-def make_plan(notes_text: str, year: int | None, genre: str | None = None) -> None:
+def read_last_year(upload: Any, genre: str | None) -> LastYearReport | None:
+    """The uploaded report of last year (None without one); raises ShuzhiError with a Chinese message."""
+    if upload is None:
+        return None
+    return workspace().read_last_year_data(upload.name, upload.getvalue(), genre=genre)
+
+
+def make_plan(notes_text: str, year: int | None, genre: str | None = None, last_year_upload: Any = None) -> None:
     ws = workspace()
     try:
         notes = ws.parse_notes(notes_text, year=year, genre=genre)
+        last_year = read_last_year(last_year_upload, genre)
     except ShuzhiError as exc:
         show_error(exc)
         return
     st.session_state.parsed_notes = notes
+    st.session_state.last_year = last_year
     st.session_state.pop("notes_previous", None)
-    st.session_state.plan = ws.plan(notes, year)
+    st.session_state.plan = ws.plan(notes, year, last_year=last_year)
     st.session_state.session_id = None  # the next draft starts a new session
     st.session_state.plan_gen += 1  # fresh widget keys: a keyed widget ignores a changed default value
     set_draft_result(None)
@@ -56,7 +74,11 @@ def edit_plan(plan: Plan) -> Plan:
         st.info(f"已忽略笔记中的广告、水印等 {len(ignored)} 处，它们不会进入提纲和草稿。")
     if getattr(notes, "looks_like_report", False):
         st.info("输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。")
-    for warning in workspace().plan_warnings(plan):
+    last_year = st.session_state.get("last_year")
+    if last_year is not None:
+        st.info(f"上年度报告「{last_year.source}」中的 {len(last_year.problems)} 个问题已列入“上年度问题整改情况”；"
+                "笔记中没有整改内容的问题标为〔X〕，请补充。")
+    for warning in workspace().plan_warnings(plan, last_year):
         st.warning(warning)
     if plan.excluded:
         with st.expander(f"未作为事实的 {len(plan.excluded)} 行（链接、写给自己的备注）"):
@@ -151,10 +173,12 @@ def run_draft(plan: Plan) -> None:
     ws = workspace()  # resolved on the script thread; workers must not touch st
     notes_text = st.session_state.notes_text
     session_id = st.session_state.get("session_id")
+    last_year = st.session_state.get("last_year")
     if llm_config() is None:
-        set_draft_result(ws.draft(plan, notes_text, session_id=session_id))
+        set_draft_result(ws.draft(plan, notes_text, session_id=session_id, last_year=last_year))
         return
-    result = stream_sections(plan, lambda events: ws.draft(plan, notes_text, session_id=session_id, events=events),
+    result = stream_sections(plan, lambda events: ws.draft(plan, notes_text, session_id=session_id, events=events,
+                                                          last_year=last_year),
                              "正在逐节生成……")
     if result is not None:
         set_draft_result(result)
@@ -177,6 +201,7 @@ def apply_restored_draft() -> bool:
     if saved is None or saved.plan is None:
         return False
     st.session_state.plan = saved.plan
+    st.session_state.last_year = saved.last_year
     st.session_state.plan_gen += 1  # fresh plan-editor widgets showing the restored plan
     sections = tuple(workspace().session_drafts(saved))
     set_draft_result(DraftOutcome(saved.id, saved.plan, (), sections, model_configured=bool(sections)))
@@ -260,6 +285,9 @@ with col_opts:
                               help="要写的材料：述职报告、民主生活会个人对照检查材料……（文体文件见 genres/）")
     year = st.number_input("年度", min_value=2000, max_value=2100, value=None, step=1,
                            placeholder="从笔记识别", key="draft_year")
+    last_year_upload = st.file_uploader(
+        "上年度述职报告（可选）", type=["txt", "md", "docx"], key="last_year_upload",
+        help="给出后，提纲增加“上年度问题整改情况”逐条回应其中的问题，检查时提示照搬上年度问题的句子")
     if st.button("载入示例笔记"):
         st.session_state.notes_text = EXAMPLE_NOTES.read_text(encoding="utf-8")
         st.rerun()
@@ -267,7 +295,7 @@ with col_notes:
     st.text_area("工作笔记", key="notes_text", height=280,
                  placeholder="例如：\n- 全年集中学习24次，专题研讨8次\n- 发展党员2名\n问题：主题党日形式单一\n下一步：……")
 if st.button("生成提纲", type="primary"):
-    make_plan(st.session_state.notes_text, int(year) if year else None, genre_name)
+    make_plan(st.session_state.notes_text, int(year) if year else None, genre_name, last_year_upload)
 current_plan = st.session_state.plan
 if current_plan is not None:
     current_plan = edit_plan(current_plan)

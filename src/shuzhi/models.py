@@ -101,6 +101,42 @@ class ParsedDocument:
         return [s for s in self.sections if s.kind == kind]
 
 
+@dataclass(frozen=True)
+class LastYearProblem:
+    """One problem of last year's report: its headline and its whole text (headline included)."""
+
+    title: str  # the sub-heading, or the first sentence of the point
+    text: str
+
+
+@dataclass(frozen=True)
+class LastYearReport:
+    """Last year's report, as far as this year's report must answer it: its problems (and causes,
+    measures), parsed from the user's file by the report parser."""
+
+    year: int | None
+    problems: tuple[LastYearProblem, ...]
+    causes: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    source: str = ""  # the file's name
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> LastYearReport:
+        """Read back what `to_dict` wrote (the session store keeps it in the session's meta)."""
+        year = raw.get("year")
+        return cls(
+            year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+            problems=tuple(LastYearProblem(str(p.get("title", "")), str(p.get("text", "")))
+                           for p in raw.get("problems") or () if isinstance(p, dict)),
+            causes=tuple(str(c) for c in raw.get("causes") or ()),
+            next_steps=tuple(str(n) for n in raw.get("next_steps") or ()),
+            source=str(raw.get("source", "")),
+        )
+
+
 # ---------------------------------------------------------------- chunk / index
 @dataclass(frozen=True)
 class Chunk:

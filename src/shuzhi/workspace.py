@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from typing import Any
 
 from .checks import CheckReport, run_checks
 from .config import REPO_ROOT, Settings, load_settings
+from .corpus.lastyear import read_last_year
 from .corpus.load import load_file
 from .corpus.parse import parse_file
 from .datafiles import configure_rules, load_data
@@ -31,6 +33,7 @@ from .models import (
     DraftEvents,
     Hit,
     IndexReport,
+    LastYearReport,
     ParsedDocument,
     ParsedNotes,
     Plan,
@@ -225,14 +228,33 @@ class Workspace:
         classifier = similarity_classifier(index, g) if index is not None else None
         return parse_notes(text, year=year, classify=classifier, genre=g)
 
-    def plan(self, notes: ParsedNotes, year: int | None = None) -> Plan:
-        """The outline in the notes' genre (its sections in order)."""
-        return build_plan(notes, year, genre=self.genre(notes.genre))
+    def read_last_year(self, path: Path | str, *, genre: str | None = None) -> LastYearReport:
+        """Last year's report (.txt/.md/.docx) → its problems, causes and measures; a Chinese
+        InputRejected when the file cannot be read or has no 存在问题 part."""
+        return read_last_year(Path(path), self.settings.file_limits(), genre=self.genre(genre))
 
-    def plan_warnings(self, plan: Plan) -> list[str]:
-        """What to know before drafting; also says when the genre has no example passages to draw on."""
+    def read_last_year_data(self, name: str, data: bytes, *, genre: str | None = None) -> LastYearReport:
+        """`read_last_year` for an uploaded file (its name and bytes), as the app receives it."""
+        safe = Path(name).name or "上年度述职报告.txt"
+        with tempfile.TemporaryDirectory(prefix="shuzhi-last-year-") as folder:
+            path = Path(folder) / safe
+            path.write_bytes(data)
+            return self.read_last_year(path, genre=genre)
+
+    def plan(self, notes: ParsedNotes, year: int | None = None, *,
+             last_year: LastYearReport | None = None) -> Plan:
+        """The outline in the notes' genre (its sections in order). With LAST_YEAR, the rectification
+        part lists each of last year's problems with the notes that answer it (〔X〕 where none does)."""
+        return build_plan(notes, year, genre=self.genre(notes.genre), last_year=last_year)
+
+    def plan_warnings(self, plan: Plan, last_year: LastYearReport | None = None) -> list[str]:
+        """What to know before drafting; also says when the genre has no example passages to draw on,
+        and when last year's report is not of the year before the plan's."""
         genre = self._genre_of(plan)
         warnings = plan_warnings(plan, genre=genre)
+        if last_year is not None and last_year.year and plan.year and last_year.year != plan.year - 1:
+            warnings.append(f"给出的上年度报告「{last_year.source}」是{last_year.year}年的，本次述职是{plan.year}年："
+                            f"请确认它是{plan.year - 1}年的报告。")
         if not genre.uses_corpus:
             warnings.append(f"范文库中没有「{genre.title}」的范文片段：将只按该文体的写法说明起草，不参照范文。")
         return warnings
@@ -289,20 +311,25 @@ class Workspace:
         genre = self._genre_of(plan)
         return prepare_jobs(plan, self._exemplar_index() if genre.uses_corpus else None, self.settings, genre=genre)
 
-    def _session_for(self, plan: Plan, notes_text: str, session_id: str | None) -> str:
+    def _session_for(self, plan: Plan, notes_text: str, session_id: str | None,
+                     last_year: LastYearReport | None = None) -> str:
         if session_id is None:
-            return self.store.create_session(title=plan.title, genre=plan.genre,
-                                             notes=notes_text, plan=plan)
-        self.store.save_notes(session_id, notes_text)
-        self.store.save_plan(session_id, plan)
+            session_id = self.store.create_session(title=plan.title, genre=plan.genre,
+                                                   notes=notes_text, plan=plan)
+        else:
+            self.store.save_notes(session_id, notes_text)
+            self.store.save_plan(session_id, plan)
+        if last_year is not None:
+            self.store.save_last_year(session_id, last_year)
         return session_id
 
     def draft(self, plan: Plan, notes_text: str = "", *, session_id: str | None = None,
-              events: DraftEvents | None = None) -> DraftOutcome:
-        """Draft every section; each is saved in the session the moment it finishes."""
-        session_id = self._session_for(plan, notes_text, session_id)
+              events: DraftEvents | None = None, last_year: LastYearReport | None = None) -> DraftOutcome:
+        """Draft every section; each is saved in the session the moment it finishes. LAST_YEAR (the
+        report the plan's rectification part answers) is kept with the session for its checks."""
+        session_id = self._session_for(plan, notes_text, session_id, last_year)
         jobs = self.prepare(plan)
-        warnings = tuple(self.plan_warnings(plan))
+        warnings = tuple(self.plan_warnings(plan, last_year))
         client = self.chat_client()
         if client is None:
             return DraftOutcome(session_id, plan, tuple(jobs), (), False, NO_MODEL_MESSAGE, warnings)
@@ -377,13 +404,20 @@ class Workspace:
         return parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year, genre=g)
 
     def check(self, draft_text: str, notes_text: str | None = None, *, plan: Plan | None = None,
-              year: int | None = None, genre: str | None = None, session_id: str | None = None) -> CheckReport:
-        """All checks on a draft, by its genre's rules. With a plan, facts the user added to it count as theirs."""
+              year: int | None = None, genre: str | None = None, session_id: str | None = None,
+              last_year: LastYearReport | None = None) -> CheckReport:
+        """All checks on a draft, by its genre's rules. With a plan, facts the user added to it count as theirs.
+
+        LAST_YEAR (else the one kept with the session): this year's problems must not copy its wording,
+        and each of its problems must be answered in the draft.
+        """
         g = self._genre_of(plan, genre)
         notes = self.notes_for_check(notes_text or "", plan, year, g) if notes_text is not None or plan else None
         year = year or (plan.year if plan else None)
+        if last_year is None and session_id is not None:
+            last_year = self.session_last_year(session_id)
         report = run_checks(draft_text, notes=notes, year=year, corpus_texts=self.corpus_texts(), genre=g,
-                            embedder=self.text_embedder())
+                            embedder=self.text_embedder(), last_year=last_year)
         if session_id is not None:
             self.store.save_check(session_id, report.to_dict())
         return report
@@ -445,6 +479,14 @@ class Workspace:
 
     def save_plan(self, session_id: str, plan: Plan) -> None:
         self.store.save_plan(session_id, plan)
+
+    def save_last_year(self, session_id: str, last_year: LastYearReport | None) -> None:
+        """Keep (or, with None, forget) last year's report with a session."""
+        self.store.save_last_year(session_id, last_year)
+
+    def session_last_year(self, session_id: str) -> LastYearReport | None:
+        """Last year's report kept with a session, None when it has none."""
+        return self.store.get_session(session_id).last_year
 
     def save_section_edit(self, session_id: str, key: str, text: str) -> None:
         self.store.save_section_edit(session_id, key, text)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from ..genre import Genre, SectionKind, Severity, resolve, strip_failed_markers
-from ..models import Finding, ParsedDocument, ParsedNotes, TextEmbedder
+from ..models import Finding, LastYearReport, ParsedDocument, ParsedNotes, TextEmbedder
 from .formulations import formulation_findings
+from .lastyear import repeat_findings, unanswered_findings
 from .leakage import leakage_findings, placeholder_findings, typo_findings
 from .ledger import (
     InventedFigure,
@@ -108,6 +109,7 @@ def run_checks(
     corpus_texts: Mapping[str, str] | None = None,
     genre: Genre | None = None,
     embedder: TextEmbedder | None = None,
+    last_year: LastYearReport | None = None,
 ) -> CheckReport:
     """Check a draft against its notes (facts), the corpus (copying) and the genre's rubric.
 
@@ -115,6 +117,8 @@ def run_checks(
     corpus_texts: example document name → cleaned text, for the verbatim-copy check.
     genre: the draft's genre; None: the notes' genre, else the default.
     embedder: optional; problems and measures are then compared by meaning as well as by keywords.
+    last_year: last year's report: this year's problems must not copy its wording, and each of its
+    problems must be answered somewhere in the draft (repeat_last_year, unanswered_last_year).
     """
     from ..notes.parse import note_figures
 
@@ -133,7 +137,10 @@ def run_checks(
         invented = find_invented(draft_text, notes, note_figures(notes, include_years=True, genre=g), year,
                                  ranges, g, filled_placeholders(draft_text, notes, g))
         findings.extend(ledger_findings(ledger, invented, g))
-        findings.extend(name_findings(draft_text, notes))
+        # Last year's problems are the user's own material: the rectification part may name them.
+        known = notes if last_year is None else replace(
+            notes, raw_text="\n".join([notes.raw_text, *(p.title for p in last_year.problems)]))
+        findings.extend(name_findings(draft_text, known))
     else:
         findings.append(Finding(check="invented_figure", severity=Severity.INFO, message="未提供笔记，跳过数字出处核对。"))
     findings.extend(leakage_findings(draft_text, corpus_texts))
@@ -160,6 +167,10 @@ def run_checks(
         if any(not f.evidence for f in voice):  # "no first person" said once, not per passage
             rubric = [f for f in rubric if f.check != "no_first_person"]
         findings.extend(rubric)
+    if last_year is not None and doc is not None:
+        findings.extend(repeat_findings(problems, causes, last_year, g))
+        findings.extend(unanswered_findings(section_text(doc, SectionKind.RECTIFICATION, g),
+                                            section_text(doc, SectionKind.ACHIEVEMENTS, g), last_year, g))
     findings = _merge_missing_causes(findings, g)
     blocking = any(f.severity == Severity.BLOCK for f in findings)
     return CheckReport(

@@ -42,6 +42,8 @@ _CHECK_ZH = {
     "typo": "错别字",
     "formulation": "提法规范",
     "failed_section": "有节未生成",
+    "repeat_last_year": "照搬上年度问题",
+    "unanswered_last_year": "上年度问题未回应",
 }
 
 

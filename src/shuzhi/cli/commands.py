@@ -13,6 +13,7 @@ from pathlib import Path
 from shuzhi.api import (
     DraftEvents,
     DraftOutcome,
+    LastYearReport,
     Plan,
     SectionDraft,
     ShuzhiError,
@@ -139,8 +140,19 @@ def _read_plan(path: str) -> Plan:
     return plan_from_json(text)
 
 
+def _read_last_year(ws: Workspace, path: str | None, genre: str | None) -> LastYearReport | None:
+    """--last-year FILE: last year's report, or a Chinese error naming the file."""
+    if not path:
+        return None
+    if not Path(path).expanduser().is_file():
+        raise ShuzhiError(f"找不到上年度述职报告「{path}」，请检查 --last-year 给出的路径。",
+                          f"--last-year file missing: {path}")
+    return ws.read_last_year(Path(path).expanduser(), genre=genre)
+
+
 def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
+    last_year = _read_last_year(ws, args.last_year, args.genre)
     notes_text = ws.read_text_file(args.notes)
     ws.ensure_index(on_progress=_progress)
     notes = ws.parse_notes(notes_text, year=args.year, genre=args.genre)
@@ -153,8 +165,11 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     if notes.excluded:
         print(f"注意：{len(notes.excluded)} 行看作链接或写给自己的备注，未作为事实：" + "；".join(notes.excluded)
               + "。如需使用，请写进提纲中相应的节。", file=sys.stderr)
-    plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year)
-    for warning in ws.plan_warnings(plan):
+    plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year, last_year=last_year)
+    if last_year is not None and not args.plan:
+        print(f"上年度报告「{last_year.source}」中有 {len(last_year.problems)} 个问题，已列入“上年度问题整改情况”。",
+              file=sys.stderr)
+    for warning in ws.plan_warnings(plan, last_year):
         print(f"注意：{warning}", file=sys.stderr)
     if args.plan_only:
         if args.json:
@@ -162,7 +177,7 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
         else:
             print_plan(plan)
         return EXIT_OK
-    outcome = ws.draft(plan, notes_text, events=_StreamPrinter(not args.json).events())
+    outcome = ws.draft(plan, notes_text, events=_StreamPrinter(not args.json).events(), last_year=last_year)
     if not outcome.model_configured:
         print_no_model(outcome, args.json)
         return EXIT_OK
@@ -266,7 +281,8 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
 def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:
     draft_text = ws.read_text_file(args.draft)
     notes_text = ws.read_text_file(args.notes) if args.notes else None
-    report = ws.check(draft_text, notes_text, year=args.year, genre=args.genre)
+    last_year = _read_last_year(ws, args.last_year, args.genre)
+    report = ws.check(draft_text, notes_text, year=args.year, genre=args.genre, last_year=last_year)
     if args.json:
         print_json(report.to_dict())
     else:

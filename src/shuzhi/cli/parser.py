@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=report_year)
     p.add_argument("--plan-only", action="store_true", help="只输出提纲")
     p.add_argument("--plan", metavar="PLAN.json", help="使用（修改过的）提纲")
+    p.add_argument("--last-year", metavar="FILE",
+                   help="上年度的述职报告（.txt/.md/.docx）：提纲增加“上年度问题整改情况”，逐条列出其中的问题")
     p.add_argument("-o", "--output", metavar="OUT.md")
     p.add_argument("--docx", metavar="OUT.docx")
     p.add_argument("--json", action="store_true")
@@ -155,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notes")
     p.add_argument("--year", type=report_year)
     p.add_argument("--genre", metavar="NAME", help="按哪种文体的结构和要求检查（默认 shuzhi）")
+    p.add_argument("--last-year", metavar="FILE",
+                   help="上年度的述职报告：检查今年的问题是否照搬上年度的用语、上年度的问题是否都有回应")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..models import Plan, SectionDraft
+from ..models import LastYearReport, Plan, SectionDraft
+
+LAST_YEAR_META_KEY = "last_year"  # the session meta's field holding `LastYearReport.to_dict()`
 
 
 class VersionSource(StrEnum):
@@ -87,6 +89,12 @@ class StoredSession:
 
     def section(self, key: str) -> StoredSection | None:
         return next((s for s in self.sections if s.key == key), None)
+
+    @property
+    def last_year(self) -> LastYearReport | None:
+        """Last year's report the session was drafted against (kept in its meta), None without one."""
+        raw = self.meta.get(LAST_YEAR_META_KEY)
+        return LastYearReport.from_dict(raw) if isinstance(raw, dict) else None
 
 
 def section_drafts(session: StoredSession) -> tuple[SectionDraft, ...]:

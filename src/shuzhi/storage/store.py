@@ -20,10 +20,11 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import ShuzhiError
-from ..models import NotesMeta, Plan, SectionDraft, to_dict
+from ..models import LastYearReport, NotesMeta, Plan, SectionDraft, to_dict
 from ..writing.plan import plan_from_json, plan_to_json
 from .legacy import LegacySession, insert_legacy_session, legacy_files, read_legacy_session
 from .records import (
+    LAST_YEAR_META_KEY,
     ImportedLegacyFile,
     LegacyImportReport,
     SectionVersion,
@@ -298,6 +299,24 @@ class WorkspaceStore:
             touch(conn, session_id)
         return True
 
+    def save_last_year(self, session_id: str, report: LastYearReport | None) -> bool:
+        """Keep last year's report with the session (in its meta; None removes it), so that a retry, a
+        check and the app answer the same problems. False when nothing changed."""
+        with self._write() as conn:
+            self._require(conn, session_id)
+            row = conn.execute("SELECT meta_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            meta = json.loads(row["meta_json"])
+            if report is None:
+                meta.pop(LAST_YEAR_META_KEY, None)
+            else:
+                meta[LAST_YEAR_META_KEY] = report.to_dict()
+            meta_json = dumps(meta)
+            if meta_json == row["meta_json"]:
+                return False
+            conn.execute("UPDATE sessions SET meta_json = ? WHERE id = ?", (meta_json, session_id))
+            touch(conn, session_id)
+        return True
+
     def save_plan(self, session_id: str, plan: Plan) -> None:
         """Replace the plan. Sections whose key is still in the plan keep their versions (and take the plan's
         kind, heading and order); sections no longer in the plan are dropped with their versions."""
@@ -364,9 +383,10 @@ class WorkspaceStore:
     # ------------------------------------------------------------ export
     def export_session(self, session_id: str) -> dict[str, Any]:
         """The session as plain JSON-ready data (the CLI's shape): id, title, genre, notes, plan (object or
-        null), sections with key, kind, heading, current text, complete and every version (source, text, at)."""
+        null), sections with key, kind, heading, current text, complete and every version (source, text, at);
+        `last_year` (LastYearReport.to_dict()) when the session has last year's report."""
         session = self.get_session(session_id)
-        return {
+        exported = {
             "id": session.id, "title": session.title, "genre": session.genre, "notes": session.notes,
             "plan": plain_plan(session.plan),
             "sections": [
@@ -375,6 +395,9 @@ class WorkspaceStore:
                 for s in session.sections
             ],
         }
+        if LAST_YEAR_META_KEY in session.meta:  # only sessions drafted against last year's report
+            exported[LAST_YEAR_META_KEY] = session.meta[LAST_YEAR_META_KEY]
+        return exported
 
     # ------------------------------------------------------------ legacy import
     def legacy_import_report(self) -> LegacyImportReport | None:

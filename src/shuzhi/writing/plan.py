@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ShuzhiError
 from ..genre import Aspect, Genre, KindSpec, SectionKind, SubItems, load_genre, resolve
-from ..models import NoteItem, ParsedNotes, Plan, PlanSection, to_dict
+from ..models import LastYearReport, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
 
 
 def kind_name(kind: str, genre: Genre | None = None) -> str:
@@ -191,12 +191,17 @@ def _group_theme(items: list[NoteItem]) -> str:
     return max(set(themes), key=themes.count) if themes else ""
 
 
-def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None = None) -> Plan:
+def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None = None,
+               last_year: LastYearReport | None = None) -> Plan:
     """The outline, in the genre's order: for a 述职报告 opening, 3–5 themed achievement sub-items,
     problems, causes, next steps, closing; for another genre its own parts (problems by aspect …).
 
     genre: None → the genre the notes were read for.
+    last_year: last year's report: the rectification part lists each of its problems with the notes
+    that answer it (writing.rectification), even when the notes file nothing under rectification.
     """
+    from .rectification import rectification_section
+
     g = resolve(genre if genre is not None else notes.genre)
     year = year or notes.meta.year
     sections: list[PlanSection] = []
@@ -212,6 +217,10 @@ def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None 
             sections.append(PlanSection(key=str(kind), kind=kind, heading="", notes=(), level=0))
             continue
         if not spec.body:
+            continue
+        if last_year is not None and spec.like == SectionKind.RECTIFICATION and last_year.problems:
+            if kind == g.first_like(SectionKind.RECTIFICATION):
+                sections.append(rectification_section(spec, notes, last_year, g))
             continue
         items = notes.items_for(kind)
         if spec.optional and not items:
