@@ -139,6 +139,18 @@ def _read_plan(path: str) -> Plan:
     return plan_from_json(text)
 
 
+def _include_lines(ws: Workspace, plan: Plan, lines: list[str]) -> Plan:
+    """--include LINE / --include KEY:LINE: bring excluded lines back as facts."""
+    keys = {s.key for s in plan.sections}
+    for raw in lines:
+        key, sep, rest = raw.partition(":")
+        if sep and key in keys and rest.strip() in plan.excluded:
+            plan = ws.include_excluded(plan, rest.strip(), key)
+        else:
+            plan = ws.include_excluded(plan, raw.strip())
+    return plan
+
+
 def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
     notes_text = ws.read_text_file(args.notes)
@@ -152,8 +164,9 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
         print("注意：输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。", file=sys.stderr)
     if notes.excluded:
         print(f"注意：{len(notes.excluded)} 行看作链接或写给自己的备注，未作为事实：" + "；".join(notes.excluded)
-              + "。如需使用，请写进提纲中相应的节。", file=sys.stderr)
+              + "。如需使用，请用 --include \"该行文字\"（或写进提纲中相应的节）。", file=sys.stderr)
     plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year)
+    plan = _include_lines(ws, plan, args.include)
     for warning in ws.plan_warnings(plan):
         print(f"注意：{warning}", file=sys.stderr)
     if args.plan_only:

@@ -134,17 +134,30 @@ def marker_kind(word: str, genre: Genre | None = None) -> str | None:
 def rule_kind(text: str, genre: Genre | None = None) -> str | None:
     """Section by keyword rules, for a line with no marker or heading: the genre's (first) kind that
     behaves like causes, next steps or problems, or None."""
+    found = rule_match(text, genre)
+    return found[0] if found is not None else None
+
+
+def rule_match(text: str, genre: Genre | None = None) -> tuple[str, str] | None:
+    """(kind, the rule word that decided) for a line with no marker or heading, or None (see rule_kind)."""
     r = compiled_rules()
     role: SectionKind | None = None
-    if text.startswith(r.cause_starts):
-        role = SectionKind.CAUSES
-    elif (text.startswith(r.next_step_starts) and not any(w in text for w in r.done_words)) or any(
-        w in text for w in r.next_step_words
-    ):
-        role = SectionKind.NEXT_STEPS
-    elif any(w in _mask_not_problems(text) for w in r.problem_words):
-        role = SectionKind.PROBLEMS
-    return resolve(genre).first_like(role) if role is not None else None
+    word = ""
+    start = next((w for w in sorted(r.cause_starts, key=len, reverse=True) if text.startswith(w)), None)
+    plan_start = next((w for w in sorted(r.next_step_starts, key=len, reverse=True) if text.startswith(w)), None)
+    plan_word = next((w for w in r.next_step_words if w in text), None)
+    masked = _mask_not_problems(text)
+    problem_word = next((w for w in sorted(r.problem_words, key=len, reverse=True) if w in masked), None)
+    if start is not None:
+        role, word = SectionKind.CAUSES, start
+    elif plan_start is not None and not any(w in text for w in r.done_words):
+        role, word = SectionKind.NEXT_STEPS, plan_start
+    elif plan_word is not None:
+        role, word = SectionKind.NEXT_STEPS, plan_word
+    elif problem_word is not None:
+        role, word = SectionKind.PROBLEMS, problem_word
+    kind = resolve(genre).first_like(role) if role is not None else None
+    return (str(kind), word) if kind is not None else None
 
 
 def _mask_not_problems(text: str) -> str:

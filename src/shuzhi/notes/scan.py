@@ -113,25 +113,30 @@ def cue_pieces(sentence: str, genre: Genre | None = None) -> list[tuple[str, str
 
     The first piece has kind None unless the sentence starts with a cue.
     """
+    return [(text, kind) for text, kind, _ in cue_spans(sentence, genre)]
+
+
+def cue_spans(sentence: str, genre: Genre | None = None) -> list[tuple[str, str | None, str]]:
+    """cue_pieces with the cue phrase itself: (text, cue kind, cue words as written; "" for none)."""
     trim = _trim(resolve(genre))
-    cuts: list[tuple[int, int, str]] = []  # (cut at, text starts at, kind)
+    cuts: list[tuple[int, int, str, str]] = []  # (cut at, text starts at, kind, cue)
     for kind, pattern, drop in compiled_rules().cues:
         for m in pattern.finditer(sentence):
             if not m.group("cue"):
                 continue
-            cuts.append((m.start(), m.end() if drop else m.start("cue"), kind))
+            cuts.append((m.start(), m.end() if drop else m.start("cue"), kind, m.group("cue")))
     cuts.sort()
-    chosen: list[tuple[int, int, str]] = []
+    chosen: list[tuple[int, int, str, str]] = []
     for cut in cuts:
         if not chosen or cut[0] >= chosen[-1][1]:
             chosen.append(cut)
-    pieces: list[tuple[str, str | None]] = []
+    pieces: list[tuple[str, str | None, str]] = []
     if not chosen or chosen[0][0] > 0:
-        pieces.append((sentence[: chosen[0][0]] if chosen else sentence, None))
-    for n, (_, start, kind) in enumerate(chosen):
+        pieces.append((sentence[: chosen[0][0]] if chosen else sentence, None, ""))
+    for n, (_, start, kind, cue) in enumerate(chosen):
         end = chosen[n + 1][0] if n + 1 < len(chosen) else len(sentence)
-        pieces.append((sentence[start:end], kind))
-    return [(text.strip(trim), kind) for text, kind in pieces]
+        pieces.append((sentence[start:end], kind, cue))
+    return [(text.strip(trim), kind, cue.strip(" ：:，,")) for text, kind, cue in pieces]
 
 
 # ---------------------------------------------------------------- line scanning
@@ -143,6 +148,7 @@ class _Line:
     kind: str | None = None  # section kind for heading/marker lines
     meta: tuple[tuple[str, str], ...] = ()  # (field, value) for meta/title lines
     bulleted: bool = False  # the line started with a bullet ("- ", "1.", "一是")
+    word: str = ""  # the marker word of a marker line ("问题" of "问题：…")
 
 
 def _strip_bullet(line: str, g: Genre) -> str:
@@ -286,13 +292,13 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         km = _KV_RE.match(body)
         marker = marker_kind(km.group(1), g) if km else None
         if km and marker is not None:
-            yield _Line(line_no, km.group(2).strip(), "marker", kind=marker, bulleted=bulleted)
+            yield _Line(line_no, km.group(2).strip(), "marker", kind=marker, bulleted=bulleted, word=km.group(1))
             continue
         # A bare heading-like line without '#': "问题" / "明年打算：" on its own.
         bare = body.rstrip("：:")
         marker = marker_kind(bare, g) if len(bare) <= 8 else None
         if marker is not None:
-            yield _Line(line_no, "", "marker", kind=marker)
+            yield _Line(line_no, "", "marker", kind=marker, word=bare)
             continue
         if _is_group_title(line, bare, g):
             # "强组织：" / "一、理论武装" on a line of its own: the user's own heading for the notes below.
