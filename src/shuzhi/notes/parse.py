@@ -118,7 +118,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
                     continue
                 score = 0.0
                 if scope in assignable or (report and scope in (opening, closing)):
-                    kind, how, detail = str(scope), by, why
+                    kind, how, detail = _yield_to_rule(piece, str(scope), by, why, g)
                 else:
                     kind, how, detail, score = _assign(piece, classify, g)
                 items.append(_make_item(piece, kind, how, line.line_no, g, group, detail=detail, score=score))
@@ -186,6 +186,18 @@ def _assign(text: str, classify: Classifier | None, g: Genre) -> tuple[str, str,
                 and (g.role(guess) or guess) in compiled_rules().similarity_roles:
             return guess, "similarity", guess, float(score)
     return g.default_note_kind, "default", "", 0.0
+
+
+def _yield_to_rule(text: str, kind: str, by: str, detail: str, g: Genre) -> tuple[str, str, str]:
+    """A line carried by a heading (not its own marker) into a part it does not read as ("计划开展…"
+    under "问题：") goes where the rules put it, when note_rules.yaml `heading_yields` allows that move."""
+    if by != "heading":
+        return kind, by, detail
+    allowed = compiled_rules().heading_yields.get(str(g.role(kind) or kind), ())
+    found = rule_match(text, g) if allowed else None
+    if found is not None and found[0] != kind and str(g.role(found[0]) or found[0]) in allowed:
+        return found[0], "rule", found[1]
+    return kind, by, detail
 
 
 def _guess_theme(item: NoteItem, classify_theme: ThemeClassifier, g: Genre) -> NoteItem:

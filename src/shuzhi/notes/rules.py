@@ -7,7 +7,7 @@ These are the genre-independent rules for reading notes; a genre adds its own wo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
@@ -42,6 +42,8 @@ class _Rules:
     remarks: tuple[re.Pattern[str], ...] = ()
     prose_meta: tuple[re.Pattern[str], ...] = ()
     similarity_roles: tuple[str, ...] = ("achievements", "rectification")
+    rectification: tuple[re.Pattern[str], ...] = ()
+    heading_yields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
@@ -86,6 +88,8 @@ def compiled_rules() -> _Rules:
         remarks=tuple(re.compile(str(p)) for p in d.get("remark_patterns", [])),
         prose_meta=tuple(re.compile(str(p)) for p in d.get("prose_meta_patterns", [])),
         similarity_roles=tuple(str(r) for r in d.get("similarity_roles", ["achievements", "rectification"])),
+        rectification=tuple(re.compile(str(p)) for p in d.get("rectification_patterns", [])),
+        heading_yields={str(k): tuple(str(v) for v in vs) for k, vs in (d.get("heading_yields") or {}).items()},
     )
 
 
@@ -148,7 +152,11 @@ def rule_match(text: str, genre: Genre | None = None) -> tuple[str, str] | None:
     plan_word = next((w for w in r.next_step_words if w in text), None)
     masked = _mask_not_problems(text)
     problem_word = next((w for w in sorted(r.problem_words, key=len, reverse=True) if w in masked), None)
-    if start is not None:
+    last_year = next((m for p in r.rectification if (m := p.search(text)) is not None), None)
+    if last_year is not None and resolve(genre).first_like(SectionKind.RECTIFICATION) is not None:
+        said = last_year.group(0)
+        role, word = SectionKind.RECTIFICATION, said if len(said) <= 12 else f"{said[:5]}…{said[-2:]}"
+    elif start is not None:
         role, word = SectionKind.CAUSES, start
     elif plan_start is not None and not any(w in text for w in r.done_words):
         role, word = SectionKind.NEXT_STEPS, plan_start

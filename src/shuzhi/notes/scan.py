@@ -247,7 +247,8 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
     r = compiled_rules()
     g = resolve(genre)
     seen_content = False
-    for line_no, raw in enumerate(text.splitlines(), 1):
+    all_lines = text.splitlines()
+    for line_no, raw in enumerate(all_lines, 1):
         line = raw.strip()
         if not line or not re.search(r"[\w\u4e00-\u9fff]", line):
             continue
@@ -300,16 +301,34 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         if marker is not None:
             yield _Line(line_no, "", "marker", kind=marker, word=bare)
             continue
-        if _is_group_title(line, bare, g):
+        if _is_group_title(line, bare, g, _next_content(all_lines, line_no)):
             # "强组织：" / "一、理论武装" on a line of its own: the user's own heading for the notes below.
             yield _Line(line_no, bare, "heading", kind=heading_kind(bare, g))
             continue
         yield _Line(line_no, body, "item", bulleted=bulleted)
 
 
-def _is_group_title(line: str, bare: str, g: Genre) -> bool:
-    """A short unbulleted line that ends in a colon or carries a level-1/2 label, with no sentence and no figure."""
+def _next_content(lines: list[str], line_no: int) -> str:
+    """The next line with text after line LINE_NO (1-based), stripped; "" at the end."""
+    return next((ln.strip() for ln in lines[line_no:] if ln.strip()), "")
+
+
+def _is_group_title(line: str, bare: str, g: Genre, following: str = "") -> bool:
+    """A short line with no sentence and no figure that ends in a colon, or that carries a level-1/2 label
+    and heads deeper content (FOLLOWING: a symbol bullet, a deeper label, or an unlabelled line) — a
+    short item of a numbered list ("2. 支部被评为先进基层党组织" before "3. …") is not a heading."""
     if not bare or len(bare) > 16 or _has_sentence_end(bare, g) or extract_figures(bare, g):
         return False
-    labelled = g.numbering.heading_label(line) is not None
-    return line.rstrip().endswith(("：", ":")) or labelled
+    if line.rstrip().endswith(("：", ":")):
+        return True
+    label = g.numbering.heading_label(line)
+    if label is None or not following:
+        return False
+    if following.startswith("#"):
+        return False
+    if _SYMBOL_BULLET_RE.match(following):
+        return True
+    nxt = g.numbering.match(following, max_level=3)
+    if nxt is not None:
+        return nxt.level > label.level
+    return not following.rstrip().endswith(("：", ":")) and g.numbering.match(following) is None
