@@ -128,11 +128,18 @@ def heading_kind(heading: str, genre: Genre | None = None) -> str | None:
 def marker_kind(word: str, genre: Genre | None = None) -> str | None:
     """The section an inline marker ("问题：…", "对照检查：…") files its text under, or None."""
     g = resolve(genre)
-    for spec in g.kinds:
-        if spec.body and word in spec.note_words:
-            return str(spec.kind)
-    kind = compiled_rules().markers.get(word)
-    return kind if kind is not None and g.has_kind(kind) else None
+    dated = _LEADING_YEAR_RE.sub("", word)  # "2025年计划" is the marker "计划"
+    for w in (word, dated) if dated and dated != word else (word,):
+        for spec in g.kinds:
+            if spec.body and w in spec.note_words:
+                return str(spec.kind)
+        kind = compiled_rules().markers.get(w)
+        if kind is not None:
+            return kind if g.has_kind(kind) else None
+    return None
+
+
+_LEADING_YEAR_RE = re.compile(r"^(?:19|20)\d{2}\s*年度?(?:的)?")
 
 
 def rule_kind(text: str, genre: Genre | None = None) -> str | None:

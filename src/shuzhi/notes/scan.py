@@ -301,7 +301,7 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         if marker is not None:
             yield _Line(line_no, "", "marker", kind=marker, word=bare)
             continue
-        if _is_group_title(line, bare, g, _next_content(all_lines, line_no)):
+        if _is_group_title(line, bare, g, _next_content(all_lines, line_no), _prev_content(all_lines, line_no)):
             # "强组织：" / "一、理论武装" on a line of its own: the user's own heading for the notes below.
             yield _Line(line_no, bare, "heading", kind=heading_kind(bare, g))
             continue
@@ -313,7 +313,16 @@ def _next_content(lines: list[str], line_no: int) -> str:
     return next((ln.strip() for ln in lines[line_no:] if ln.strip()), "")
 
 
-def _is_group_title(line: str, bare: str, g: Genre, following: str = "") -> bool:
+def _has_colon_end(text: str) -> bool:
+    return text.rstrip().endswith(("：", ":"))
+
+
+def _prev_content(lines: list[str], line_no: int) -> str:
+    """The previous line with text before line LINE_NO (1-based), stripped; "" at the start."""
+    return next((ln.strip() for ln in reversed(lines[: line_no - 1]) if ln.strip()), "")
+
+
+def _is_group_title(line: str, bare: str, g: Genre, following: str = "", previous: str = "") -> bool:
     """A short line with no sentence and no figure that ends in a colon, or that carries a level-1/2 label
     and heads deeper content (FOLLOWING: a symbol bullet, a deeper label, or an unlabelled line) — a
     short item of a numbered list ("2. 支部被评为先进基层党组织" before "3. …") is not a heading."""
@@ -324,11 +333,14 @@ def _is_group_title(line: str, bare: str, g: Genre, following: str = "") -> bool
     label = g.numbering.heading_label(line)
     if label is None or not following:
         return False
+    before = g.numbering.match(previous, max_level=3) if previous else None
+    if before is not None and before.style.name == label.style.name and not _has_colon_end(previous):
+        return False  # the next item of a list ("2、…" after "1、…"), whatever follows it
     if following.startswith("#"):
         return False
     if _SYMBOL_BULLET_RE.match(following):
         return True
     nxt = g.numbering.match(following, max_level=3)
-    if nxt is not None:
-        return nxt.level > label.level
+    if nxt is not None:  # a deeper label, or another style ("（一）党建引领" over "1、…"); not a sibling
+        return nxt.level > label.level or nxt.style.name != label.style.name
     return not following.rstrip().endswith(("：", ":")) and g.numbering.match(following) is None
