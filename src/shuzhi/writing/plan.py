@@ -550,8 +550,9 @@ def plan_fact_lines(plan: Plan, notes_text: str, known: set[str] | frozenset[str
     extra = []
     for section in plan.sections:
         for line in section.notes:
-            new = line not in notes_text or line in excluded
-            if new and line not in known and "：" not in line[:5] and line not in seen:
+            brought_back = line in excluded
+            new = line not in notes_text or brought_back
+            if new and line not in known and (brought_back or "：" not in line[:5]) and line not in seen:
                 seen.add(line)
                 extra.append(line)
     return extra
