@@ -7,7 +7,8 @@ These are the genre-independent rules for reading notes; a genre adds its own wo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
@@ -43,7 +44,7 @@ class _Rules:
     prose_meta: tuple[re.Pattern[str], ...] = ()
     similarity_roles: tuple[str, ...] = ("achievements", "rectification")
     rectification: tuple[re.Pattern[str], ...] = ()
-    heading_yields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    heading_yields: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:

@@ -12,9 +12,9 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
+from ..datafiles import load_data
 from ..errors import ShuzhiError
 from ..genre import Aspect, Genre, KindSpec, SectionKind, SubItems, load_genre, resolve
-from ..datafiles import load_data
 from ..models import Assignment, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
 
 
