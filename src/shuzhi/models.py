@@ -220,6 +220,12 @@ class NoteItem:
     figures: tuple[Figure, ...] = ()
     names: tuple[str, ...] = ()  # quoted names “…” 《…》 "…"
     group: str = ""  # the user's own heading above the note ("## 强组织") when it names no section
+    # What decided the section: the marker or heading text, the rule word, the kind similarity voted for.
+    detail: str = ""
+    score: float = 0.0  # the similarity classifier's confidence ("similarity" only)
+    # A theme found by similarity to corpus passages when no theme keyword occurs ("" when none), and its score.
+    theme_guess: str = ""
+    theme_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,24 @@ class PlanSection:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Why one fact line of a plan is where it is: the section, and the sub-item's theme."""
+
+    line: str  # the fact line, as in the section's notes
+    key: str  # the plan section holding it ("achievements.2", "problems")
+    by: str  # "marker" | "heading" | "rule" | "similarity" | "default" | "user"
+    detail: str = ""  # the user's heading or marker, the rule word, or the kind similarity voted for
+    score: float = 0.0  # similarity's confidence
+    theme: str = ""  # the theme of the sub-item it was filed under ("" none / 其他)
+    # How the sub-item was chosen: "group" (the user's heading), "keyword", "similarity", "rebalanced",
+    # "folded" (a small theme joined a related one), "split", "aspect", "" (no sub-items).
+    theme_by: str = ""
+    theme_detail: str = ""  # the theme keyword, the user's heading, the theme folded from
+    theme_score: float = 0.0  # similarity's confidence for the theme
+    why: str = ""  # the whole reason in plain Chinese, for the CLI and the app
+
+
+@dataclass(frozen=True)
 class Plan:
     title: str
     year: int | None
@@ -266,6 +290,11 @@ class Plan:
     sections: tuple[PlanSection, ...]
     genre: str = "shuzhi"  # the genre the plan is for (genres/<name>.yaml)
     excluded: tuple[str, ...] = ()  # note lines not used as facts (links, remarks to the writer); shown to the user
+    assignments: tuple[Assignment, ...] = ()  # why each fact line is in its section (plan order)
+
+    def assignment_for(self, line: str, key: str | None = None) -> Assignment | None:
+        """The recorded reason for LINE (in section KEY when given), or None."""
+        return next((a for a in self.assignments if a.line == line and (key is None or a.key == key)), None)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from .models import (
     SectionDraft,
     TextEmbedder,
 )
-from .notes import parse_notes, similarity_classifier
+from .notes import file_line, parse_notes, similarity_classifier, similarity_themer
 from .storage import (
     SessionInfo,
     StoredSession,
@@ -58,6 +58,7 @@ from .writing.draft import (
 )
 from .writing.plan import (
     build_plan,
+    include_line,
     plan_fact_lines,
     plan_warnings,
 )
@@ -226,7 +227,8 @@ class Workspace:
         g = self.genre(genre)
         index = self._exemplar_index() if classify and g.uses_corpus else None
         classifier = similarity_classifier(index, g) if index is not None else None
-        return parse_notes(text, year=year, classify=classifier, genre=g)
+        themer = similarity_themer(index, g) if index is not None else None
+        return parse_notes(text, year=year, classify=classifier, genre=g, classify_theme=themer)
 
     def read_last_year(self, path: Path | str, *, genre: str | None = None) -> LastYearReport:
         """Last year's report (.txt/.md/.docx) → its problems, causes and measures; a Chinese
@@ -246,6 +248,14 @@ class Workspace:
         """The outline in the notes' genre (its sections in order). With LAST_YEAR, the rectification
         part lists each of last year's problems with the notes that answer it (〔X〕 where none does)."""
         return build_plan(notes, year, genre=self.genre(notes.genre), last_year=last_year)
+
+    def include_excluded(self, plan: Plan, line: str, key: str | None = None) -> Plan:
+        """The plan with one of its excluded lines (a link or remark, `plan.excluded`) used as a fact:
+        in section KEY, or where the normal rules file it (similarity to the corpus included)."""
+        g = self._genre_of(plan)
+        index = self._exemplar_index() if key is None and g.uses_corpus else None
+        classifier = similarity_classifier(index, g) if index is not None else None
+        return include_line(plan, file_line(line, classifier, g), key, genre=g)
 
     def plan_warnings(self, plan: Plan, last_year: LastYearReport | None = None) -> list[str]:
         """What to know before drafting; also says when the genre has no example passages to draw on,
@@ -398,10 +408,14 @@ class Workspace:
         year = year or (plan.year if plan else None)
         g = genre or self._genre_of(plan)
         notes = parse_notes(notes_text, year=year, genre=g)
-        extra = plan_fact_lines(plan, notes_text, {i.text for i in notes.items}) if plan is not None else []
+        extra = plan_fact_lines(plan, notes_text, {i.text for i in notes.items}, notes.excluded) \
+            if plan is not None else []
         if not extra:
             return notes
-        return parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year, genre=g)
+        full = parse_notes(notes_text + "\n" + "\n".join(f"- {line}" for line in extra), year=year, genre=g)
+        # A line the notes read as a remark that the user moved into the plan is a fact all the same.
+        brought_back = tuple(file_line(line, None, g) for line in extra if line in full.excluded)
+        return replace(full, items=full.items + brought_back) if brought_back else full
 
     def check(self, draft_text: str, notes_text: str | None = None, *, plan: Plan | None = None,
               year: int | None = None, genre: str | None = None, session_id: str | None = None,

@@ -150,6 +150,18 @@ def _read_last_year(ws: Workspace, path: str | None, genre: str | None) -> LastY
     return ws.read_last_year(Path(path).expanduser(), genre=genre)
 
 
+def _include_lines(ws: Workspace, plan: Plan, lines: list[str]) -> Plan:
+    """--include LINE / --include KEY:LINE: bring excluded lines back as facts."""
+    keys = {s.key for s in plan.sections}
+    for raw in lines:
+        key, sep, rest = raw.partition(":")
+        if sep and key in keys and rest.strip() in plan.excluded:
+            plan = ws.include_excluded(plan, rest.strip(), key)
+        else:
+            plan = ws.include_excluded(plan, raw.strip())
+    return plan
+
+
 def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
     last_year = _read_last_year(ws, args.last_year, args.genre)
@@ -164,11 +176,12 @@ def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
         print("注意：输入看起来是一篇写好的报告而不是笔记；已按其章节提取事实，请核对提纲。", file=sys.stderr)
     if notes.excluded:
         print(f"注意：{len(notes.excluded)} 行看作链接或写给自己的备注，未作为事实：" + "；".join(notes.excluded)
-              + "。如需使用，请写进提纲中相应的节。", file=sys.stderr)
+              + "。如需使用，请用 --include \"该行文字\"（或写进提纲中相应的节）。", file=sys.stderr)
     plan = _read_plan(args.plan) if args.plan else ws.plan(notes, args.year, last_year=last_year)
     if last_year is not None and not args.plan:
         print(f"上年度报告「{last_year.source}」中有 {len(last_year.problems)} 个问题，已列入“上年度问题整改情况”。",
               file=sys.stderr)
+    plan = _include_lines(ws, plan, args.include)
     for warning in ws.plan_warnings(plan, last_year):
         print(f"注意：{warning}", file=sys.stderr)
     if args.plan_only:

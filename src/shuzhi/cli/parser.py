@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", metavar="PLAN.json", help="使用（修改过的）提纲")
     p.add_argument("--last-year", metavar="FILE",
                    help="上年度的述职报告（.txt/.md/.docx）：提纲增加“上年度问题整改情况”，逐条列出其中的问题")
+    p.add_argument("--include", metavar="LINE", action="append", default=[],
+                   help="把一行“未作为事实”的笔记（链接、备注）作为事实用上，可写多次；写成 节:该行 指定放入的节")
     p.add_argument("-o", "--output", metavar="OUT.md")
     p.add_argument("--docx", metavar="OUT.docx")
     p.add_argument("--json", action="store_true")

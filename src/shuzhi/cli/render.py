@@ -59,10 +59,16 @@ def print_plan(plan: Plan) -> None:
         print(f"{indent}- [{section.kind}] {label}")
         for note in section.notes:
             print(f"{indent}    · {note}")
+            reason = plan.assignment_for(note, section.key)
+            if reason is not None and reason.why:
+                print(f"{indent}      （{reason.why}）")
         for line in section.context:
             print(f"{indent}    ↳ 呼应问题：{line}")
     for line in plan.excluded:
         print(f"- [未作为事实] {line}")
+    if plan.excluded:
+        print("  如需把其中一行作为事实，请用 --plan-only --json 导出提纲，把该行从 excluded 移到相应节的 notes，"
+              "再用 --plan 使用该提纲；或用 --include \"该行文字\"。")
 
 
 def print_no_model(outcome: DraftOutcome, as_json: bool) -> None:

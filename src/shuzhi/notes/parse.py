@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..errors import InputRejected
 from ..figures import extract_figures, is_year_like
 from ..genre import Genre, SectionKind, resolve
 from ..models import Figure, NoteItem, NotesMeta, ParsedNotes
-from .rules import compiled_rules, prose_meta, rule_kind
-from .scan import cue_pieces, prepare_notes, scan_lines, split_sentences
+from .rules import compiled_rules, prose_meta, rule_match
+from .scan import cue_spans, prepare_notes, scan_lines, split_sentences
 
 Classifier = Callable[[str], tuple[str, float]]
+# Note → (theme, confidence) by similarity, for achievements no theme keyword places (themes.yaml names).
+ThemeClassifier = Callable[[str], tuple[str, float]]
 
 _NAME_RE = re.compile(r"“([^”\n]{1,40})”|\"([^\"\n]{1,40})\"|《([^》\n]{1,60})》|「([^」\n]{1,40})」|『([^』\n]{1,40})』")
 
@@ -51,7 +54,7 @@ def extract_names(text: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- public API
 def parse_notes(text: str, year: int | None = None, classify: Classifier | None = None,
-                genre: Genre | None = None) -> ParsedNotes:
+                genre: Genre | None = None, classify_theme: ThemeClassifier | None = None) -> ParsedNotes:
     """Read what people type (bullets, headings, inline markers, meta lines, prose) into ParsedNotes.
 
     Ads and watermarks are removed first (listed in `removed`); a pasted finished report is
@@ -76,6 +79,7 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
     line_meta: dict[str, str] = {}
     items: list[NoteItem] = []
     current: str | None = opening if report else None
+    current_by = ""  # the heading or marker words that set `current`
     group = ""
     excluded: list[str] = []
     closing_words = r.report_closing_words
@@ -89,34 +93,37 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
             excluded.append(line.text)
             continue
         if line.role == "heading":
-            current = line.kind
+            current, current_by = line.kind, line.text
             # A heading that names no section is the user's own grouping ("## 强组织", "## 一、理论武装"):
             # its notes become one sub-item, under the user's title, in the user's order.
             group = "" if line.kind is not None or report else g.numbering.strip_labels(line.text).strip(" ：:")
             continue
         if report and any(w in line.text for w in closing_words):
-            items.append(_make_item(line.text, closing, "heading", line.line_no, g))
+            items.append(_make_item(line.text, closing, "heading", line.line_no, g, detail=current_by))
             continue
         if line.role == "marker":
-            current = line.kind
-        scope, by = (line.kind, "marker") if line.role == "marker" else (current, "heading")
+            current, current_by = line.kind, line.word
+        scope, by, why = (line.kind, "marker", line.word) if line.role == "marker" else (current, "heading", current_by)
         for sentence in split_sentences(line.text, genre=g) if line.text else []:
-            for piece, cue in cue_pieces(sentence, g):
+            for piece, cue, cue_words in cue_spans(sentence, g):
                 if cue is not None and not g.has_kind(cue):
                     cue = None  # a cue for a part this genre does not have
                 if cue is not None:
-                    scope, by = cue, "marker"
+                    scope, by, why = cue, "marker", cue_words
                     if not line.bulleted:
                         # A cue in prose ("存在的问题是：") goes on like a heading; in a bullet
                         # it only covers the rest of that bullet.
-                        current = cue
+                        current, current_by = cue, cue_words
                 if not piece or not re.search(r"[\w\u4e00-\u9fff]", piece):
                     continue
+                score = 0.0
                 if scope in assignable or (report and scope in (opening, closing)):
-                    kind, how = str(scope), by
+                    kind, how, detail = _yield_to_rule(piece, str(scope), by, why, g)
                 else:
-                    kind, how = _assign(piece, None, classify, g)
-                items.append(_make_item(piece, kind, how, line.line_no, g, group))
+                    kind, how, detail, score = _assign(piece, classify, g)
+                items.append(_make_item(piece, kind, how, line.line_no, g, group, detail=detail, score=score))
+    if classify_theme is not None:
+        items = [_guess_theme(item, classify_theme, g) for item in items]
     if not items:
         raise InputRejected("笔记中没有可用的内容：请逐条写下做了什么、数字、问题和明年打算。", "no usable lines", reason="empty")
     prose: dict[str, str] = {}
@@ -138,6 +145,15 @@ def parse_notes(text: str, year: int | None = None, classify: Classifier | None 
     )
 
 
+def file_line(text: str, classify: Classifier | None = None, genre: Genre | None = None) -> NoteItem:
+    """One line the user wants used as a fact (a line the notes read as a remark, brought back), filed by
+    the normal rules: a rule word, counts, similarity, else the genre's default kind. Never excluded."""
+    g = resolve(genre)
+    body = text.strip()
+    kind, how, detail, score = _assign(body, classify, g)
+    return _make_item(body, kind, how, 0, g, detail=detail, score=score)
+
+
 def _text_year(items: list[NoteItem], g: Genre) -> int | None:
     """The report year when no title or meta line states it: the first "2024年" of a fact that is
     not a plan or last year's rectification ("2024年我们支部…" → 2024)."""
@@ -150,17 +166,17 @@ def _text_year(items: list[NoteItem], g: Genre) -> int | None:
     return None
 
 
-def _assign(text: str, current: str | None, classify: Classifier | None, g: Genre) -> tuple[str, str]:
+def _assign(text: str, classify: Classifier | None, g: Genre) -> tuple[str, str, str, float]:
+    """(kind, by, detail, score) for a line no marker or heading places."""
     assignable = g.body_kinds
-    if current in assignable:
-        return current, "heading"
-    kind = rule_kind(text, g)
-    if kind and kind in assignable:
-        return kind, "rule"
+    found = rule_match(text, g)
+    if found is not None and found[0] in assignable:
+        return found[0], "rule", found[1], 0.0
     # A line that reports counts ("全年18次") is a thing done; similarity to corpus next steps
     # ("严格落实第一议题制度") must not pull it out of the achievements.
-    if compiled_rules().figures_mean_done and any(not is_year_like(f) for f in extract_figures(text, g)):
-        return g.counted_note_kind, "rule"
+    counted = [f for f in extract_figures(text, g) if not is_year_like(f)]
+    if compiled_rules().figures_mean_done and counted:
+        return g.counted_note_kind, "rule", text[counted[0].start:counted[0].end], 0.0
     if classify is not None:
         try:
             guess, score = classify(text)
@@ -168,11 +184,37 @@ def _assign(text: str, current: str | None, classify: Classifier | None, g: Genr
             guess, score = "", 0.0
         if guess in assignable and score >= compiled_rules().classify_min_score \
                 and (g.role(guess) or guess) in compiled_rules().similarity_roles:
-            return guess, "similarity"
-    return g.default_note_kind, "default"
+            return guess, "similarity", guess, float(score)
+    return g.default_note_kind, "default", "", 0.0
 
 
-def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre, group: str = "") -> NoteItem:
+def _yield_to_rule(text: str, kind: str, by: str, detail: str, g: Genre) -> tuple[str, str, str]:
+    """A line carried by a heading (not its own marker) into a part it does not read as ("计划开展…"
+    under "问题：") goes where the rules put it, when note_rules.yaml `heading_yields` allows that move."""
+    if by != "heading":
+        return kind, by, detail
+    allowed = compiled_rules().heading_yields.get(str(g.role(kind) or kind), ())
+    found = rule_match(text, g) if allowed else None
+    if found is not None and found[0] != kind and str(g.role(found[0]) or found[0]) in allowed:
+        return found[0], "rule", found[1]
+    return kind, by, detail
+
+
+def _guess_theme(item: NoteItem, classify_theme: ThemeClassifier, g: Genre) -> NoteItem:
+    """An achievement no theme keyword places gets the theme its nearest corpus passages vote for."""
+    from ..corpus.parse import detect_theme
+
+    if g.role(item.section) != SectionKind.ACHIEVEMENTS or detect_theme(item.text):
+        return item
+    try:
+        theme, score = classify_theme(item.text)
+    except Exception:  # noqa: BLE001 - a failing classifier must not lose the note
+        return item
+    return replace(item, theme_guess=theme, theme_score=float(score)) if theme else item
+
+
+def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre, group: str = "", *,
+               detail: str = "", score: float = 0.0) -> NoteItem:
     assert g.has_kind(kind), kind
     return NoteItem(
         text=text,
@@ -182,6 +224,8 @@ def _make_item(text: str, kind: str, by: str, line_no: int, g: Genre, group: str
         figures=tuple(extract_figures(text, g)),
         names=extract_names(text),
         group=group,
+        detail=detail,
+        score=score,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from ..datafiles import load_data, rules_cached
@@ -42,6 +43,8 @@ class _Rules:
     remarks: tuple[re.Pattern[str], ...] = ()
     prose_meta: tuple[re.Pattern[str], ...] = ()
     similarity_roles: tuple[str, ...] = ("achievements", "rectification")
+    rectification: tuple[re.Pattern[str], ...] = ()
+    heading_yields: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)
 
 
 def _cue_re(pattern: str, connectives: list[str]) -> re.Pattern[str]:
@@ -86,6 +89,8 @@ def compiled_rules() -> _Rules:
         remarks=tuple(re.compile(str(p)) for p in d.get("remark_patterns", [])),
         prose_meta=tuple(re.compile(str(p)) for p in d.get("prose_meta_patterns", [])),
         similarity_roles=tuple(str(r) for r in d.get("similarity_roles", ["achievements", "rectification"])),
+        rectification=tuple(re.compile(str(p)) for p in d.get("rectification_patterns", [])),
+        heading_yields={str(k): tuple(str(v) for v in vs) for k, vs in (d.get("heading_yields") or {}).items()},
     )
 
 
@@ -124,27 +129,51 @@ def heading_kind(heading: str, genre: Genre | None = None) -> str | None:
 def marker_kind(word: str, genre: Genre | None = None) -> str | None:
     """The section an inline marker ("问题：…", "对照检查：…") files its text under, or None."""
     g = resolve(genre)
-    for spec in g.kinds:
-        if spec.body and word in spec.note_words:
-            return str(spec.kind)
-    kind = compiled_rules().markers.get(word)
-    return kind if kind is not None and g.has_kind(kind) else None
+    dated = _LEADING_YEAR_RE.sub("", word)  # "2025年计划" is the marker "计划"
+    for w in (word, dated) if dated and dated != word else (word,):
+        for spec in g.kinds:
+            if spec.body and w in spec.note_words:
+                return str(spec.kind)
+        kind = compiled_rules().markers.get(w)
+        if kind is not None:
+            return kind if g.has_kind(kind) else None
+    return None
+
+
+_LEADING_YEAR_RE = re.compile(r"^(?:19|20)\d{2}\s*年度?(?:的)?")
 
 
 def rule_kind(text: str, genre: Genre | None = None) -> str | None:
     """Section by keyword rules, for a line with no marker or heading: the genre's (first) kind that
     behaves like causes, next steps or problems, or None."""
+    found = rule_match(text, genre)
+    return found[0] if found is not None else None
+
+
+def rule_match(text: str, genre: Genre | None = None) -> tuple[str, str] | None:
+    """(kind, the rule word that decided) for a line with no marker or heading, or None (see rule_kind)."""
     r = compiled_rules()
     role: SectionKind | None = None
-    if text.startswith(r.cause_starts):
-        role = SectionKind.CAUSES
-    elif (text.startswith(r.next_step_starts) and not any(w in text for w in r.done_words)) or any(
-        w in text for w in r.next_step_words
-    ):
-        role = SectionKind.NEXT_STEPS
-    elif any(w in _mask_not_problems(text) for w in r.problem_words):
-        role = SectionKind.PROBLEMS
-    return resolve(genre).first_like(role) if role is not None else None
+    word = ""
+    start = next((w for w in sorted(r.cause_starts, key=len, reverse=True) if text.startswith(w)), None)
+    plan_start = next((w for w in sorted(r.next_step_starts, key=len, reverse=True) if text.startswith(w)), None)
+    plan_word = next((w for w in r.next_step_words if w in text), None)
+    masked = _mask_not_problems(text)
+    problem_word = next((w for w in sorted(r.problem_words, key=len, reverse=True) if w in masked), None)
+    last_year = next((m for p in r.rectification if (m := p.search(text)) is not None), None)
+    if last_year is not None and resolve(genre).first_like(SectionKind.RECTIFICATION) is not None:
+        said = last_year.group(0)
+        role, word = SectionKind.RECTIFICATION, said if len(said) <= 12 else f"{said[:5]}…{said[-2:]}"
+    elif start is not None:
+        role, word = SectionKind.CAUSES, start
+    elif plan_start is not None and not any(w in text for w in r.done_words):
+        role, word = SectionKind.NEXT_STEPS, plan_start
+    elif plan_word is not None:
+        role, word = SectionKind.NEXT_STEPS, plan_word
+    elif problem_word is not None:
+        role, word = SectionKind.PROBLEMS, problem_word
+    kind = resolve(genre).first_like(role) if role is not None else None
+    return (str(kind), word) if kind is not None else None
 
 
 def _mask_not_problems(text: str) -> str:

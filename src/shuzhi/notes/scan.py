@@ -113,25 +113,30 @@ def cue_pieces(sentence: str, genre: Genre | None = None) -> list[tuple[str, str
 
     The first piece has kind None unless the sentence starts with a cue.
     """
+    return [(text, kind) for text, kind, _ in cue_spans(sentence, genre)]
+
+
+def cue_spans(sentence: str, genre: Genre | None = None) -> list[tuple[str, str | None, str]]:
+    """cue_pieces with the cue phrase itself: (text, cue kind, cue words as written; "" for none)."""
     trim = _trim(resolve(genre))
-    cuts: list[tuple[int, int, str]] = []  # (cut at, text starts at, kind)
+    cuts: list[tuple[int, int, str, str]] = []  # (cut at, text starts at, kind, cue)
     for kind, pattern, drop in compiled_rules().cues:
         for m in pattern.finditer(sentence):
             if not m.group("cue"):
                 continue
-            cuts.append((m.start(), m.end() if drop else m.start("cue"), kind))
+            cuts.append((m.start(), m.end() if drop else m.start("cue"), kind, m.group("cue")))
     cuts.sort()
-    chosen: list[tuple[int, int, str]] = []
+    chosen: list[tuple[int, int, str, str]] = []
     for cut in cuts:
         if not chosen or cut[0] >= chosen[-1][1]:
             chosen.append(cut)
-    pieces: list[tuple[str, str | None]] = []
+    pieces: list[tuple[str, str | None, str]] = []
     if not chosen or chosen[0][0] > 0:
-        pieces.append((sentence[: chosen[0][0]] if chosen else sentence, None))
-    for n, (_, start, kind) in enumerate(chosen):
+        pieces.append((sentence[: chosen[0][0]] if chosen else sentence, None, ""))
+    for n, (_, start, kind, cue) in enumerate(chosen):
         end = chosen[n + 1][0] if n + 1 < len(chosen) else len(sentence)
-        pieces.append((sentence[start:end], kind))
-    return [(text.strip(trim), kind) for text, kind in pieces]
+        pieces.append((sentence[start:end], kind, cue))
+    return [(text.strip(trim), kind, cue.strip(" ：:，,")) for text, kind, cue in pieces]
 
 
 # ---------------------------------------------------------------- line scanning
@@ -143,6 +148,7 @@ class _Line:
     kind: str | None = None  # section kind for heading/marker lines
     meta: tuple[tuple[str, str], ...] = ()  # (field, value) for meta/title lines
     bulleted: bool = False  # the line started with a bullet ("- ", "1.", "一是")
+    word: str = ""  # the marker word of a marker line ("问题" of "问题：…")
 
 
 def _strip_bullet(line: str, g: Genre) -> str:
@@ -241,7 +247,8 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
     r = compiled_rules()
     g = resolve(genre)
     seen_content = False
-    for line_no, raw in enumerate(text.splitlines(), 1):
+    all_lines = text.splitlines()
+    for line_no, raw in enumerate(all_lines, 1):
         line = raw.strip()
         if not line or not re.search(r"[\w\u4e00-\u9fff]", line):
             continue
@@ -286,24 +293,54 @@ def scan_lines(text: str, report: bool = False, genre: Genre | None = None) -> I
         km = _KV_RE.match(body)
         marker = marker_kind(km.group(1), g) if km else None
         if km and marker is not None:
-            yield _Line(line_no, km.group(2).strip(), "marker", kind=marker, bulleted=bulleted)
+            yield _Line(line_no, km.group(2).strip(), "marker", kind=marker, bulleted=bulleted, word=km.group(1))
             continue
         # A bare heading-like line without '#': "问题" / "明年打算：" on its own.
         bare = body.rstrip("：:")
         marker = marker_kind(bare, g) if len(bare) <= 8 else None
         if marker is not None:
-            yield _Line(line_no, "", "marker", kind=marker)
+            yield _Line(line_no, "", "marker", kind=marker, word=bare)
             continue
-        if _is_group_title(line, bare, g):
+        if _is_group_title(line, bare, g, _next_content(all_lines, line_no), _prev_content(all_lines, line_no)):
             # "强组织：" / "一、理论武装" on a line of its own: the user's own heading for the notes below.
             yield _Line(line_no, bare, "heading", kind=heading_kind(bare, g))
             continue
         yield _Line(line_no, body, "item", bulleted=bulleted)
 
 
-def _is_group_title(line: str, bare: str, g: Genre) -> bool:
-    """A short unbulleted line that ends in a colon or carries a level-1/2 label, with no sentence and no figure."""
+def _next_content(lines: list[str], line_no: int) -> str:
+    """The next line with text after line LINE_NO (1-based), stripped; "" at the end."""
+    return next((ln.strip() for ln in lines[line_no:] if ln.strip()), "")
+
+
+def _has_colon_end(text: str) -> bool:
+    return text.rstrip().endswith(("：", ":"))
+
+
+def _prev_content(lines: list[str], line_no: int) -> str:
+    """The previous line with text before line LINE_NO (1-based), stripped; "" at the start."""
+    return next((ln.strip() for ln in reversed(lines[: line_no - 1]) if ln.strip()), "")
+
+
+def _is_group_title(line: str, bare: str, g: Genre, following: str = "", previous: str = "") -> bool:
+    """A short line with no sentence and no figure that ends in a colon, or that carries a level-1/2 label
+    and heads deeper content (FOLLOWING: a symbol bullet, a deeper label, or an unlabelled line) — a
+    short item of a numbered list ("2. 支部被评为先进基层党组织" before "3. …") is not a heading."""
     if not bare or len(bare) > 16 or _has_sentence_end(bare, g) or extract_figures(bare, g):
         return False
-    labelled = g.numbering.heading_label(line) is not None
-    return line.rstrip().endswith(("：", ":")) or labelled
+    if line.rstrip().endswith(("：", ":")):
+        return True
+    label = g.numbering.heading_label(line)
+    if label is None or not following:
+        return False
+    before = g.numbering.match(previous, max_level=3) if previous else None
+    if before is not None and before.style.name == label.style.name and not _has_colon_end(previous):
+        return False  # the next item of a list ("2、…" after "1、…"), whatever follows it
+    if following.startswith("#"):
+        return False
+    if _SYMBOL_BULLET_RE.match(following):
+        return True
+    nxt = g.numbering.match(following, max_level=3)
+    if nxt is not None:  # a deeper label, or another style ("（一）党建引领" over "1、…"); not a sibling
+        return nxt.level > label.level or nxt.style.name != label.style.name
+    return not following.rstrip().endswith(("：", ":")) and g.numbering.match(following) is None

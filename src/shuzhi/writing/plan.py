@@ -12,9 +12,10 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
+from ..datafiles import load_data
 from ..errors import ShuzhiError
 from ..genre import Aspect, Genre, KindSpec, SectionKind, SubItems, load_genre, resolve
-from ..models import LastYearReport, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
+from ..models import Assignment, LastYearReport, NoteItem, ParsedNotes, Plan, PlanSection, to_dict
 
 
 def kind_name(kind: str, genre: Genre | None = None) -> str:
@@ -22,10 +23,31 @@ def kind_name(kind: str, genre: Genre | None = None) -> str:
     return resolve(genre).kind_name(kind)
 
 
-def _theme_of(item: NoteItem) -> str:
+def _theme_keyword(text: str, theme: str) -> str:
+    """The (longest) keyword of THEME that TEXT contains, "" when none."""
+    themes: dict[str, list[str]] = load_data("themes")
+    return next((k for k in sorted(themes.get(theme, []), key=len, reverse=True) if k in text), "")
+
+
+def _similarity_min() -> float:
+    return float(load_data("plan").get("theme_similarity_min_score", 0.5))
+
+
+def item_theme(item: NoteItem) -> tuple[str, str, str, float]:
+    """(theme, by, detail, score) of an achievement note: its theme keyword ("keyword", the word), else a
+    confident similarity guess ("similarity"), else ("", "", "", 0)."""
     from ..corpus.parse import detect_theme
 
-    return detect_theme(item.text)
+    theme = detect_theme(item.text)
+    if theme:
+        return theme, "keyword", _theme_keyword(item.text, theme), 0.0
+    if item.theme_guess and item.theme_score >= _similarity_min():
+        return item.theme_guess, "similarity", "", item.theme_score
+    return "", "", "", 0.0
+
+
+def _theme_of(item: NoteItem) -> str:
+    return item_theme(item)[0]
 
 
 def _role_for_title(notes: ParsedNotes, g: Genre) -> str:
@@ -80,6 +102,7 @@ def group_achievements(items: list[NoteItem], genre: Genre | None = None,
         theme = with_partner[0] if with_partner else candidates[0]
         target = affinity[theme] if with_partner else ""
         groups.setdefault(target, []).extend(groups.pop(theme))
+    _rebalance(groups, hi, affinity)
     ranked = sorted(groups.items(), key=lambda kv: position(kv[0]))
     # Too few groups for the genre: split the largest group while it has more than one note.
     while len(ranked) < lo:
@@ -91,6 +114,39 @@ def group_achievements(items: list[NoteItem], genre: Genre | None = None,
         ranked[largest] = (theme, members[:half])
         ranked.insert(largest + 1, (theme, members[half:]))
     return ranked
+
+
+def _rebalance(groups: OrderedDict[str, list[NoteItem]], hi: int, affinity: dict[str, str]) -> None:
+    """Keep the catch-all ("" = 其他) to at most a third of the notes when the notes support themes.
+
+    Its notes go to the theme their nearest corpus passages vote for, however weakly (NoteItem.theme_guess):
+    into that theme's sub-item when there is one, into a new sub-item when two or more notes share the
+    theme and there is room, else into the related theme's sub-item (affinity). A note without any
+    guess stays under 其他.
+    """
+    rest = groups.get("", [])
+    total = sum(len(m) for m in groups.values())
+    themed = [t for t in groups if t]
+    if not rest or not themed or len(rest) * 3 <= total:
+        return
+    guesses = [i.theme_guess for i in rest if i.theme_guess]
+    # Room for new sub-items: the maximum, less one for 其他 if some note has no guess at all.
+    room = hi - len(themed) - (1 if len(guesses) < len(rest) else 0)
+    for theme in sorted(set(guesses), key=lambda t: (-guesses.count(t), guesses.index(t))):
+        if theme not in groups and guesses.count(theme) >= 2 and room > 0:
+            groups[theme], room = [], room - 1
+    kept: list[NoteItem] = []
+    for item in rest:
+        theme = item.theme_guess
+        target = theme if theme in groups else affinity.get(theme, "")
+        if theme and target and target in groups:
+            groups[target].append(item)
+        else:
+            kept.append(item)
+    if kept:
+        groups[""] = kept
+    else:
+        groups.pop("", None)
 
 
 def _aspect_score(text: str, aspect: Aspect) -> int:
@@ -191,6 +247,111 @@ def _group_theme(items: list[NoteItem]) -> str:
     return max(set(themes), key=themes.count) if themes else ""
 
 
+# ------------------------------------------------------------------ why each line is where it is
+def _line_reason(by: str, detail: str, score: float, kind: str, g: Genre) -> str:
+    name = g.kind_name(kind)
+    if by == "marker":
+        return f"笔记中标明“{detail}”，归入「{name}」" if detail else f"笔记中标明属于「{name}」"
+    if by == "heading":
+        return f"写在笔记的标题“{detail}”下，归入「{name}」" if detail else f"写在笔记的「{name}」部分"
+    if by == "rule" and g.role(kind) == SectionKind.ACHIEVEMENTS:
+        return f"写有数量“{detail}”，看作已做的工作" if detail else "写有数量，看作已做的工作"
+    if by == "rule":
+        return f"含“{detail}”，按规则归入「{name}」"
+    if by == "similarity":
+        return f"与范文中「{name}」部分的段落相近（{score:.2f}）"
+    if by == "last_year":
+        return "回应上年度报告中的问题，也列入「" + name + "」"
+    if by == "last_year_gap":
+        return "上年度报告中的问题，笔记里没有写整改情况：请补上或删去这一行"
+    if by == "meta":
+        return "笔记中的单位、年度、述职人或党员人数"
+    if by == "user":
+        return detail or "由用户在提纲中写入或移动"
+    return f"没有规则能确定，按默认归入「{name}」"
+
+
+def _theme_reason(a: Assignment, g: Genre) -> str:
+    label = a.theme or "其他"
+    if a.theme_by == "group":
+        return f"按用户自己的小标题“{a.theme_detail}”成组"
+    if a.theme_by == "aspect":
+        return f"按关键词归入“{a.theme_detail}”"
+    if a.theme_by == "keyword":
+        return f"含“{a.theme_detail}”，归入「{label}」主题" if a.theme_detail else f"归入「{label}」主题"
+    if a.theme_by == "similarity":
+        return f"与「{label}」主题的范文相近（{a.theme_score:.2f}），归入该主题"
+    if a.theme_by == "rebalanced":
+        return f"没有主题词，按与范文最相近的主题归入「{label}」（避免“其他”项过多）"
+    if a.theme_by == "folded":
+        return f"属「{a.theme_detail}」主题，条目少，并入相近的「{label}」"
+    if a.theme_by == "split":
+        return f"「{label}」条目多，分为两项"
+    return "没有主题词，归入“其他”项"
+
+
+def explain(a: Assignment, genre: Genre | None = None) -> str:
+    """The plain-Chinese reason of an assignment (section, then sub-item)."""
+    g = resolve(genre)
+    kind = a.key.split(".")[0]
+    why = _line_reason(a.by, a.detail, a.score, kind if g.has_kind(kind) else g.default_note_kind, g)
+    if a.theme_by or "." in a.key and g.role(kind) == SectionKind.ACHIEVEMENTS:
+        why += "；" + _theme_reason(a, g)
+    return why
+
+
+def _sub_item_reason(item: NoteItem, section: PlanSection, spec: KindSpec | None,
+                     seen_themes: dict[str, int]) -> tuple[str, str, float]:
+    """(theme_by, theme_detail, score) of a note in a sub-item."""
+    if spec is None or spec.sub_items is None or "." not in section.key:
+        return "", "", 0.0
+    if spec.sub_items.by == "aspect":
+        return "aspect", section.heading, 0.0
+    if item.group:
+        return "group", item.group, 0.0
+    theme, by, detail, score = item_theme(item)
+    if section.theme and seen_themes.get(section.theme, 0) > 1 and theme == section.theme:
+        return "split", "", 0.0
+    if theme == section.theme and theme:
+        return by, detail, score
+    if not section.theme:
+        return "", "", 0.0
+    if not theme:
+        return "rebalanced", "", item.theme_score
+    return "folded", theme, 0.0
+
+
+def plan_assignments(sections: list[PlanSection], notes: ParsedNotes, g: Genre) -> tuple[Assignment, ...]:
+    """Why every fact line of SECTIONS is where it is, from the notes' own record (NoteItem.assigned_by …)."""
+    pool: dict[tuple[str, str], list[NoteItem]] = {}
+    for item in notes.items:
+        pool.setdefault((str(item.section), item.text), []).append(item)
+    seen_themes: dict[str, int] = {}
+    for section in sections:
+        if "." in section.key and section.theme:
+            seen_themes[section.theme] = seen_themes.get(section.theme, 0) + 1
+    out: list[Assignment] = []
+    for section in sections:
+        spec = g.spec(section.kind)
+        for line in section.notes:
+            items = pool.get((str(section.kind), line))
+            if not items and g.role(section.kind) == SectionKind.RECTIFICATION:
+                # The rectification part built from last year's report: a note of work done that answers one
+                # of last year's problems (it stays in its own section too), or the visible gap line.
+                answers = any(text == line for _, text in pool)
+                a = Assignment(line=line, key=section.key, by="last_year" if answers else "last_year_gap")
+            elif not items:
+                a = Assignment(line=line, key=section.key, by="meta")
+            else:
+                item = items.pop(0) if len(items) > 1 else items[0]
+                theme_by, theme_detail, score = _sub_item_reason(item, section, spec, seen_themes)
+                a = Assignment(line=line, key=section.key, by=item.assigned_by, detail=item.detail,
+                               score=item.score, theme=section.theme, theme_by=theme_by,
+                               theme_detail=theme_detail, theme_score=score)
+            out.append(replace(a, why=explain(a, g)))
+    return tuple(out)
+
+
 def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None = None,
                last_year: LastYearReport | None = None) -> Plan:
     """The outline, in the genre's order: for a 述职报告 opening, 3–5 themed achievement sub-items,
@@ -235,7 +396,7 @@ def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None 
             sections.append(PlanSection(key=str(kind), kind=kind, heading=spec.heading, notes=_texts(items),
                                         context=context, level=spec.level))
     return Plan(title=make_title(notes, year, g), year=year, org=notes.meta.org, sections=tuple(sections),
-                genre=g.name, excluded=notes.excluded)
+                genre=g.name, excluded=notes.excluded, assignments=plan_assignments(sections, notes, g))
 
 
 def lacks_material(section: PlanSection, genre: Genre | None = None) -> bool:
@@ -334,8 +495,60 @@ def plan_from_json(text: str, genre: Genre | None = None) -> Plan:
     excluded = raw.get("excluded", [])
     if not isinstance(excluded, list) or not all(isinstance(e, str) for e in excluded):
         raise ShuzhiError("提纲的 excluded 应为文字列表。", "plan excluded invalid")
-    return Plan(title=str(raw.get("title", "")), year=year or None, org=str(raw.get("org", "")),
-                sections=sections, genre=g.name, excluded=tuple(excluded))
+    plan = Plan(title=str(raw.get("title", "")), year=year or None, org=str(raw.get("org", "")),
+                sections=sections, genre=g.name, excluded=tuple(excluded),
+                assignments=_assignments_from_raw(raw.get("assignments")))
+    return reconcile_assignments(plan, g) if plan.assignments else plan
+
+
+_ASSIGNMENT_TEXT = ("line", "key", "by", "detail", "theme", "theme_by", "theme_detail", "why")
+
+
+def _assignments_from_raw(value: Any) -> tuple[Assignment, ...]:
+    """The plan's recorded reasons; a malformed entry is dropped (reasons explain, they never block a plan)."""
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for raw in value:
+        if not isinstance(raw, dict) or not isinstance(raw.get("line"), str) or not isinstance(raw.get("key"), str):
+            continue
+        fields: dict[str, Any] = {f: str(raw.get(f, "") or "") for f in _ASSIGNMENT_TEXT}
+        for f in ("score", "theme_score"):
+            v = raw.get(f, 0.0)
+            fields[f] = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+        out.append(Assignment(**fields))
+    return tuple(out)
+
+
+def reconcile_assignments(plan: Plan, genre: Genre | None = None) -> Plan:
+    """The reasons made true again after the user edited the plan: a line moved to another section says
+    so, a line typed in (or brought back from `excluded`) is the user's; reasons of lines no longer in the
+    plan are dropped, and a line now used as a fact is no longer listed as excluded."""
+    g = resolve(genre if genre is not None else plan.genre)
+    by_line: dict[str, list[Assignment]] = {}
+    for a in plan.assignments:
+        by_line.setdefault(a.line, []).append(a)
+    headings = {s.key: s.heading or g.kind_name(s.kind) for s in plan.sections}
+    used = {line for s in plan.sections for line in s.notes}
+    out: list[Assignment] = []
+    for section in plan.sections:
+        for line in section.notes:
+            recorded = by_line.get(line, [])
+            here = next((a for a in recorded if a.key == section.key), None)
+            if here is not None:
+                out.append(here)
+                continue
+            if recorded:
+                old = recorded[0]
+                why = f"由用户从「{headings.get(old.key, old.key)}」移到这里"
+            elif line in plan.excluded:
+                why = "由用户从“未作为事实”的行中加入"
+            else:
+                why = "由用户在提纲中写入"
+            out.append(Assignment(line=line, key=section.key, by="user", detail=why, theme=section.theme,
+                                  why=why))
+    excluded = tuple(e for e in plan.excluded if e not in used)
+    return replace(plan, assignments=tuple(out), excluded=excluded)
 
 
 def with_notes(plan: Plan, key: str, notes: tuple[str, ...]) -> Plan:
@@ -343,8 +556,10 @@ def with_notes(plan: Plan, key: str, notes: tuple[str, ...]) -> Plan:
     return replace(plan, sections=tuple(replace(s, notes=notes) if s.key == key else s for s in plan.sections))
 
 
-def plan_fact_lines(plan: Plan, notes_text: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Fact lines the user typed into an edited plan that the notes do not contain.
+def plan_fact_lines(plan: Plan, notes_text: str, known: set[str] | frozenset[str] = frozenset(),
+                    excluded: tuple[str, ...] = ()) -> list[str]:
+    """Fact lines the user typed into an edited plan that the notes do not contain (or contain only as
+    lines read as remarks, EXCLUDED, which the user brought back).
 
     They are the user's facts too: checks compare a draft with the notes plus these lines, so a
     figure added in the outline is never reported as invented (the CLI and the app alike).
@@ -353,7 +568,46 @@ def plan_fact_lines(plan: Plan, notes_text: str, known: set[str] | frozenset[str
     extra = []
     for section in plan.sections:
         for line in section.notes:
-            if line not in notes_text and line not in known and "：" not in line[:5] and line not in seen:
+            brought_back = line in excluded
+            new = line not in notes_text or brought_back
+            if new and line not in known and (brought_back or "：" not in line[:5]) and line not in seen:
                 seen.add(line)
                 extra.append(line)
     return extra
+
+
+def include_line(plan: Plan, item: NoteItem, key: str | None = None, genre: Genre | None = None) -> Plan:
+    """The plan with ITEM's line (one of `plan.excluded`, filed by `notes.file_line`) used as a fact: in
+    section KEY, else in the section of the item's kind (the sub-item of its theme, else 其他, else the
+    last one). The line leaves `excluded`; its reason says the user brought it back."""
+    g = resolve(genre if genre is not None else plan.genre)
+    line = item.text
+    if line not in plan.excluded:
+        raise ShuzhiError(f"提纲中“未作为事实”的行里没有「{line}」，请照 excluded 中的文字原样填写。",
+                          f"line not excluded: {line!r}")
+    targets = drafted_sections(plan)
+    if key is not None:
+        section = next((s for s in targets if s.key == key and s.kind not in _unwritten_kinds(g)), None)
+        if section is None:
+            keys = "、".join(s.key for s in targets if s.kind not in _unwritten_kinds(g))
+            raise ShuzhiError(f"提纲中没有可以放事实的节「{key}」，可选：{keys}。", f"no plan section {key!r}")
+    else:
+        same = [s for s in targets if s.kind == item.section]
+        theme = item_theme(item)[0]
+        section = (next((s for s in same if theme and s.theme == theme), None)
+                   or next((s for s in same if "." in s.key and not s.theme), None)
+                   or (same[-1] if same else None))
+        if section is None:
+            return include_line(plan, replace(item, section=g.default_note_kind), key, g)
+    why = "由用户从“未作为事实”的行中加入"
+    if key is None:
+        why += "；" + _line_reason(item.assigned_by, item.detail, item.score, str(section.kind), g)
+    sections = tuple(replace(s, notes=(*s.notes, line)) if s.key == section.key else s for s in plan.sections)
+    assignment = Assignment(line=line, key=section.key, by="user", detail=why, theme=section.theme, why=why)
+    return replace(plan, sections=sections, excluded=tuple(e for e in plan.excluded if e != line),
+                   assignments=(*plan.assignments, assignment))
+
+
+def _unwritten_kinds(g: Genre) -> tuple[str, ...]:
+    """Kinds that take no facts of their own (the closing)."""
+    return tuple(str(k.kind) for k in g.kinds if k.like in (SectionKind.TITLE, SectionKind.CLOSING))
