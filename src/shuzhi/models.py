@@ -229,6 +229,9 @@ class Plan:
     sections: tuple[PlanSection, ...]
     genre: str = "shuzhi"  # the genre the plan is for (genres/<name>.yaml)
     excluded: tuple[str, ...] = ()  # note lines not used as facts (links, remarks to the writer); shown to the user
+    role: str = ""  # the writer's role from the notes ("支部书记")
+    person: str = ""  # the writer's name from the notes
+    org_type: str = ""  # kind of unit (data/org_types.yaml: 机关, 企业 …), for choosing exemplars; "" = from org
 
 
 @dataclass(frozen=True)
