@@ -62,12 +62,22 @@ def _label_re() -> re.Pattern[str]:
     return re.compile(rf"^\s*(?:{'|'.join(map(re.escape, words))}){suffix}\s*[：:]\s*(?=\S)")
 
 
-def section_facts(section: PlanSection) -> tuple[str, ...]:
-    """The section's facts as the prompt shows them: no remark to the writer, no filing label."""
+def section_facts(section: PlanSection, genre: Genre | None = None) -> tuple[str, ...]:
+    """The section's facts as the prompt shows them: no remark to the writer, no numbering or
+    filing label before a note ("一是理论：每月集中学习1次" → "每月集中学习1次")."""
     from ..notes.rules import is_remark
 
+    g = resolve(genre)
     label = _label_re()
-    facts = (label.sub("", note, count=1).strip() for note in section.notes if not is_remark(note))
+
+    def bare(note: str) -> str:
+        note = label.sub("", note.strip(), count=1)
+        found = g.numbering.match(note)
+        if found is not None and found.end:
+            note = label.sub("", note[found.end :].strip(), count=1)
+        return note.strip()
+
+    facts = (bare(note) for note in section.notes if not is_remark(note))
     return tuple(f for f in facts if f)
 
 
@@ -93,7 +103,7 @@ def planned_problems(plan: Plan, section: PlanSection, genre: Genre | None = Non
     spec = g.spec(section.kind)
     if spec is None or not spec.answers:
         return section.context
-    planned = tuple(n for s in plan.sections if s.kind == spec.answers for n in section_facts(s))
+    planned = tuple(n for s in plan.sections if s.kind == spec.answers for n in section_facts(s, g))
     return planned or section.context
 
 
@@ -107,41 +117,41 @@ def _short(text: str, limit: int) -> str:
 
 def report_brief(plan: Plan, section: PlanSection, genre: Genre | None = None) -> dict[str, str]:
     """The brief of the whole report a section prompt carries (context, never facts): who writes,
-    the plan's headings in order with this section marked, and the problems as planned."""
+    the plan's headings in order with this section marked, and the problems as planned.
+
+    Within data/plan.yaml `brief.max_chars`: a long plan gets shorter lines, then fewer problems,
+    never a cut-off outline (the current section stays marked)."""
     g = _plan_genre(plan, genre)
     data = load_data("plan")
     cap = data.get("brief") or {}
     words = data["prompt_words"]
-    item = int(cap.get("max_item_chars", 40))
-    outline = []
-    for s in plan.sections:
-        name = _short(s.heading or g.kind_name(s.kind), item)
-        mark = words["current"] if s.key == section.key else ""
-        outline.append(f"{'  ' * max(s.level - 1, 0)}- {name}{mark}")
-    answers = g.spec(section.kind)
-    if answers is not None and answers.answers:
-        problems_text = str(words["answer_problems"])
-    else:
-        problems = [n for kind in _answered_kinds(g) for s in plan.sections if s.kind == kind for n in section_facts(s)]
-        limit = int(cap.get("max_problems", 6))
-        lines = [f"{n}. {_short(p, item)}" for n, p in enumerate(problems[:limit], start=1)]
-        if len(problems) > limit:
-            lines.append(str(words["more_problems"]).replace("{n}", str(len(problems))))
-        problems_text = "\n".join(lines) or str(words["no_problems"])
-    brief = {"outline": "\n".join(outline), "planned_problems": problems_text,
-             "person": f"{plan.role}{plan.person}" or str(words["unnamed_person"])}
+    spec = g.spec(section.kind)
+    problems = [] if spec is not None and spec.answers else [
+        n for kind in _answered_kinds(g) for s in plan.sections if s.kind == kind for n in section_facts(s, g)]
+    person = f"{plan.role}{plan.person}" or str(words["unnamed_person"])
     max_chars = int(cap.get("max_chars", 700))
-    if sum(len(v) for v in brief.values()) > max_chars:  # a very long plan: the outline gives way first
-        room = max(max_chars - len(brief["planned_problems"]) - len(brief["person"]), 80)
-        brief["outline"] = _short(brief["outline"], room)
-    return brief
+    item, limit = int(cap.get("max_item_chars", 40)), int(cap.get("max_problems", 6))
+    while True:
+        outline = "\n".join(
+            f"{'  ' * max(s.level - 1, 0)}- {_short(s.heading or g.kind_name(s.kind), item)}"
+            f"{words['current'] if s.key == section.key else ''}" for s in plan.sections)
+        if spec is not None and spec.answers:
+            problems_text = str(words["answer_problems"])
+        else:
+            lines = [f"{n}. {_short(p, item)}" for n, p in enumerate(problems[:limit], start=1)]
+            if len(problems) > limit:
+                lines.append(str(words["more_problems"]).replace("{n}", str(len(problems))))
+            problems_text = "\n".join(lines) or str(words["no_problems"])
+        if len(outline) + len(problems_text) + len(person) <= max_chars or (item <= 12 and limit <= 2):
+            return {"outline": outline, "planned_problems": problems_text, "person": person}
+        item, limit = max(item - 6, 12), max(limit - 1, 2)
 
 
 def length_target(plan: Plan, section: PlanSection, genre: Genre | None = None) -> int | None:
     """The section's length target in characters from its facts (its notes, plus the problems it answers)."""
     g = _plan_genre(plan, genre)
     spec = g.spec(section.kind)
-    facts = len(section_facts(section))
+    facts = len(section_facts(section, g))
     if spec is not None and spec.answers:
         facts += len(planned_problems(plan, section, g))
     return g.target_length(section.kind, facts)
@@ -154,7 +164,7 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
     g = _plan_genre(plan, genre)
     words = load_data("plan")["prompt_words"]
     heading = f"——{section.heading}" if section.heading else ""
-    facts = section_facts(section)
+    facts = section_facts(section, g)
     context = planned_problems(plan, section, g)
     target = length_target(plan, section, g)
     spec = g.spec(section.kind)
