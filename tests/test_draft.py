@@ -226,12 +226,14 @@ def test_draft_docx_export(use_built_index: Path, llm_env: Any, tmp_path: Path,
     assert "一、" in text and "发展党员2名" in text
 
 
-def test_sanitise_exemplar_hides_corpus_placeholders_and_ads() -> None:
+def test_sanitise_exemplar_keeps_redactions_visible_and_drops_ads() -> None:
     from shuzhi.writing.exemplars import sanitise_exemplar
 
     text = sanitise_exemplar("先后主持召开〔X〕次会议，邀请〔X〕同志作报告。\n酷乐文行整理，咨询QQ206157060")
-    assert text.startswith("先后主持召开若干次会议，邀请某同志作报告。")
-    assert "〔X〕" not in text and "QQ" not in text and "酷乐" not in text
+    # A redaction stays a redaction (never 若干/某, which read as facts; never the model's own 〔X〕 slot).
+    assert text.startswith("先后主持召开××次会议，邀请××同志作报告。")
+    assert "〔X〕" not in text and "若干" not in text and "某" not in text
+    assert "QQ" not in text and "酷乐" not in text
 
 
 def test_prompt_budget_drops_exemplars_not_facts(use_built_index: Path) -> None:

@@ -290,6 +290,9 @@ class Plan:
     sections: tuple[PlanSection, ...]
     genre: str = "shuzhi"  # the genre the plan is for (genres/<name>.yaml)
     excluded: tuple[str, ...] = ()  # note lines not used as facts (links, remarks to the writer); shown to the user
+    role: str = ""  # the writer's role from the notes ("支部书记")
+    person: str = ""  # the writer's name from the notes
+    org_type: str = ""  # kind of unit (data/org_types.yaml: 机关, 企业 …), for choosing exemplars; "" = from org
     assignments: tuple[Assignment, ...] = ()  # why each fact line is in its section (plan order)
 
     def assignment_for(self, line: str, key: str | None = None) -> Assignment | None:

@@ -23,6 +23,13 @@ class Campaign:
     valid_until: int
     ok_if: tuple[str, ...]
     series: str = ""
+    short: re.Pattern[str] | None = None  # the short name a text of its own years uses ("主题教育")
+
+    def valid_in(self, year: int, sentence: str) -> bool:
+        """Whether a report for YEAR may cite it as SENTENCE does (not before it, not stale unless ok_if)."""
+        if self.year > year:
+            return False
+        return self.valid_until >= year or any(w in sentence for w in self.ok_if)
 
 
 @rules_cached
@@ -37,6 +44,7 @@ def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
             valid_until=int(e.get("valid_until", e["year"])),
             ok_if=tuple(e.get("ok_if", default_ok)),
             series=str(e.get("series", "")),
+            short=re.compile(e["short_pattern"]) if e.get("short_pattern") else None,
         )
         for e in data["entries"]
     )
@@ -45,6 +53,23 @@ def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
 
 def clear_campaigns_cache() -> None:
     campaigns.cache_clear()
+
+
+def out_of_time(sentence: str, year: int, source_year: int = 0) -> list[Campaign]:
+    """The campaigns SENTENCE cites that a report for YEAR may not cite so.
+
+    SOURCE_YEAR is the year of the text the sentence comes from (0: unknown): its short names
+    ("主题教育") are the campaign of that year; of an unknown year, a short name no entry valid for
+    YEAR carries counts as out of time.
+    """
+    entries, _ = campaigns()
+    cited = [e for e in entries if e.pattern.search(sentence)]
+    shorts = [e for e in entries if e.short is not None and e not in cited and e.short.search(sentence)]
+    if source_year:
+        cited += [e for e in shorts if e.year <= source_year <= e.valid_until]
+    elif shorts and not any(e.valid_in(year, sentence) for e in shorts):
+        cited += shorts
+    return [e for e in cited if not e.valid_in(year, sentence)]
 
 
 def stale_references(draft_text: str, year: int, genre: Genre | None = None) -> list[Finding]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..kinds import Kind, SectionKind, Severity, is_builtin_kind
 from .load import DEFAULT_GENRE, GenreInfo, build_genre, clear_genre_cache, list_genres, load_genre
-from .model import Aspect, Genre, KindSpec, SubItems
+from .model import Aspect, Genre, KindSpec, LengthRule, SubItems
 from .numbering import LabelMatch, LabelStyle, NumberingGrammar, cn_numeral, numeral_value
 from .text import (
     FAILED_SECTION_PREFIX,
@@ -40,6 +40,7 @@ __all__ = [
     "KindSpec",
     "LabelMatch",
     "LabelStyle",
+    "LengthRule",
     "NumberingGrammar",
     "Punctuation",
     "SectionKind",

@@ -25,7 +25,7 @@ from ..datafiles import (
 )
 from ..errors import ShuzhiError
 from ..kinds import SectionKind, is_builtin_kind
-from .model import Aspect, Genre, KindSpec, SubItems
+from .model import Aspect, Genre, KindSpec, LengthRule, SubItems
 from .numbering import INLINE_CONTEXTS, LabelStyle, build_grammar, char_class, compile_style, numeral_token
 from .text import make_punctuation
 
@@ -347,7 +347,7 @@ def _rubric(f: _Fields, raw: Mapping[str, Any]) -> Mapping[str, Any]:
 
 # ---------------------------------------------------------------- kinds
 # What an added kind takes over from the built-in kind it is `like` (unless it says otherwise).
-_INHERITED = ("level", "body", "answers", "under", "guide")
+_INHERITED = ("level", "body", "answers", "under", "guide", "length")
 
 
 def _kinds(f: _Fields, raw: Mapping[str, Any]) -> tuple[KindSpec, ...]:
@@ -436,7 +436,20 @@ def _spec(f: _Fields, key: str, entries: Mapping[str, dict[str, Any]], roles: Ma
         note_words=f.texts(entry, "note_words", f"{field}.note_words"),
         sub_items=_sub_items(f, sub_items, f"{field}.sub_items") if sub_items is not None else None,
         guide=f.text(entry, "guide", f"{field}.guide", ""),
+        length=_length(f, entry.get("length"), f"{field}.length"),
     )
+
+
+def _length(f: _Fields, raw: object, field: str) -> LengthRule | None:
+    """`length: {base, per_fact, min, max}` (characters), None when the kind has none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        f.fail(field, "应为键值对（base、per_fact、min、max，单位为字）")
+    low = f.integer(raw, "min", f"{field}.min", 0, 0, 10000)
+    return LengthRule(base=f.integer(raw, "base", f"{field}.base", 0, 0, 10000),
+                      per_fact=f.integer(raw, "per_fact", f"{field}.per_fact", 0, 0, 2000),
+                      min=low, max=f.integer(raw, "max", f"{field}.max", 10000, max(low, 1), 10000))
 
 
 def _aspects(f: _Fields, raw: object, field: str) -> tuple[Aspect, ...]:

@@ -41,6 +41,21 @@ class SubItems:
         return self.aspects_by_year.get(year, self.aspects) if year is not None else self.aspects
 
 
+@dataclass(frozen=True)
+class LengthRule:
+    """How long a section is written, from how many facts it has: base + per_fact × facts, within min..max."""
+
+    base: int
+    per_fact: int
+    min: int
+    max: int
+
+    def target(self, facts: int) -> int:
+        """The target in characters, rounded to tens (a number the model can aim at)."""
+        raw = max(self.min, min(self.max, self.base + self.per_fact * max(facts, 0)))
+        return max(10, int(round(raw / 10.0)) * 10)
+
+
 @dataclass(frozen=True, eq=False)
 class KindSpec:
     """One section kind of a genre."""
@@ -59,7 +74,8 @@ class KindSpec:
     fallback_words: tuple[str, ...]
     note_words: tuple[str, ...]
     sub_items: SubItems | None
-    guide: str
+    guide: str  # "{length}" in it stands for the section's length target
+    length: LengthRule | None = None  # None: the guide says how long
 
     @property
     def builtin(self) -> bool:
@@ -137,9 +153,18 @@ class Genre:
         found = self.spec(kind)
         return found.heading if found is not None else ""
 
-    def guide(self, kind: str) -> str:
+    def guide(self, kind: str, facts: int | None = None) -> str:
+        """How to write KIND; with FACTS (the section's count of facts), "{length}" becomes its length target."""
         found = self.spec(kind)
-        return found.guide if found is not None else ""
+        if found is None:
+            return ""
+        target = self.target_length(kind, facts) if facts is not None else None
+        return found.guide.replace("{length}", str(target)) if target is not None else found.guide
+
+    def target_length(self, kind: str, facts: int) -> int | None:
+        """Characters to aim at for a section of KIND with FACTS facts (`kinds.<kind>.length`), None when unset."""
+        found = self.spec(kind)
+        return found.length.target(facts) if found is not None and found.length is not None else None
 
     @property
     def body_kinds(self) -> tuple[str, ...]:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..datafiles import load_data
 from ..errors import LLMError
 from ..genre import MISSING_MATERIAL_MARKER, Genre, resolve
 from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
-from .exemplars import format_exemplars, retrieve_for_section
-from .plan import drafted_sections, lacks_material
+from .exemplars import ExemplarTarget, format_exemplars, redaction_mark, retrieve_for_section
+from .plan import drafted_sections, lacks_material, org_type_of
 from .prompts import render_prompt
 
 if TYPE_CHECKING:
@@ -50,28 +51,129 @@ class SectionJob:
 
 
 # ------------------------------------------------------------------ prompts
-def _format_facts(section: PlanSection) -> str:
-    if not section.notes:
+def _label_re() -> re.Pattern[str]:
+    """A filing label before a note ("理论：", "组织建设方面："), from data/plan.yaml `fact_labels`."""
+    labels = load_data("plan").get("fact_labels") or {}
+    words = sorted((str(w) for w in labels.get("words", [])), key=len, reverse=True)
+    suffixes = sorted((str(w) for w in labels.get("suffixes", [])), key=len, reverse=True)
+    if not words:
+        return re.compile(r"(?!)")
+    suffix = f"(?:{'|'.join(map(re.escape, suffixes))})?" if suffixes else ""
+    return re.compile(rf"^\s*(?:{'|'.join(map(re.escape, words))}){suffix}\s*[：:]\s*(?=\S)")
+
+
+def section_facts(section: PlanSection, genre: Genre | None = None) -> tuple[str, ...]:
+    """The section's facts as the prompt shows them: no remark to the writer, no numbering or
+    filing label before a note ("一是理论：每月集中学习1次" → "每月集中学习1次")."""
+    from ..notes.rules import is_remark
+
+    g = resolve(genre)
+    label = _label_re()
+
+    def bare(note: str) -> str:
+        note = label.sub("", note.strip(), count=1)
+        found = g.numbering.match(note)
+        if found is not None and found.end:
+            note = label.sub("", note[found.end :].strip(), count=1)
+        return note.strip()
+
+    facts = (bare(note) for note in section.notes if not is_remark(note))
+    return tuple(f for f in facts if f)
+
+
+def _format_facts(facts: Sequence[str]) -> str:
+    if not facts:
         return "（本节没有具体事实，不写任何数字和名称。）"
-    return "\n".join(f"- {note}" for note in section.notes)
+    return "\n".join(f"- {note}" for note in facts)
 
 
-def _format_context(section: PlanSection) -> str:
-    if not section.context:
+def _format_context(context: Sequence[str]) -> str:
+    if not context:
         return "（无）"
-    return "\n".join(f"{n}. {line}" for n, line in enumerate(section.context, start=1))
+    return "\n".join(f"{n}. {line}" for n, line in enumerate(context, start=1))
 
 
 def _plan_genre(plan: Plan, genre: Genre | None) -> Genre:
     return resolve(genre if genre is not None else plan.genre)
 
 
+def planned_problems(plan: Plan, section: PlanSection, genre: Genre | None = None) -> tuple[str, ...]:
+    """What SECTION answers: the problems as the plan has them (edited or not), else its own context."""
+    g = _plan_genre(plan, genre)
+    spec = g.spec(section.kind)
+    if spec is None or not spec.answers:
+        return section.context
+    planned = tuple(n for s in plan.sections if s.kind == spec.answers for n in section_facts(s, g))
+    return planned or section.context
+
+
+def _answered_kinds(g: Genre) -> list[str]:
+    return list(dict.fromkeys(k.answers for k in g.kinds if k.answers))
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 1)] + "…"
+
+
+def report_brief(plan: Plan, section: PlanSection, genre: Genre | None = None) -> dict[str, str]:
+    """The brief of the whole report a section prompt carries (context, never facts): who writes,
+    the plan's headings in order with this section marked, and the problems as planned.
+
+    Within data/plan.yaml `brief.max_chars`: a long plan gets shorter lines, then fewer problems,
+    never a cut-off outline (the current section stays marked)."""
+    g = _plan_genre(plan, genre)
+    data = load_data("plan")
+    cap = data.get("brief") or {}
+    words = data["prompt_words"]
+    spec = g.spec(section.kind)
+    problems = [] if spec is not None and spec.answers else [
+        n for kind in _answered_kinds(g) for s in plan.sections if s.kind == kind for n in section_facts(s, g)]
+    person = f"{plan.role}{plan.person}" or str(words["unnamed_person"])
+    max_chars = int(cap.get("max_chars", 700))
+    item, limit = int(cap.get("max_item_chars", 40)), int(cap.get("max_problems", 6))
+    while True:
+        outline = "\n".join(
+            f"{'  ' * max(s.level - 1, 0)}- {_short(s.heading or g.kind_name(s.kind), item)}"
+            f"{words['current'] if s.key == section.key else ''}" for s in plan.sections)
+        if spec is not None and spec.answers:
+            problems_text = str(words["answer_problems"])
+        else:
+            lines = [f"{n}. {_short(p, item)}" for n, p in enumerate(problems[:limit], start=1)]
+            if len(problems) > limit:
+                lines.append(str(words["more_problems"]).replace("{n}", str(len(problems))))
+            problems_text = "\n".join(lines) or str(words["no_problems"])
+        if len(outline) + len(problems_text) + len(person) <= max_chars or (item <= 12 and limit <= 2):
+            return {"outline": outline, "planned_problems": problems_text, "person": person}
+        item, limit = max(item - 6, 12), max(limit - 1, 2)
+
+
+def length_target(plan: Plan, section: PlanSection, genre: Genre | None = None) -> int | None:
+    """The section's length target in characters from its facts (its notes, plus the problems it answers)."""
+    g = _plan_genre(plan, genre)
+    spec = g.spec(section.kind)
+    facts = len(section_facts(section, g))
+    if spec is not None and spec.answers:
+        facts += len(planned_problems(plan, section, g))
+    return g.target_length(section.kind, facts)
+
+
 def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
                            genre: Genre | None = None) -> tuple[tuple[str, str], ...]:
     """The system and user messages for one section; the genre (None: the plan's) gives its title,
-    voice, the section's name and guide."""
+    voice, the section's name, guide and length; the plan gives the brief of the whole report."""
     g = _plan_genre(plan, genre)
+    words = load_data("plan")["prompt_words"]
     heading = f"——{section.heading}" if section.heading else ""
+    facts = section_facts(section, g)
+    context = planned_problems(plan, section, g)
+    target = length_target(plan, section, g)
+    spec = g.spec(section.kind)
+    counted = len(facts) + (len(context) if spec is not None and spec.answers else 0)
+    length = (str(words["length"]).replace("{chars}", str(target)).replace("{facts}", str(counted))
+              if target is not None else str(words["length_unset"]))
+    guide = g.guide(section.kind)
+    if target is not None:
+        guide = guide.replace("{length}", str(target))
     user = render_prompt(
         "draft_section",
         genre_title=g.title,
@@ -80,11 +182,15 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
         org=plan.org or "本单位",
         report_title=plan.title,
         section_name=g.kind_name(section.kind),
-        section_guide=g.guide(section.kind),
+        section_guide=guide,
         heading=heading,
-        facts=_format_facts(section),
-        context=_format_context(section),
+        length=length,
+        facts=_format_facts(facts),
+        context=_format_context(context),
         exemplars=format_exemplars(exemplars, g),
+        redaction=redaction_mark(),
+        person_label=g.person_label,
+        **report_brief(plan, section, g),
     )
     return (("system", render_prompt("draft_system")), ("user", user))
 
@@ -109,12 +215,13 @@ def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
                  genre: Genre | None = None) -> list[SectionJob]:
     """One job per drafted section: exemplars (those the genre may borrow) and messages, or a skip."""
     g = _plan_genre(plan, genre)
+    target = ExemplarTarget(year=plan.year, org_type=plan.org_type or org_type_of(plan.org))
     jobs = []
     for section in drafted_sections(plan):
         if lacks_material(section, g):
             jobs.append(SectionJob(section, (), (), skip=True))
             continue
-        found = retrieve_for_section(index, section, genre=g) if index is not None else ()
+        found = retrieve_for_section(index, section, genre=g, target=target) if index is not None else ()
         exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars, g)
         jobs.append(SectionJob(section, exemplars, messages))
     return jobs

@@ -396,7 +396,16 @@ def build_plan(notes: ParsedNotes, year: int | None = None, genre: Genre | None 
             sections.append(PlanSection(key=str(kind), kind=kind, heading=spec.heading, notes=_texts(items),
                                         context=context, level=spec.level))
     return Plan(title=make_title(notes, year, g), year=year, org=notes.meta.org, sections=tuple(sections),
-                genre=g.name, excluded=notes.excluded, assignments=plan_assignments(sections, notes, g))
+                genre=g.name, excluded=notes.excluded, role=notes.meta.role, person=notes.meta.person,
+                org_type=org_type_of(notes.meta.org),
+                assignments=plan_assignments(sections, notes, g))
+
+
+def org_type_of(org: str) -> str:
+    """The kind of unit an organisation name says (data/org_types.yaml, as the corpus is tagged), "" when none."""
+    from ..corpus.parse import detect_org_type
+
+    return detect_org_type(org, "") if org else ""
 
 
 def lacks_material(section: PlanSection, genre: Genre | None = None) -> bool:
@@ -495,8 +504,13 @@ def plan_from_json(text: str, genre: Genre | None = None) -> Plan:
     excluded = raw.get("excluded", [])
     if not isinstance(excluded, list) or not all(isinstance(e, str) for e in excluded):
         raise ShuzhiError("提纲的 excluded 应为文字列表。", "plan excluded invalid")
+    texts = {name: raw.get(name) for name in ("role", "person", "org_type")}
+    if not all(v is None or isinstance(v, str) for v in texts.values()):
+        raise ShuzhiError("提纲的 role、person、org_type 应为文字。", "plan role/person/org_type invalid")
     plan = Plan(title=str(raw.get("title", "")), year=year or None, org=str(raw.get("org", "")),
                 sections=sections, genre=g.name, excluded=tuple(excluded),
+                role=(texts["role"] or "").strip(), person=(texts["person"] or "").strip(),
+                org_type=(texts["org_type"] or "").strip(),
                 assignments=_assignments_from_raw(raw.get("assignments")))
     return reconcile_assignments(plan, g) if plan.assignments else plan
 
