@@ -130,7 +130,9 @@ def test_yiqi_is_a_count_only_as_cases(text: str, raws: list[str]) -> None:
     "a, b, synonym",
     [
         pytest.param("3场", "三次", True, id="chang-ci"),
-        pytest.param("2名", "两人", True, id="ming-ren"),
+        pytest.param("2名", "两人", False, id="ming-ren-one-unit"),
+        pytest.param("12场", "十二次", True, id="chang-ci-12"),
+        pytest.param("3位", "三人", False, id="wei-ren-one-unit"),
         pytest.param("3次", "三次", False, id="same-unit"),
         pytest.param("3万元", "30000元", False, id="scaled-unit"),
         pytest.param("3", "三次", False, id="bare-number"),

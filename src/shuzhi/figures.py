@@ -31,6 +31,11 @@ _YEAR_MIN, _YEAR_MAX = 1949, 2100
 class _Rules:
     units: tuple[str, ...]  # longest first
     groups: dict[str, str]  # unit -> canonical unit of its group
+    free_groups: dict[str, int]  # unit -> index of its free group (written either way, no context check)
+    not_before: dict[str, str]  # unit -> characters after it that make it part of a word (一成不变)
+    context_units: frozenset[str]  # units dating an occasion (周年), matched anywhere in the notes
+    range_connectors: tuple[str, ...]  # 到, 至, — in "1到2个", "一至两个"
+    phrase_words: tuple[str, ...]  # the masked words that are phrases (fixed_phrases, lexicon phrases)
     scales: dict[str, tuple[str, float]]
     approx_prefixes: tuple[str, ...]
     approx_suffixes: tuple[str, ...]
@@ -47,6 +52,8 @@ def _rules() -> _Rules:
     for group in data.get("unit_groups", []):
         for unit in group:
             groups[str(unit)] = str(group[0])
+    free = {str(u): i for i, group in enumerate(data.get("free_unit_groups") or []) for u in group}
+    not_before = {str(k): "".join(str(c) for c in v) for k, v in (data.get("unit_not_before") or {}).items()}
     scales = {str(k): (str(v[0]), float(v[1])) for k, v in (data.get("unit_scales") or {}).items()}
     lexicon = load_data("lexicon") or {}
     words = [str(w) for w in data.get("fixed_phrases", []) + data.get("non_figure_words", [])
@@ -55,6 +62,12 @@ def _rules() -> _Rules:
     return _Rules(
         units=tuple(sorted({str(u) for u in data["units"]}, key=len, reverse=True)),
         groups=groups,
+        free_groups=free,
+        not_before=not_before,
+        context_units=frozenset(str(u) for u in data.get("context_units") or []),
+        range_connectors=tuple(sorted((str(c) for c in data.get("range_connectors") or []), key=len, reverse=True)),
+        phrase_words=tuple(sorted({str(w) for w in data.get("fixed_phrases", []) + (lexicon.get("phrases") or [])},
+                                  key=len, reverse=True)),
         scales=scales,
         approx_prefixes=tuple(sorted(data.get("approx_prefixes", []), key=len, reverse=True)),
         approx_suffixes=tuple(data.get("approx_suffixes", [])),
@@ -117,15 +130,19 @@ def cn_to_number(text: str) -> float | None:
     return None
 
 
-def _mask(text: str, genre: Genre) -> bytearray:
-    """Characters that cannot be figures: fixed phrases, quoted names, the genre's enumeration labels."""
+def _mask(text: str, genre: Genre, phrases: bool = True) -> bytearray:
+    """Characters that cannot be figures: fixed phrases, quoted names, the genre's enumeration labels.
+    PHRASES=False keeps the numerals of fixed phrases ("建党100周年"), masking only the words that never count."""
     rules = _rules()
     mask = bytearray(len(text))
 
     def mark(start: int, end: int) -> None:
         mask[start:end] = b"\x01" * (end - start)
 
+    phrase_words = set(rules.phrase_words)
     for word in rules.masked_words:
+        if not phrases and word in phrase_words:
+            continue
         start = text.find(word)
         while start >= 0:
             mark(start, start + len(word))
@@ -137,19 +154,52 @@ def _mask(text: str, genre: Genre) -> bytearray:
 
 
 def _match_unit(text: str, pos: int) -> str:
-    for unit in _rules().units:
+    rules = _rules()
+    for unit in rules.units:
         if text.startswith(unit, pos):
+            after = text[pos + len(unit) : pos + len(unit) + 1]
+            if after and after in rules.not_before.get(unit, ""):
+                continue  # 一成不变, 3成员: a word, not a unit
             return unit
     return ""
 
 
-def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
+def _range_unit(text: str, pos: int) -> tuple[str, int]:
+    """(unit, end) when text[pos:] continues a range with its upper bound ("到2个", "至两个"): the lower
+    bound takes the upper one's unit. ("", pos) otherwise."""
+    rules = _rules()
+    for conn in rules.range_connectors:
+        if not text.startswith(conn, pos):
+            continue
+        m = _NUM_RE.match(text, pos + len(conn))
+        if not m or m.group("pct"):
+            return "", pos
+        after = m.end()
+        for suffix in rules.approx_suffixes:
+            if text.startswith(suffix, after):
+                after += len(suffix)
+                break
+        if text.startswith(("%", "％"), after):
+            return "%", pos
+        unit = _match_unit(text, after)
+        return (unit, after + len(unit)) if unit else ("", pos)
+    return "", pos
+
+
+def is_context_unit(unit: str) -> bool:
+    """UNIT dates an occasion ("100周年"): matched anywhere in the notes, not required in the draft."""
+    return unit in _rules().context_units
+
+
+def extract_figures(text: str, genre: Genre | None = None, phrases: bool = True) -> list[Figure]:
     """Every number of TEXT that states a quantity, with its unit, in reading order.
 
-    Enumeration labels ("一是", "（一）", "1.") are the genre's (None: the default genre).
+    Enumeration labels ("一是", "（一）", "1.") are the genre's (None: the default genre). PHRASES=False
+    also reads the numerals of fixed phrases ("建党100周年" → 100周年).
+    A range ("1到2个", "一至两个") gives two figures of one unit; the lower one's raw is the whole range.
     """
     rules = _rules()
-    mask = _mask(text, resolve(genre))
+    mask = _mask(text, resolve(genre), phrases)
     figures: list[Figure] = []
     for m in _NUM_RE.finditer(text):
         start, end = m.start(), m.end()
@@ -171,6 +221,11 @@ def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
                 value *= 1e4 if m.group("armul") == "万" else 1e8
         else:
             cn = m.group("cn")
+            range_unit, range_end = _range_unit(text, end)
+            if range_unit and not any(mask[end:range_end]) and cn_to_number(cn) is not None:
+                figures.append(Figure(raw=text[start:range_end], value=float(cn_to_number(cn) or 0),
+                                      unit=range_unit, start=start, end=range_end, approx=False))
+                continue
             if len(cn) > 1 and not any(c in "十百千万亿点" for c in cn) and len(cn) != 4:
                 continue  # "两三次", "五六个": a range, not a figure (4 digits: 二〇二四年)
             value = cn_to_number(cn)
@@ -189,6 +244,12 @@ def extract_figures(text: str, genre: Genre | None = None) -> list[Figure]:
             else:
                 unit = _match_unit(text, pos)
                 pos += len(unit)
+        if not unit and not approx and m.group("ar"):
+            range_unit, range_end = _range_unit(text, pos)
+            if range_unit and not any(mask[pos:range_end]):
+                figures.append(Figure(raw=text[start:range_end], value=value, unit=range_unit,
+                                      start=start, end=range_end, approx=False))
+                continue
         if not unit and not m.group("ar"):
             continue  # a Chinese numeral without a unit is a word (四强, 五好), not a figure
         for after_unit in rules.approx_after_unit:
@@ -257,6 +318,8 @@ def by_synonym_unit(a: Figure, b: Figure) -> bool:
     rules = _rules()
     ua = rules.scales[a.unit][0] if a.unit in rules.scales else a.unit
     ub = rules.scales[b.unit][0] if b.unit in rules.scales else b.unit
+    if ua in rules.free_groups and rules.free_groups.get(ub) == rules.free_groups[ua]:
+        return False  # 人/名/位: the same unit written two ways
     return same_figure(a, b) and bool(ua) and bool(ub) and ua != ub
 
 

@@ -39,13 +39,18 @@ def _normalise(text: str, allowed: tuple[str, ...]) -> str:
 class ShingleIndex:
     """Every `n`-character run of a set of documents, for verbatim-copy lookups."""
 
-    def __init__(self, corpus_texts: Mapping[str, str], n: int, allowed: tuple[str, ...]) -> None:
+    def __init__(self, corpus_texts: Mapping[str, str], n: int, allowed: tuple[str, ...],
+                 common_run: int = 0, common_min_docs: int = 2) -> None:
         self.n = n
         self.allowed = allowed
+        self.common_run = common_run
+        self.common_min_docs = common_min_docs
         self.names = list(corpus_texts)
         self.shingles: dict[str, int] = {}
+        self.docs: list[str] = []
         for idx, name in enumerate(self.names):
             norm = _normalise(corpus_texts[name], allowed)
+            self.docs.append(norm)
             for i in range(len(norm) - n + 1):
                 chunk = norm[i : i + n]
                 if _MASK not in chunk:
@@ -64,21 +69,46 @@ class ShingleIndex:
             j = i
             while j + 1 <= last and self.shingles.get(norm[j + 1 : j + 1 + n]) == doc:
                 j += 1
-            runs.append(CopiedRun(norm[i : j + n], self.names[doc]))
+            run = norm[i : j + n]
+            if self._own_chars(run) >= n:
+                runs.append(CopiedRun(run, self.names[doc]))
             i = j + n
         return runs
 
+    def _own_chars(self, run: str) -> int:
+        """Characters of RUN outside common wording: runs of common_run characters that occur in at
+        least common_min_docs example documents (shared official phrasing, not one report's text)."""
+        k = self.common_run
+        if k <= 0 or len(self.docs) < self.common_min_docs or len(run) < k:
+            return len(run)
+        common = bytearray(len(run))
+        for i in range(len(run) - k + 1):
+            gram = run[i : i + k]
+            if sum(1 for doc in self.docs if gram in doc) >= self.common_min_docs:
+                common[i : i + k] = b"\x01" * k
+        return len(run) - sum(common)
+
 
 @rules_cached(maxsize=4)
-def _cached_index(items: tuple[tuple[str, str], ...], n: int, allowed: tuple[str, ...]) -> ShingleIndex:
-    return ShingleIndex(dict(items), n, allowed)
+def _cached_index(items: tuple[tuple[str, str], ...], n: int, allowed: tuple[str, ...],
+                  common_run: int, common_min_docs: int) -> ShingleIndex:
+    return ShingleIndex(dict(items), n, allowed, common_run, common_min_docs)
+
+
+def allowed_phrases() -> tuple[str, ...]:
+    """Wording a draft may share with the examples: rubric.yaml leakage.allowed_phrases and the
+    lexicon's stock_phrases, longest first (so a longer phrase is masked whole)."""
+    stock = (load_data("lexicon") or {}).get("stock_phrases") or []
+    phrases = {str(p) for p in [*_leakage_rules()["allowed_phrases"], *stock]}
+    return tuple(sorted(phrases, key=len, reverse=True))
 
 
 def shingle_index(corpus_texts: Mapping[str, str]) -> ShingleIndex:
     """A (cached) index of the corpus; the same texts give the same index object."""
     rules = _leakage_rules()
     items = tuple(sorted(corpus_texts.items()))
-    return _cached_index(items, int(rules["min_run"]), tuple(rules["allowed_phrases"]))
+    return _cached_index(items, int(rules["min_run"]), allowed_phrases(),
+                         int(rules.get("common_run") or 0), int(rules.get("common_min_docs") or 2))
 
 
 def find_copied_runs(draft_text: str, corpus_texts: Mapping[str, str]) -> list[CopiedRun]:
@@ -98,7 +128,21 @@ def find_placeholders(draft_text: str) -> list[str]:
     from ..corpus.clean import normalise_placeholders
 
     normalised, _ = normalise_placeholders(draft_text, markdown=True)
-    return [context_of(normalised, m.start(), m.end(), 10) for m in _draft_placeholder_re().finditer(normalised)]
+    return [_placeholder_context(normalised, m.start(), m.end()) for m in _draft_placeholder_re().finditer(normalised)]
+
+
+_PLACEHOLDER_LEFT, _PLACEHOLDER_RIGHT = 10, 12
+_CLAUSE_END = re.compile(r"[，,。；;：:、！？!?（）()“”\"\n]")
+
+
+def _placeholder_context(text: str, start: int, end: int) -> str:
+    """The placeholder with the words around it: 10 characters before, and after it up to the end of
+    its clause (the next punctuation, at most 12 characters), so the whole name it stands in
+    ("某某物业服务有限公司") is quoted."""
+    left = text[max(0, start - _PLACEHOLDER_LEFT) : start].split("\n")[-1]
+    stop = _CLAUSE_END.search(text, end, end + _PLACEHOLDER_RIGHT)
+    right = text[end : stop.start() if stop else min(len(text), end + _PLACEHOLDER_RIGHT)]
+    return f"{left}{text[start:end]}{right}".strip()
 
 
 @rules_cached

@@ -11,6 +11,7 @@ from ..figures import (
     by_synonym_unit,
     canonical,
     extract_figures,
+    is_context_unit,
     is_year_like,
     placeholder_figures,
     same_figure,
@@ -20,6 +21,9 @@ from ..genre import Genre, SectionKind, Severity, resolve
 from ..models import Figure, Finding, ParsedNotes
 
 _CONTEXT = 14
+# Two note lines sharing this many character pairs speak of the same thing ("所里经费审计查出问题4个" and
+# "经费审计查出4个问题"): a value repeated across them is one fact.
+_RELATED_BIGRAMS = 4
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,12 @@ def _clause_of(text: str, start: int, end: int) -> str:
 
 def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
-    surrounding words best resemble the note line (so two "12次" stay two facts)."""
+    surrounding words best resemble the note line (so two "12次" stay two facts).
+
+    A value the notes repeat ("查摆问题7个, 7个全部整改", or the same 4个问题 in a problem line) is one
+    fact: once the draft states it, every occurrence of it in the same or a related note line is found.
+    Anniversaries ("建党100周年") date an occasion and are not required (figures.is_context_unit)."""
+    figures = [(fig, line) for fig, line in figures if not is_context_unit(fig.unit)]
     drafted = extract_figures(draft_text, genre)
     scored: list[tuple[int, int, int]] = []  # (-score, note index, draft index)
     for ni, (fig, line) in enumerate(figures):
@@ -99,6 +108,14 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
         if ni not in match and di not in used:
             match[ni] = di
             used.add(di)
+    for ni, (fig, line) in enumerate(figures):
+        if ni in match:
+            continue
+        for nj, (other, other_line) in enumerate(figures):
+            if nj in match and canonical(other) == canonical(fig) and fig.unit and (
+                    other_line == line or len(_bigrams(other_line) & _bigrams(line)) >= _RELATED_BIGRAMS):
+                match[ni] = match[nj]
+                break
     out = []
     for ni, (fig, line) in enumerate(figures):
         hit = match.get(ni)
@@ -178,6 +195,8 @@ def find_invented(
         note_years.add(notes.meta.year)
     timed = time_spans(draft_text)
     typed = extract_figures(notes.raw_text, genre)
+    # Anniversaries are matched against the whole notes, fixed phrases included ("建党100周年").
+    occasions = [f for f in extract_figures(notes.raw_text, genre, phrases=False) if is_context_unit(f.unit)]
     fact_cues = tuple(str(w) for w in (load_data("lexicon") or {}).get("plan_fact_cues") or [])
     out = []
     for fig in extract_figures(draft_text, genre):
@@ -187,6 +206,8 @@ def find_invented(
             if year is None or abs(v - year) <= 1 or v in note_years:
                 continue
         if any(_supports(k, line, fig, draft_text) for k, line in note_figs):
+            continue
+        if is_context_unit(fig.unit) and any(same_figure(k, fig) for k in occasions):
             continue
         # A year out of range stays flagged wherever it is ("2021年底前" in a 2024 plan is a slip).
         if not year_like and any(a <= fig.start and fig.end <= b for a, b in timed):
