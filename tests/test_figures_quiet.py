@@ -63,6 +63,9 @@ def _missing(done: str, extra_notes: str) -> list[str]:
         pytest.param("联系1—2个村", [("1—2个", "个"), ("2个", "个")], id="range-dash"),
         pytest.param("3月—7月开展", [("3月", "月"), ("7月", "月")], id="both-ends-have-units"),
         pytest.param("一到村里就走访", [], id="yi-dao-is-no-range"),
+        pytest.param("下面是我平时记的要点，帮我整理成一篇。", [], id="request-for-the-report"),
+        pytest.param("请帮我写一份述职报告", [], id="request-yifen"),
+        pytest.param("全年撰写理论文章一篇", [("一篇", "篇")], id="an-article-is-a-count"),
     ],
 )
 def test_extraction(text: str, figures: list[tuple[str, str]]) -> None:
