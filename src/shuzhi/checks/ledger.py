@@ -274,8 +274,8 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure], g
             )
         elif inv.severity == Severity.BLOCK:
             message = (
-                f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
-                "请删除，或先把真实数字补进笔记再重新生成。"
+                f"草稿中的数字「{inv.raw}」在笔记里找不到出处。"
+                "如果属实，请把它作为一条事实补进笔记再重新检查或生成；如果不属实或拿不准，请从草稿中删除。"
             )
         else:
             message = f"草稿中的「{inv.raw}」在笔记里没有出处；如果只是习惯说法可以保留，如果是事实请核实。"

@@ -23,6 +23,23 @@ class Campaign:
     valid_until: int
     ok_if: tuple[str, ...]
     series: str = ""
+    # Wordings of the same campaign, compared with quotation marks, pauses and spaces removed
+    # (“喜迎二十大、奋进新征程” and 喜迎党的二十大 are one 2022 activity).
+    aliases: tuple[str, ...] = ()
+
+    def found_in(self, sentence: str) -> bool:
+        if self.pattern.pattern and self.pattern.search(sentence):
+            return True
+        flat = flatten(sentence)
+        return any(a in flat for a in self.aliases)
+
+
+_FLATTEN_RE = re.compile(r"[\s“”\"'‘’「」『』、，,·]")
+
+
+def flatten(text: str) -> str:
+    """TEXT without quotation marks, pauses and spaces: the form campaign aliases are written in."""
+    return _FLATTEN_RE.sub("", text)
 
 
 @rules_cached
@@ -32,11 +49,12 @@ def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
     entries = tuple(
         Campaign(
             name=str(e["name"]),
-            pattern=re.compile(e["pattern"]),
+            pattern=re.compile(e.get("pattern") or ""),
             year=int(e["year"]),
             valid_until=int(e.get("valid_until", e["year"])),
             ok_if=tuple(e.get("ok_if", default_ok)),
             series=str(e.get("series", "")),
+            aliases=tuple(flatten(str(a)) for a in e.get("aliases") or []),
         )
         for e in data["entries"]
     )
@@ -62,7 +80,7 @@ def stale_references(draft_text: str, year: int, genre: Genre | None = None) -> 
 
     for sentence in g.split_sentences(draft_text, g.punctuation.full_stops + "\n"):
         for entry in entries:
-            if not entry.pattern.search(sentence):
+            if not entry.found_in(sentence):
                 continue
             if entry.year > year:
                 add(
