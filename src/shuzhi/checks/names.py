@@ -28,7 +28,6 @@ def clear_name_rules() -> None:
 
 def _is_standard(name: str) -> bool:
     from ..figures import is_lexicon_phrase
-
     from .timeliness import campaigns
 
     bare = name.strip("《》“”\"「」『』")
@@ -108,7 +107,7 @@ def _person_rules() -> _PersonRules | None:
         return None
     name = f"(?P<name>(?:{surnames})[\u4e00-\u9fff]{{1,2}})"
     patterns = [re.compile(f"{name}(?:{titles})"),  # 陈国华教授
-                re.compile(f"(?:{titles}){name}(?=[，,。、；;：:（(\s]|同志|$)")]  # 书记王立群，
+                re.compile(rf"(?:{titles}){name}(?=[，,。、；;：:（(\s]|同志|$)")]  # 书记王立群，
     if data.get("cues_before") and data.get("cues_after"):
         patterns.append(re.compile(f"(?:{alternatives('cues_before')}){name}(?:{alternatives('cues_after')})"))
     return _PersonRules(tuple(patterns), tuple(sorted((str(w) for w in data["surnames"]), key=len, reverse=True)),
