@@ -140,3 +140,21 @@ def test_campaign_alias_is_not_an_unsourced_name() -> None:
 def test_sayings_are_not_names(quoted: str, flagged: bool) -> None:
     draft = _draft(f"针对有的党员存在{quoted}的想法，支部及时谈心谈话。")
     assert bool(unsourced_names(draft, parse_notes(NOTES))) is flagged
+
+
+# ---------------------------------------------------------------- requests to the writer are no facts
+@pytest.mark.parametrize(
+    "request_line, ledger_raws",
+    [
+        pytest.param("下面是我记的要点，帮我整理成一篇。", [], id="整理成一篇"),
+        pytest.param("请帮我写一份述职报告，3000字左右。", [], id="写一份-and-length"),
+        pytest.param("麻烦起草一份。", [], id="起草一份"),
+        pytest.param("支部全年整理成册台账5本。", ["5本"], id="fact-with-整理"),
+        pytest.param("帮扶困难党员3户。", ["3户"], id="帮扶-is-not-a-request"),
+    ],
+)
+def test_request_clauses_give_no_ledger_figures(request_line: str, ledger_raws: list[str]) -> None:
+    notes = NOTES.replace("- 全年开展", f"- {request_line}\n- 全年开展")
+    report = run_checks(_draft(""), parse_notes(notes))
+    raws = [e.figure_raw for e in report.ledger if request_line.rstrip("。") in e.note_line]
+    assert raws == ledger_raws

@@ -82,9 +82,30 @@ def _clause_of(text: str, start: int, end: int) -> str:
     return text[left : right.start() if right else len(text)]
 
 
+def _request_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(str(p)) for p in load_data("units").get("request_clause_patterns") or [])
+
+
+def stated_facts(figures: list[tuple[Figure, str]]) -> list[tuple[Figure, str]]:
+    """The note figures that state facts: not those of a clause asking the writer for something
+    ("帮我整理成一篇", "字数控制在3000字"; units.yaml request_clause_patterns)."""
+    patterns = _request_patterns()
+    if not patterns:
+        return figures
+    out = []
+    for fig, line in figures:
+        at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
+        clause = _clause_of(line, at, at + len(fig.raw)) if at >= 0 else ""
+        if not any(p.search(clause) for p in patterns):
+            out.append((fig, line))
+    return out
+
+
 def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
-    surrounding words best resemble the note line (so two "12次" stay two facts)."""
+    surrounding words best resemble the note line (so two "12次" stay two facts). Figures of a
+    request to the writer ("帮我整理成一篇") are no facts and not in the ledger."""
+    figures = stated_facts(figures)
     drafted = extract_figures(draft_text, genre)
     scored: list[tuple[int, int, int]] = []  # (-score, note index, draft index)
     for ni, (fig, line) in enumerate(figures):
