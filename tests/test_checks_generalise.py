@@ -158,3 +158,32 @@ def test_request_clauses_give_no_ledger_figures(request_line: str, ledger_raws: 
     report = run_checks(_draft(""), parse_notes(notes))
     raws = [e.figure_raw for e in report.ledger if request_line.rstrip("。") in e.note_line]
     assert raws == ledger_raws
+
+
+# ---------------------------------------------------------------- names the notes have in another form
+@pytest.mark.parametrize(
+    "note_line, quoted, flagged",
+    [
+        pytest.param("打造党建+安全品牌", "“党建＋安全”品牌", False, id="full-width-plus"),
+        pytest.param("开展书记 讲党课 活动", "“书记讲党课”活动", False, id="spaces-in-the-notes"),
+        pytest.param("推行支部、课题组联建", "“支部课题组联建”", False, id="pause-in-the-notes"),
+        pytest.param("打造党建+安全品牌", "“党建+质量”品牌", True, id="another-name"),
+    ],
+)
+def test_names_in_the_notes_in_another_form(note_line: str, quoted: str, flagged: bool) -> None:
+    notes = NOTES + f"- {note_line}\n"
+    assert bool(unsourced_names(_draft(f"我们深入推进{quoted}建设。"), parse_notes(notes))) is flagged
+
+
+# ---------------------------------------------------------------- a fact the notes repeat
+@pytest.mark.parametrize(
+    "extra_note, status",
+    [
+        pytest.param("- 问题：全年只开展主题党日12次，次数不够", "found", id="repeated-fact-found-once"),
+        pytest.param("- 支委会12次", "missing", id="same-number-another-fact"),
+    ],
+)
+def test_a_repeated_note_figure_is_needed_once(extra_note: str, status: str) -> None:
+    report = run_checks(_draft(""), parse_notes(NOTES + extra_note + "\n"))
+    entry = next(e for e in report.ledger if e.note_line == extra_note.removeprefix("- ").removeprefix("问题："))
+    assert entry.status == status

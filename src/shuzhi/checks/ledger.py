@@ -101,6 +101,17 @@ def stated_facts(figures: list[tuple[Figure, str]]) -> list[tuple[Figure, str]]:
     return out
 
 
+def _note_clause(fig: Figure, line: str) -> str:
+    at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
+    return _clause_of(line, at, at + len(fig.raw)) if at >= 0 else line
+
+
+def _similar(a: str, b: str, share: float = 0.6) -> bool:
+    """Two clauses say the same thing: most of the shorter one's character pairs are the other's."""
+    ba, bb = _bigrams(a), _bigrams(b)
+    return bool(ba and bb) and len(ba & bb) >= share * min(len(ba), len(bb))
+
+
 def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
     surrounding words best resemble the note line (so two "12次" stay two facts). Figures of a
@@ -120,6 +131,17 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
         if ni not in match and di not in used:
             match[ni] = di
             used.add(di)
+    # A fact the notes repeat ("发展党员2名" in the year's work and again in a problem) is stated once
+    # in the draft: the repetition is found where the first one is (its clause reads the same).
+    for ni, (fig, line) in enumerate(figures):
+        if ni in match:
+            continue
+        clause = _note_clause(fig, line)
+        for nj, di in list(match.items()):
+            other, other_line = figures[nj]
+            if same_figure(fig, other) and _similar(clause, _note_clause(other, other_line)):
+                match[ni] = di
+                break
     out = []
     for ni, (fig, line) in enumerate(figures):
         hit = match.get(ni)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..datafiles import load_data, rules_cached
@@ -40,8 +41,12 @@ def _is_standard(name: str) -> bool:
 _QUOTES_RE = re.compile(r"[“”\"'‘’「」『』]")
 
 
+_LOOSE_RE = re.compile(r"[\s、·•]")
+
+
 def _unquoted(text: str) -> str:
-    return _QUOTES_RE.sub("", text)
+    """TEXT without quotation marks, spaces and pauses, full-width forms folded (“党建＋安全” = 党建+安全)."""
+    return _LOOSE_RE.sub("", unicodedata.normalize("NFKC", _QUOTES_RE.sub("", text)))
 
 
 @rules_cached
