@@ -151,6 +151,7 @@ def test_sayings_are_not_names(quoted: str, flagged: bool) -> None:
         pytest.param("麻烦起草一份。", [], id="起草一份"),
         pytest.param("支部全年整理成册台账5本。", ["5本"], id="fact-with-整理"),
         pytest.param("帮扶困难党员3户。", ["3户"], id="帮扶-is-not-a-request"),
+        pytest.param("街道给我们支部改造活动室2间。", ["2间"], id="给我们-is-not-a-request"),
     ],
 )
 def test_request_clauses_give_no_ledger_figures(request_line: str, ledger_raws: list[str]) -> None:
