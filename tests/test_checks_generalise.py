@@ -88,6 +88,8 @@ def test_invented_tenths(sentence: str, invented: list[str]) -> None:
         pytest.param("由于工作忙，邀请党员群众参加。", [], id="cue-inside-ordinary-words"),
         pytest.param("老师和学生，都参加了活动。", [], id="conjunction-after-title"),
         pytest.param("各位老师、各位专家积极参加。", [], id="plural-titles"),
+        pytest.param("邀请区检察院李明远检察官讲授廉政党课。", ["李明远"], id="name-before-procurator"),
+        pytest.param("组织党员检察官、法官开展普法宣传。", [], id="procurator-as-ordinary-word"),
     ],
 )
 def test_invented_persons(sentence: str, names: list[str]) -> None:
@@ -133,6 +135,8 @@ def test_campaign_alias_is_not_an_unsourced_name() -> None:
         pytest.param("“不归我管”", False, id="negation-and-pronoun"),
         pytest.param("“你说了算吗”", False, id="question"),
         pytest.param("“咱们一起干”", False, id="we"),
+        pytest.param("“重科研产出、轻过程监管”", False, id="contrast-with-pause"),
+        pytest.param("“重业务、轻党建”", False, id="short-contrast-with-pause"),
         pytest.param("“兰台先锋”", True, id="invented-brand"),
         pytest.param("“五星党员”评选活动", True, id="name-ending"),
     ],

@@ -39,6 +39,11 @@ def test_first_person(section: str, first_person: bool) -> None:
                      "究其原因，是我思想认识不到位。", True, id="waiting-for-the-secretary-is-not-owning"),
         pytest.param("1.我抓支部工作精力投入不足。\n2.部分党员作用发挥不明显，我搭建平台不够。\n"
                      "究其原因，是我思想认识不到位。", False, id="own-problem"),
+        pytest.param("（一）部分在职党员报到不报岗，认为社区的事与自己无关。\n（二）少数老党员组织观念淡薄。\n"
+                     "（三）有的楼栋长责任心不强。\n究其原因，是我思想认识不到位。", True,
+                     id="their-own-reflexive-is-not-the-writer"),
+        pytest.param("（一）部分党员学习不主动，我自己督促不够。\n（二）少数老党员组织观念淡薄。\n"
+                     "究其原因，是我思想认识不到位。", False, id="reflexive-beside-me"),
     ],
 )
 def test_others_only(section: str, flagged: bool) -> None:
@@ -60,6 +65,29 @@ def test_causes_named_after_the_problems(section: str, causes_start: str) -> Non
     assert causes_start in split.causes
     assert all(causes_start not in p for p in split.problems[1:])
     assert "missing_subjective_causes" not in _checks(section)
+
+
+@pytest.mark.parametrize(
+    "section, excuse",
+    [
+        pytest.param("1.楼栋长队伍作用发挥参差不齐，有的楼栋长年纪偏大、精力有限。\n究其原因，是我思想认识不到位。",
+                     False, id="others-state-is-no-excuse"),
+        pytest.param("1.支部学习不经常，我精力有限，抓得不紧。\n究其原因，是我思想认识不到位。",
+                     True, id="writers-own-excuse"),
+        pytest.param("1.由于工作任务重，部分党员参加学习不积极。\n究其原因，是我思想认识不到位。",
+                     True, id="excuse-before-others"),
+    ],
+)
+def test_objective_excuse_is_the_writers(section: str, excuse: bool) -> None:
+    assert ("objective_excuse" in _checks(section)) is excuse
+
+
+def test_causes_lead_with_its_own_clause() -> None:
+    section = ("一是集中学习开展少，我多次缺席。\n二是谈心谈话开展少。\n"
+               "上述问题的产生，我认为主要是客观原因造成的：一是任务叠加；二是专项行动多。")
+    split = split_problems(HEAD + section)
+    assert len(split.problems) == 2
+    assert "任务叠加" in split.causes
 
 
 def test_problems_without_causes_still_miss_them() -> None:

@@ -73,7 +73,9 @@ def _names_something(name: str, draft_text: str) -> bool:
     bare = _unquoted(name)
     if bare.endswith(endings):
         return True
-    return not any(m in bare for m in marks) and not _ordinary_word(bare)
+    # Sayings' marks on the phrase as written: the pauses _unquoted folds (“重科研、轻监管”) are marks too.
+    written = _QUOTES_RE.sub("", name)
+    return not any(m in written for m in marks) and not _ordinary_word(bare)
 
 
 def unsourced_names(draft_text: str, notes: ParsedNotes) -> list[str]:

@@ -199,6 +199,21 @@ def _about_others(text: str, r: dict[str, Any]) -> bool:
             or any(re.search(p, text) for p in r.get("others_patterns") or ()))
 
 
+def _names_writer(sentence: str, r: dict[str, Any]) -> bool:
+    """SENTENCE names the writer in the first person, reflexives (自己, 自身: rubric.yaml
+    reflexive_words) aside: in a sentence about others they are the others' own."""
+    reflexives = set(r.get("reflexive_words") or ())
+    return any(m.group(0) not in reflexives for m in re.finditer(r["first_person"], sentence))
+
+
+def _others_own(hit: str, text: str, r: dict[str, Any], g: Genre) -> bool:
+    """Every clause holding HIT describes other people ("有的楼栋长年纪偏大、精力有限"): a state of
+    theirs, not the writer's excuse ("由于工作任务重，部分党员…" stays an excuse)."""
+    ends = re.escape(g.punctuation.commas.replace("、", "") + g.punctuation.sentence_ends + "；;")
+    clauses = [c for c in re.split(f"[{ends}\n]", text) if hit in c]
+    return bool(clauses) and all(_about_others(c, r) and not _names_writer(c, r) for c in clauses)
+
+
 def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     """A problem the writer owns: a sentence naming the writer (本人, 书记…) that is neither an
     excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count); in a problem
@@ -212,7 +227,7 @@ def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     for sentence in sentences:
         if not any(mk in sentence for mk in r["self_markers"]):
             continue
-        if about_others and not re.search(r["first_person"], sentence):
+        if about_others and not _names_writer(sentence, r):
             continue
         if any(w in sentence for w in excuses) or any(re.search(p, sentence) for p in patterns):
             continue
@@ -383,6 +398,7 @@ def diagnose_problems(
         tuple(n.replace("…", "") for n in r["excuse_negators"]),
         tuple(r.get("objective_excuse_patterns") or ()),
     )
+    excuses = [e for e in excuses if not _others_own(e, whole, r, g)]
     if excuses:
         add("objective_excuse", g.message("objective_excuse", quoted=_quote(excuses)), "、".join(excuses), SectionKind.CAUSES)
     strengths = _found(list(r["strength_as_weakness"]), whole)
