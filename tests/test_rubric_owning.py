@@ -111,3 +111,18 @@ def test_problems_without_causes_still_miss_them() -> None:
 )
 def test_measure_answers_by_remedy(problem: str, measure: str, answered: bool) -> None:
     assert (unmatched_problems([problem], [measure]) == []) is answered
+
+
+@pytest.mark.parametrize(
+    "problem, measure, answered",
+    [
+        pytest.param("在职党员作用发挥不经常，经常参加活动的只有一半左右。",
+                     "实行在职党员积分管理，每名在职党员每年至少认领2个服务项目。", True, id="compound-group-name"),
+        pytest.param("统筹协调不够有力，“三方联席会”定下的事项有2件没有落实。",
+                     "建立联席会议定事项台账，实行销号管理。", True, id="one-term-two-spellings"),
+        pytest.param("在职党员作用发挥不经常，经常参加活动的只有一半左右。",
+                     "开展支部书记轮训，全年不少于2次。", False, id="other-group"),
+    ],
+)
+def test_measure_shares_a_specific_term(problem: str, measure: str, answered: bool) -> None:
+    assert (unmatched_problems([problem], [measure]) == []) is answered

@@ -280,7 +280,12 @@ def topics(text: str, genre: Genre | None = None, side: str = "") -> set[str]:
     jieba.setLogLevel(logging.WARNING)
     r = _rules(resolve(genre))
     stop = set(r["topic_stopwords"])
-    words = {w for w in jieba.lcut(text, HMM=False) if len(w) >= 2 and w not in stop and re.match(r"^\w+$", w)}
+    tokens = jieba.lcut(text, HMM=False)
+    words = {w for w in tokens if len(w) >= 2 and w not in stop and re.match(r"^\w+$", w)}
+    # A modifier before a general noun names a specific group: 在职+党员, 流动+党员, 农村+支部 (compound_heads).
+    heads = set(r.get("compound_heads") or ())
+    words |= {a + b for a, b in zip(tokens, tokens[1:], strict=False)
+              if b in heads and a not in stop and len(a) >= 2 and re.match(r"^[\u4e00-\u9fff]+$", a)}
     for i, group in enumerate(r["topic_groups"]):
         if any(g in text for g in group):
             words.add(f"group:{i}")
@@ -294,7 +299,11 @@ def topics(text: str, genre: Genre | None = None, side: str = "") -> set[str]:
 def _shared_weight(a: set[str], b: set[str], remedy: float = 1.0) -> float:
     """How much two passages share: a specific word (3+ characters, a topic group) counts 1, a short one ½,
     a remedy relation (a problem's cause and the measure's cure) REMEDY."""
-    return sum(remedy if w.startswith("remedy:") else 1.0 if len(w) >= 3 else 0.5 for w in a & b)
+    shared = sum(remedy if w.startswith("remedy:") else 1.0 if len(w) >= 3 else 0.5 for w in a & b)
+    # One term in two spellings of one word: 联席会 ~ 联席会议, 积分制 ~ 积分制管理 (3+ characters, not a tag).
+    long_b = [x for x in b - a if len(x) >= 3 and ":" not in x]
+    shared += sum(1.0 for w in a - b if len(w) >= 3 and ":" not in w and any(w in x or x in w for x in long_b))
+    return shared
 
 
 def _meaning_scores(problems: list[str], measures: list[str], embedder: TextEmbedder | None,
