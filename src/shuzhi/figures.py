@@ -43,6 +43,8 @@ class _Rules:
     masked_words: tuple[str, ...]
     masked_patterns: tuple[re.Pattern[str], ...]
     time_patterns: tuple[re.Pattern[str], ...]
+    unit_guards: dict[str, re.Pattern[str]]
+    half_after: tuple[str, ...]
 
 
 @rules_cached
@@ -75,6 +77,8 @@ def _rules() -> _Rules:
         masked_words=tuple(sorted(set(words), key=len, reverse=True)),
         masked_patterns=tuple(re.compile(p) for p in patterns),
         time_patterns=tuple(re.compile(str(p)) for p in lexicon.get("time_patterns") or []),
+        unit_guards={str(k): re.compile(str(v)) for k, v in (data.get("unit_guards") or {}).items()},
+        half_after=tuple(str(u) for u in data.get("half_after") or []),
     )
 
 
@@ -160,6 +164,9 @@ def _match_unit(text: str, pos: int) -> str:
             after = text[pos + len(unit) : pos + len(unit) + 1]
             if after and after in rules.not_before.get(unit, ""):
                 continue  # 一成不变, 3成员: a word, not a unit
+            guard = rules.unit_guards.get(unit)
+            if guard is not None and guard.match(text, pos + len(unit)):
+                continue  # 成员, 成为: a word that starts with the unit's character
             return unit
     return ""
 
@@ -252,6 +259,9 @@ def extract_figures(text: str, genre: Genre | None = None, phrases: bool = True)
                 continue
         if not unit and not m.group("ar"):
             continue  # a Chinese numeral without a unit is a word (四强, 五好), not a figure
+        if unit in rules.half_after and text.startswith("半", pos):
+            value += 0.5  # 两成半
+            pos += 1
         for after_unit in rules.approx_after_unit:
             if unit and text.startswith(after_unit, pos):
                 approx = True

@@ -86,14 +86,45 @@ def _clause_of(text: str, start: int, end: int) -> str:
     return text[left : right.start() if right else len(text)]
 
 
+def _request_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(str(p)) for p in load_data("units").get("request_clause_patterns") or [])
+
+
+def stated_facts(figures: list[tuple[Figure, str]]) -> list[tuple[Figure, str]]:
+    """The note figures that state facts: not those of a clause asking the writer for something
+    ("帮我整理成一篇", "字数控制在3000字"; units.yaml request_clause_patterns)."""
+    patterns = _request_patterns()
+    if not patterns:
+        return figures
+    out = []
+    for fig, line in figures:
+        at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
+        clause = _clause_of(line, at, at + len(fig.raw)) if at >= 0 else ""
+        if not any(p.search(clause) for p in patterns):
+            out.append((fig, line))
+    return out
+
+
+def _note_clause(fig: Figure, line: str) -> str:
+    at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
+    return _clause_of(line, at, at + len(fig.raw)) if at >= 0 else line
+
+
+def _similar(a: str, b: str, share: float = 0.6) -> bool:
+    """Two clauses say the same thing: most of the shorter one's character pairs are the other's."""
+    ba, bb = _bigrams(a), _bigrams(b)
+    return bool(ba and bb) and len(ba & bb) >= share * min(len(ba), len(bb))
+
+
 def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genre | None = None) -> list[LedgerEntry]:
     """Match note figures to draft figures one to one, preferring the draft figure whose
     surrounding words best resemble the note line (so two "12次" stay two facts).
 
     A value the notes repeat ("查摆问题7个, 7个全部整改", or the same 4个问题 in a problem line) is one
     fact: once the draft states it, every occurrence of it in the same or a related note line is found.
-    Anniversaries ("建党100周年") date an occasion and are not required (figures.is_context_unit)."""
-    figures = [(fig, line) for fig, line in figures if not is_context_unit(fig.unit)]
+    Anniversaries ("建党100周年") date an occasion and are not required (figures.is_context_unit).
+    Figures of a request to the writer ("帮我整理成一篇") are no facts and not in the ledger."""
+    figures = [(fig, line) for fig, line in stated_facts(figures) if not is_context_unit(fig.unit)]
     drafted = extract_figures(draft_text, genre)
     scored: list[tuple[int, int, int]] = []  # (-score, note index, draft index)
     for ni, (fig, line) in enumerate(figures):
@@ -115,6 +146,16 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
             if nj in match and canonical(other) == canonical(fig) and fig.unit and (
                     other_line == line or len(_bigrams(other_line) & _bigrams(line)) >= _RELATED_BIGRAMS):
                 match[ni] = match[nj]
+    # A fact the notes repeat ("发展党员2名" in the year's work and again in a problem) is stated once
+    # in the draft: the repetition is found where the first one is (its clause reads the same).
+    for ni, (fig, line) in enumerate(figures):
+        if ni in match:
+            continue
+        clause = _note_clause(fig, line)
+        for nj, di in list(match.items()):
+            other, other_line = figures[nj]
+            if same_figure(fig, other) and _similar(clause, _note_clause(other, other_line)):
+                match[ni] = di
                 break
     out = []
     for ni, (fig, line) in enumerate(figures):
@@ -295,8 +336,8 @@ def ledger_findings(ledger: list[LedgerEntry], invented: list[InventedFigure], g
             )
         elif inv.severity == Severity.BLOCK:
             message = (
-                f"草稿中的数字「{inv.raw}」在笔记里找不到出处，可能是模型编造的。"
-                "请删除，或先把真实数字补进笔记再重新生成。"
+                f"草稿中的数字「{inv.raw}」在笔记里找不到出处。"
+                "如果属实，请把它作为一条事实补进笔记再重新检查或生成；如果不属实或拿不准，请从草稿中删除。"
             )
         else:
             message = f"草稿中的「{inv.raw}」在笔记里没有出处；如果只是习惯说法可以保留，如果是事实请核实。"

@@ -193,6 +193,27 @@ def _is_vague(item: str, r: dict[str, Any], g: Genre) -> bool:
     )
 
 
+def _about_others(text: str, r: dict[str, Any]) -> bool:
+    """TEXT names other people (the genre's others_markers, rubric.yaml others_patterns)."""
+    return (any(mk in text for mk in r["others_markers"])
+            or any(re.search(p, text) for p in r.get("others_patterns") or ()))
+
+
+def _names_writer(sentence: str, r: dict[str, Any]) -> bool:
+    """SENTENCE names the writer in the first person, reflexives (自己, 自身: rubric.yaml
+    reflexive_words) aside: in a sentence about others they are the others' own."""
+    reflexives = set(r.get("reflexive_words") or ())
+    return any(m.group(0) not in reflexives for m in re.finditer(r["first_person"], sentence))
+
+
+def _others_own(hit: str, text: str, r: dict[str, Any], g: Genre) -> bool:
+    """Every clause holding HIT describes other people ("有的楼栋长年纪偏大、精力有限"): a state of
+    theirs, not the writer's excuse ("由于工作任务重，部分党员…" stays an excuse)."""
+    ends = re.escape(g.punctuation.commas.replace("、", "") + g.punctuation.sentence_ends + "；;")
+    clauses = [c for c in re.split(f"[{ends}\n]", text) if hit in c]
+    return bool(clauses) and all(_about_others(c, r) and not _names_writer(c, r) for c in clauses)
+
+
 def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     """A problem the writer owns: a sentence naming the writer (本人, 书记…) that is neither an
     excuse nor a strength passed off as a weakness ("本人对自己要求太严" does not count); in a problem
@@ -202,11 +223,11 @@ def _owns_up(problem: str, r: dict[str, Any], g: Genre) -> bool:
     sentences = g.split_sentences(problem)
     # A problem headed by other people ("部分支部委员履职不到位") is owned only in the first person:
     # "支部工作主要靠书记一人推动" names the secretary, but blames the committee members.
-    about_others = bool(sentences) and any(mk in sentences[0] for mk in r["others_markers"])
+    about_others = bool(sentences) and _about_others(sentences[0], r)
     for sentence in sentences:
         if not any(mk in sentence for mk in r["self_markers"]):
             continue
-        if about_others and not re.search(r["first_person"], sentence):
+        if about_others and not _names_writer(sentence, r):
             continue
         if any(w in sentence for w in excuses) or any(re.search(p, sentence) for p in patterns):
             continue
@@ -251,23 +272,38 @@ def omitted_shortfalls(section_text: str, notes_text: str, genre: Genre | None =
     return out
 
 
-def topics(text: str, genre: Genre | None = None) -> set[str]:
-    """Topic words (jieba, minus general words) and topic groups a passage is about."""
+def topics(text: str, genre: Genre | None = None, side: str = "") -> set[str]:
+    """Topic words (jieba, minus general words) and topic groups a passage is about; with SIDE
+    ("problem" or "measure"), also the remedy relations (rubric.yaml remedy_relations) it holds that side of."""
     import jieba  # slow to import; only the alignment check needs it
 
     jieba.setLogLevel(logging.WARNING)
     r = _rules(resolve(genre))
     stop = set(r["topic_stopwords"])
-    words = {w for w in jieba.lcut(text, HMM=False) if len(w) >= 2 and w not in stop and re.match(r"^\w+$", w)}
+    tokens = jieba.lcut(text, HMM=False)
+    words = {w for w in tokens if len(w) >= 2 and w not in stop and re.match(r"^\w+$", w)}
+    # A modifier before a general noun names a specific group: 在职+党员, 流动+党员, 农村+支部 (compound_heads).
+    heads = set(r.get("compound_heads") or ())
+    words |= {a + b for a, b in zip(tokens, tokens[1:], strict=False)
+              if b in heads and a not in stop and len(a) >= 2 and re.match(r"^[\u4e00-\u9fff]+$", a)}
     for i, group in enumerate(r["topic_groups"]):
         if any(g in text for g in group):
             words.add(f"group:{i}")
+    if side:
+        for i, relation in enumerate(r.get("remedy_relations") or ()):
+            if any(w in text for w in relation.get(side) or ()):
+                words.add(f"remedy:{i}")
     return words
 
 
-def _shared_weight(a: set[str], b: set[str]) -> float:
-    """How much two passages share: a specific word (3+ characters, a topic group) counts 1, a short one ½."""
-    return sum(1.0 if len(w) >= 3 else 0.5 for w in a & b)
+def _shared_weight(a: set[str], b: set[str], remedy: float = 1.0) -> float:
+    """How much two passages share: a specific word (3+ characters, a topic group) counts 1, a short one ½,
+    a remedy relation (a problem's cause and the measure's cure) REMEDY."""
+    shared = sum(remedy if w.startswith("remedy:") else 1.0 if len(w) >= 3 else 0.5 for w in a & b)
+    # One term in two spellings of one word: 联席会 ~ 联席会议, 积分制 ~ 积分制管理 (3+ characters, not a tag).
+    long_b = [x for x in b - a if len(x) >= 3 and ":" not in x]
+    shared += sum(1.0 for w in a - b if len(w) >= 3 and ":" not in w and any(w in x or x in w for x in long_b))
+    return shared
 
 
 def _meaning_scores(problems: list[str], measures: list[str], embedder: TextEmbedder | None,
@@ -303,9 +339,10 @@ def unmatched_problems(problems: list[str], measures: list[str], genre: Genre | 
     r = _rules(resolve(genre))
     enough = float(r.get("measure_match_min", 1.0))
     plenty = float(r.get("measure_reuse_min", 2.0))
-    problem_topics = [topics(p, genre) for p in problems]
-    measure_topics = [topics(m, genre) for m in measures]
-    scores = [[_shared_weight(pt, mt) for mt in measure_topics] for pt in problem_topics]
+    problem_topics = [topics(p, genre, "problem") for p in problems]
+    measure_topics = [topics(m, genre, "measure") for m in measures]
+    remedy = float(r.get("remedy_weight", 1.0))
+    scores = [[_shared_weight(pt, mt, remedy) for mt in measure_topics] for pt in problem_topics]
     meaning = _meaning_scores(problems, measures, embedder, r)
     if meaning is not None:
         cosines, cal = meaning
@@ -370,6 +407,7 @@ def diagnose_problems(
         tuple(n.replace("…", "") for n in r["excuse_negators"]),
         tuple(r.get("objective_excuse_patterns") or ()),
     )
+    excuses = [e for e in excuses if not _others_own(e, whole, r, g)]
     if excuses:
         add("objective_excuse", g.message("objective_excuse", quoted=_quote(excuses)), "、".join(excuses), SectionKind.CAUSES)
     strengths = _found(list(r["strength_as_weakness"]), whole)
@@ -402,7 +440,7 @@ def diagnose_problems(
             )
     if not re.search(r["first_person"], whole):
         add("no_first_person", g.message("no_first_person"), "")
-    others = [p for p in problems if any(mk in p for mk in r["others_markers"])]
+    others = [p for p in problems if _about_others(p, r)]
     selfs = [p for p in problems if _owns_up(p, r, g)]
     if others and not selfs:
         add("others_only", g.message("others_only", quoted=_quote(others)), join_evidence(others))

@@ -24,12 +24,29 @@ class Campaign:
     ok_if: tuple[str, ...]
     series: str = ""
     short: re.Pattern[str] | None = None  # the short name a text of its own years uses ("主题教育")
+    # Wordings of the same campaign, compared with quotation marks, pauses and spaces removed
+    # (“喜迎二十大、奋进新征程” and 喜迎党的二十大 are one 2022 activity).
+    aliases: tuple[str, ...] = ()
 
     def valid_in(self, year: int, sentence: str) -> bool:
         """Whether a report for YEAR may cite it as SENTENCE does (not before it, not stale unless ok_if)."""
         if self.year > year:
             return False
         return self.valid_until >= year or any(w in sentence for w in self.ok_if)
+
+    def found_in(self, sentence: str) -> bool:
+        if self.pattern.pattern and self.pattern.search(sentence):
+            return True
+        flat = flatten(sentence)
+        return any(a in flat for a in self.aliases)
+
+
+_FLATTEN_RE = re.compile(r"[\s“”\"'‘’「」『』、，,·]")
+
+
+def flatten(text: str) -> str:
+    """TEXT without quotation marks, pauses and spaces: the form campaign aliases are written in."""
+    return _FLATTEN_RE.sub("", text)
 
 
 @rules_cached
@@ -39,12 +56,13 @@ def campaigns() -> tuple[tuple[Campaign, ...], tuple[str, ...]]:
     entries = tuple(
         Campaign(
             name=str(e["name"]),
-            pattern=re.compile(e["pattern"]),
+            pattern=re.compile(e.get("pattern") or ""),
             year=int(e["year"]),
             valid_until=int(e.get("valid_until", e["year"])),
             ok_if=tuple(e.get("ok_if", default_ok)),
             series=str(e.get("series", "")),
             short=re.compile(e["short_pattern"]) if e.get("short_pattern") else None,
+            aliases=tuple(flatten(str(a)) for a in e.get("aliases") or []),
         )
         for e in data["entries"]
     )
@@ -63,7 +81,7 @@ def out_of_time(sentence: str, year: int, source_year: int = 0) -> list[Campaign
     YEAR carries counts as out of time.
     """
     entries, _ = campaigns()
-    cited = [e for e in entries if e.pattern.search(sentence)]
+    cited = [e for e in entries if e.found_in(sentence)]
     shorts = [e for e in entries if e.short is not None and e not in cited and e.short.search(sentence)]
     if source_year:
         cited += [e for e in shorts if e.year <= source_year <= e.valid_until]
@@ -87,7 +105,7 @@ def stale_references(draft_text: str, year: int, genre: Genre | None = None) -> 
 
     for sentence in g.split_sentences(draft_text, g.punctuation.full_stops + "\n"):
         for entry in entries:
-            if not entry.pattern.search(sentence):
+            if not entry.found_in(sentence):
                 continue
             if entry.year > year:
                 add(
