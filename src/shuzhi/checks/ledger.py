@@ -96,18 +96,14 @@ def stated_facts(figures: list[tuple[Figure, str]]) -> list[tuple[Figure, str]]:
     patterns = _request_patterns()
     if not patterns:
         return figures
-    out = []
-    for fig, line in figures:
-        at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
-        clause = _clause_of(line, at, at + len(fig.raw)) if at >= 0 else ""
-        if not any(p.search(clause) for p in patterns):
-            out.append((fig, line))
-    return out
+    return [(fig, line) for fig, line in figures
+            if not any(p.search(_note_clause(fig, line) or "") for p in patterns)]
 
 
-def _note_clause(fig: Figure, line: str) -> str:
+def _note_clause(fig: Figure, line: str) -> str | None:
+    """The clause of LINE holding FIG, None when the figure's text is not in the line."""
     at = fig.start if line[fig.start : fig.end] == fig.raw else line.find(fig.raw)
-    return _clause_of(line, at, at + len(fig.raw)) if at >= 0 else line
+    return _clause_of(line, at, at + len(fig.raw)) if at >= 0 else None
 
 
 def _similar(a: str, b: str, share: float = 0.6) -> bool:
@@ -139,24 +135,22 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
         if ni not in match and di not in used:
             match[ni] = di
             used.add(di)
-    for ni, (fig, line) in enumerate(figures):
-        if ni in match:
-            continue
-        for nj, (other, other_line) in enumerate(figures):
-            if nj in match and canonical(other) == canonical(fig) and fig.unit and (
-                    other_line == line or len(_bigrams(other_line) & _bigrams(line)) >= _RELATED_BIGRAMS):
-                match[ni] = match[nj]
-    # A fact the notes repeat ("发展党员2名" in the year's work and again in a problem) is stated once
-    # in the draft: the repetition is found where the first one is (its clause reads the same).
-    for ni, (fig, line) in enumerate(figures):
-        if ni in match:
-            continue
-        clause = _note_clause(fig, line)
-        for nj, di in list(match.items()):
-            other, other_line = figures[nj]
-            if same_figure(fig, other) and _similar(clause, _note_clause(other, other_line)):
+    # A fact the notes repeat ("发展党员2名" in the year's work and again in a problem, "7个, 7个全部整改")
+    # is stated once in the draft: the repetition is found where a found one is, when both stand in the
+    # same or a related note line, or their clauses read the same.
+    def repeats(ni: int, nj: int) -> bool:
+        (fig, line), (other, other_line) = figures[ni], figures[nj]
+        if canonical(other) == canonical(fig) and fig.unit and (
+                other_line == line or len(_bigrams(other_line) & _bigrams(line)) >= _RELATED_BIGRAMS):
+            return True
+        return same_figure(fig, other) and _similar(_note_clause(fig, line) or line,
+                                                    _note_clause(other, other_line) or other_line)
+
+    for ni in range(len(figures)):
+        if ni not in match:
+            di = next((d for nj, d in list(match.items()) if repeats(ni, nj)), None)
+            if di is not None:
                 match[ni] = di
-                break
     out = []
     for ni, (fig, line) in enumerate(figures):
         hit = match.get(ni)
