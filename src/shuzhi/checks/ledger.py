@@ -148,9 +148,9 @@ def build_ledger(draft_text: str, figures: list[tuple[Figure, str]], genre: Genr
 
     for ni in range(len(figures)):
         if ni not in match:
-            di = next((d for nj, d in list(match.items()) if repeats(ni, nj)), None)
-            if di is not None:
-                match[ni] = di
+            found = next((d for nj, d in list(match.items()) if repeats(ni, nj)), None)
+            if found is not None:
+                match[ni] = found
     out = []
     for ni, (fig, line) in enumerate(figures):
         hit = match.get(ni)
