@@ -62,6 +62,8 @@ def main() -> None:
         st.Page("ui/rewrite.py", title="改写问题部分", icon=":material/build:"),
         st.Page("ui/check.py", title="检查草稿", icon=":material/fact_check:"),
         st.Page("ui/search.py", title="范文检索", icon=":material/search:"),
+        st.Page("ui/corpus.py", title="语料库", icon=":material/library_books:"),
+        st.Page("ui/history.py", title="草稿历史", icon=":material/history:"),
         st.Page("ui/settings.py", title="设置", icon=":material/settings:"),
     ]
     page = st.navigation(pages)

@@ -16,6 +16,7 @@ from shuzhi.api import (
     kind_name,
     load_settings,
 )
+from ui.state import PAGE_DRAFT, PAGE_SETTINGS  # noqa: F401 - re-exported for the pages
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SEVERITY_GROUPS = (
@@ -23,8 +24,6 @@ SEVERITY_GROUPS = (
     ("warn", ":orange[**建议修改**]", "结构、第一人称、问题写得空泛等，评审常提的意见。"),
     ("info", ":gray[**说明**]", "检查过程中的说明，不需要处理。"),
 )
-PAGE_DRAFT = "ui/draft.py"
-PAGE_SETTINGS = "ui/settings.py"
 
 
 # ------------------------------------------------------------------ shared resources
