@@ -582,3 +582,22 @@ def test_killed_writer_leaves_every_committed_version(tmp_path: Path) -> None:
         assert _sources(section)[:3] == [VersionSource.GENERATED, VersionSource.EDITED, VersionSource.REGENERATED]
         reopened.save_section_edit(sid, "opening", "之后还能写")  # the dead writer's lock is gone
         assert _section(reopened.get_session(sid), "opening").text == "之后还能写"
+
+
+def test_duplicate_copies_every_version_and_meta_merges(tmp_path: Path) -> None:
+    from shuzhi.storage import WorkspaceStore
+
+    store = WorkspaceStore(tmp_path / "ws.sqlite3")
+    sid = store.create_session("原稿", notes="- 发展党员2名", meta={"org": "某支部", "year": 2024})
+    store.add_section_version(sid, "opening", "opening", "", "generated", "第一稿")
+    store.save_section_edit(sid, "opening", "改过的第一稿")
+    assert store.save_meta(sid, {"person": "张三", "year": None}) is True
+    assert store.save_meta(sid, {"person": "张三"}) is False  # unchanged: nothing written
+    copy = store.duplicate_session(sid)
+    original, dup = store.get_session(sid), store.get_session(copy)
+    assert dup.title == "原稿（副本）" and dup.notes == original.notes
+    assert dup.meta == {"org": "某支部", "person": "张三"}
+    assert [v.text for v in dup.sections[0].versions] == ["第一稿", "改过的第一稿"]
+    assert store.latest_session_id() == copy
+    store.save_section_edit(copy, "opening", "只改副本")
+    assert store.get_session(sid).sections[0].text == "改过的第一稿"  # the copy is independent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -490,6 +490,14 @@ class Workspace:
 
     def save_notes(self, session_id: str, notes: str) -> None:
         self.store.save_notes(session_id, notes)
+
+    def save_meta(self, session_id: str, meta: Mapping[str, Any]) -> None:
+        """Merge the session's meta fields (org 单位, person 姓名, role 职务, year 年度); "" or None removes one."""
+        self.store.save_meta(session_id, meta)
+
+    def duplicate_session(self, session_id: str, title: str = "") -> str:
+        """A full copy of a session (notes, meta, plan, every section version); returns the copy's id."""
+        return self.store.duplicate_session(session_id, title)
 
     def save_plan(self, session_id: str, plan: Plan) -> None:
         self.store.save_plan(session_id, plan)

@@ -299,6 +299,43 @@ class WorkspaceStore:
             touch(conn, session_id)
         return True
 
+    def save_meta(self, session_id: str, meta: Mapping[str, Any]) -> bool:
+        """Merge META's fields (单位 org, 姓名 person, 职务 role, 年度 year …) into the session's meta; a value
+        of None or "" removes the field. False when nothing changed (nothing written)."""
+        with self._write() as conn:
+            self._require(conn, session_id)
+            row = conn.execute("SELECT meta_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            merged = json.loads(row["meta_json"])
+            merged.update(_meta_dict({k: v for k, v in meta.items() if v not in ("", None)}))
+            for key in [k for k, v in meta.items() if v in ("", None)]:
+                merged.pop(key, None)
+            meta_json = dumps(merged)
+            if meta_json == row["meta_json"]:
+                return False
+            conn.execute("UPDATE sessions SET meta_json = ? WHERE id = ?", (meta_json, session_id))
+            touch(conn, session_id)
+        return True
+
+    def duplicate_session(self, session_id: str, title: str = "") -> str:
+        """A copy of the session (notes, meta, plan, every section with all its versions, the latest check)
+        under a new id; the copy is the most recently changed session. Returns the new id."""
+        with self._write("复制") as conn:
+            self._require(conn, session_id)
+            row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            new_id = new_session_id()
+            at = now_iso()
+            conn.execute(
+                "INSERT INTO sessions (id, title, genre, notes, meta_json, plan_json, check_json, check_at, created, "
+                "updated, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions))",
+                (new_id, title.strip() or f"{row['title']}（副本）", row["genre"], row["notes"], row["meta_json"],
+                 row["plan_json"], row["check_json"], row["check_at"], at, at))
+            conn.execute("INSERT INTO sections (session_id, key, kind, heading, position) "
+                         "SELECT ?, key, kind, heading, position FROM sections WHERE session_id = ?", (new_id, session_id))
+            conn.execute("INSERT INTO versions (session_id, key, source, text, at, complete, error, citations_json) "
+                         "SELECT ?, key, source, text, at, complete, error, citations_json FROM versions "
+                         "WHERE session_id = ? ORDER BY id", (new_id, session_id))
+        return new_id
+
     def save_last_year(self, session_id: str, report: LastYearReport | None) -> bool:
         """Keep last year's report with the session (in its meta; None removes it), so that a retry, a
         check and the app answer the same problems. False when nothing changed."""
