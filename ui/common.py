@@ -8,19 +8,27 @@ import streamlit as st
 
 from shuzhi.api import (
     CheckReport,
+    Finding,
     LastYearReport,
     LLMConfig,
     Plan,
     ShuzhiError,
+    StoredSession,
     Workspace,
     kind_name,
     load_settings,
 )
-from ui.state import PAGE_DRAFT, PAGE_SETTINGS  # noqa: F401 - re-exported for the pages
+from ui.state import (  # noqa: F401 - PAGE_DRAFT re-exported for the pages
+    CURRENT_SECTION,
+    PAGE_DRAFT,
+    PAGE_REWRITE,
+    PAGE_SETTINGS,
+    REWRITE_TARGET,
+)
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SEVERITY_GROUPS = (
-    ("block", ":red[**必须修改**]", "阻断性问题：编造的数字、广告或大段照抄范文等，提交前必须处理。"),
+    ("block", ":red[**必须修改**]", "提交前必须处理：笔记里找不到出处的数字、广告文字、大段照抄范文等。"),
     ("warn", ":orange[**建议修改**]", "结构、第一人称、问题写得空泛等，评审常提的意见。"),
     ("info", ":gray[**说明**]", "检查过程中的说明，不需要处理。"),
 )
@@ -98,10 +106,31 @@ def run_check_report(draft_text: str, notes_text: str | None, year: int | None =
     return workspace().check(draft_text, notes_text, plan=plan, year=year, session_id=session_id, last_year=last_year)
 
 
-def render_check_report(report: CheckReport) -> None:
-    """Summary, findings grouped by severity, and the fact ledger."""
+def _finding_links(finding: Finding, session: StoredSession | None, key: str) -> None:
+    """去修改 (and, for 存在问题及原因, 去改写) for a finding that names a section of the open draft."""
+    if session is None or not finding.section:
+        return
+    ws = workspace()
+    section_key = ws.section_key_for(session, str(finding.section))
+    if section_key is None:
+        return
+    c1, c2, _ = st.columns([1, 1, 4])
+    if c1.button("去修改", key=f"{key}-edit", icon=":material/edit:", help="到「起草初稿」页修改这一节"):
+        st.session_state[CURRENT_SECTION] = section_key
+        st.switch_page(PAGE_DRAFT)
+    problems = ws.problem_keys(session)
+    if section_key in problems and c2.button("去改写", key=f"{key}-rewrite", icon=":material/auto_fix_high:",
+                                            help="到「改写问题部分」页改写存在问题及原因"):
+        st.session_state[CURRENT_SECTION] = section_key
+        st.session_state[REWRITE_TARGET] = problems[0]
+        st.switch_page(PAGE_REWRITE)
+
+
+def render_check_report(report: CheckReport, *, session: StoredSession | None = None, key: str = "report") -> None:
+    """Summary, findings grouped by severity, and the fact ledger. With SESSION (the draft checked is that
+    session's), each finding about a section links to it (去修改, 去改写)."""
     st.subheader("检查结果")
-    (st.error if report.blocking else st.success)(report.summary_zh)
+    (st.error if report.blocking else st.success)(md_escape(report.summary_zh))
     for severity, label, explain in SEVERITY_GROUPS:
         group = [f for f in report.findings if f.severity == severity]
         if not group:
@@ -110,10 +139,11 @@ def render_check_report(report: CheckReport) -> None:
             st.markdown(f"{label}（{len(group)} 处）")
             st.caption(explain)
             for n, finding in enumerate(group, start=1):
-                where = f"〔{kind_label(finding.section)}〕" if finding.section else ""
+                where = f"〔{md_escape(kind_label(finding.section))}〕" if finding.section else ""
                 st.markdown(f"{n}\\. {where}{md_escape(finding.message)}")
                 if finding.evidence:
                     st.caption(f"　　原文：{md_escape(finding.evidence)}")
+                _finding_links(finding, session, f"{key}-{severity}-{n}")
     st.markdown("**事实台账**：笔记中的每个数字是否写进了草稿")
     if not report.ledger:
         st.caption("未提供笔记或笔记中没有数字，台账为空。")

@@ -15,8 +15,9 @@ from .checks import CheckReport, run_checks
 from .config import REPO_ROOT, Settings, load_settings
 from .corpus.lastyear import read_last_year
 from .corpus.load import load_file
-from .corpus.parse import parse_file
+from .corpus.parse import parse_file, parse_text
 from .datafiles import configure_rules, load_data
+from .drafts_io import blocks_to_markdown, joined_sections, split_rewrite
 from .errors import LLMError, ShuzhiError
 from .export import (
     assemble_report,
@@ -27,6 +28,7 @@ from .export import (
 )
 from .genre import Genre, GenreInfo, list_genres, load_genre, unfinished_markers
 from .index import CorpusIndex, IndexStats
+from .kinds import SectionKind
 from .llm import ChatClient, LLMConfig, resolve_llm_config
 from .models import (
     Chunk,
@@ -193,6 +195,18 @@ class Workspace:
     def themes(self) -> list[str]:
         return [str(t) for t in (load_data("themes") or {})]
 
+    def document_title(self, chunk: Chunk) -> str:
+        """A readable name for the example document a passage comes from: its title as parsed, else its
+        first heading; never the stored file name."""
+        title_kinds = set(self.genre().kinds_like(SectionKind.TITLE)) or {str(SectionKind.TITLE)}
+        if self.has_index():
+            for kind in sorted(title_kinds):
+                for other in self.corpus_index.chunks(kind):
+                    if other.doc_id == chunk.doc_id and other.text.strip():
+                        return other.text.strip().splitlines()[0]
+        head = chunk.heading_path.split(" > ")[0].strip() if chunk.heading_path else ""
+        return head or "范文"
+
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         return self.corpus_index.get_chunks(ids) if ids and self.has_index() else []
 
@@ -242,6 +256,26 @@ class Workspace:
             path = Path(folder) / safe
             path.write_bytes(data)
             return self.read_last_year(path, genre=genre)
+
+    def read_draft_data(self, name: str, data: bytes) -> str:
+        """An uploaded draft (.md/.txt/.docx, its name and bytes) as Markdown with its headings; a Chinese
+        InputRejected when the file is empty, corrupt, too large or of another type."""
+        safe = Path(name).name or "草稿.txt"
+        with tempfile.TemporaryDirectory(prefix="shuzhi-draft-") as folder:
+            path = Path(folder) / safe
+            path.write_bytes(data)
+            return blocks_to_markdown(load_file(path, self.settings.file_limits()))
+
+    def parse_draft(self, text: str, *, genre: str | None = None) -> ParsedDocument:
+        """A pasted or uploaded draft split into its sections (each with its kind), as the checks read it."""
+        return parse_text(text, "草稿.md" if text.lstrip().startswith("#") else "草稿.txt", genre=self.genre(genre))
+
+    def draft_problems_text(self, text: str, *, genre: str | None = None) -> str:
+        """The 存在问题及原因 of a draft (its problems and causes parts, in order), "" when it has none."""
+        g = self.genre(genre)
+        roles = (SectionKind.PROBLEMS, SectionKind.CAUSES)
+        doc = self.parse_draft(text, genre=g.name)
+        return joined_sections([s.text for s in doc.sections if g.role(str(s.kind)) in roles])
 
     def plan(self, notes: ParsedNotes, year: int | None = None, *,
              last_year: LastYearReport | None = None) -> Plan:
@@ -401,6 +435,63 @@ class Workspace:
         section = next((s for s in self.store.get_session(session_id).sections if s.key == key), None)
         kind, heading = (section.kind, section.heading) if section else (key.split(".")[0], "")
         self.store.add_section_version(session_id, key, kind, heading, VersionSource.REWRITTEN, text)
+
+    def problem_keys(self, session: StoredSession) -> tuple[str, ...]:
+        """The session's 存在问题及原因: its sections behaving like problems, then like causes (when the
+        genre keeps them apart), in report order; () when the draft has none."""
+        g = self.genre(session.genre)
+        keys = [s.key for s in session.sections if g.role(s.kind) == SectionKind.PROBLEMS]
+        keys += [s.key for s in session.sections if g.role(s.kind) == SectionKind.CAUSES]
+        return tuple(keys)
+
+    def section_key_for(self, session: StoredSession, kind: str) -> str | None:
+        """The session section a check finding about KIND (a section kind) points at: the first section
+        of that kind, else of a kind behaving like it; None when the draft has none."""
+        if not kind:
+            return None
+        found = next((s.key for s in session.sections if s.kind == kind), None)
+        if found is not None:
+            return found
+        g = self.genre(session.genre)
+        role = g.role(kind)
+        return next((s.key for s in session.sections if role is not None and g.role(s.kind) == role), None)
+
+    def sections_text(self, session: StoredSession, keys: Sequence[str]) -> str:
+        """The current text of the sections KEYS as one passage (what the 改写 page rewrites)."""
+        texts = [s.text for k in keys if (s := session.section(k)) is not None]
+        return joined_sections(texts)
+
+    def apply_rewrite_to(self, session_id: str, keys: Sequence[str], text: str) -> tuple[str, ...]:
+        """Put a rewrite of the sections KEYS back into the session as REWRITTEN versions (the old text
+        stays in each section's history). With problems and causes apart, the rewrite is cut where its
+        causes start; a part that comes out empty leaves its section as it was. Returns the keys written."""
+        if not keys:
+            raise ShuzhiError("没有指定要替换的部分。", "apply_rewrite_to without keys")
+        session = self.store.get_session(session_id)
+        parts = split_rewrite(text, len(keys), self.genre(session.genre))
+        written = []
+        for key, part in zip(keys, parts, strict=True):
+            if part:
+                self.apply_rewrite(session_id, key, part)
+                written.append(key)
+        return tuple(written)
+
+    def markdown_with_rewrite(self, session_id: str, keys: Sequence[str], text: str) -> str:
+        """The session's draft as Markdown with a rewrite of the sections KEYS in place (nothing is saved):
+        what `apply_rewrite_to` would make of it, for a download before deciding."""
+        session, plan = self._planned_session(session_id)
+        parts = dict(zip(keys, split_rewrite(text, len(keys), self.genre(session.genre)), strict=True))
+        drafts = [replace(d, text=parts[d.key]) if parts.get(d.key) else d for d in self.session_drafts(session)]
+        return self.assemble(plan, drafts)
+
+    def insert_passage(self, session_id: str, key: str, passage: str) -> None:
+        """Append PASSAGE (e.g. an example passage to rework) to section KEY as the user's edit; the text
+        before stays in the section's history."""
+        section = self.store.get_session(session_id).section(key)
+        if section is None:
+            raise ShuzhiError("当前草稿中没有这一节，请先在「起草初稿」页选一节。", f"insert into unknown section {key!r}")
+        current = section.text.rstrip()
+        self.store.save_section_edit(session_id, key, f"{current}\n\n{passage.strip()}" if current else passage.strip())
 
     def notes_for_check(self, notes_text: str, plan: Plan | None = None, year: int | None = None,
                         genre: Genre | None = None) -> ParsedNotes:
