@@ -29,6 +29,13 @@ def _page(path: str) -> AppTest:
     return at
 
 
+def _pasting(at: AppTest, key: str) -> AppTest:
+    """Choose 粘贴或上传 (the page opens on the current draft when one is stored)."""
+    at.segmented_control(key=key).set_value("粘贴或上传").run(timeout=TIMEOUT)
+    assert not at.exception
+    return at
+
+
 def _button(at: AppTest, label: str) -> Any:
     return next(b for b in at.button if b.label == label)
 
@@ -40,7 +47,7 @@ def _texts(at: AppTest) -> str:
 
 # ------------------------------------------------------------------ check
 def test_check_page_blocks_an_invented_figure_and_exports_without_a_model(use_built_index: Path) -> None:
-    at = _page("ui/check.py")
+    at = _pasting(_page("ui/check.py"), "check_mode")
     at.text_area(key="check_text").set_value(DRAFT_WITH_INVENTED_FIGURE)
     at.text_area(key="check_notes").set_value(NOTES)
     _button(at, "检查").click().run(timeout=TIMEOUT)
@@ -59,7 +66,7 @@ def test_check_page_blocks_an_invented_figure_and_exports_without_a_model(use_bu
 
 
 def test_check_page_asks_for_a_draft(use_built_index: Path) -> None:
-    at = _page("ui/check.py")
+    at = _pasting(_page("ui/check.py"), "check_mode")
     _button(at, "检查").click().run(timeout=TIMEOUT)
     assert any("请先粘贴草稿" in e.value for e in at.error)
     assert not at.download_button
@@ -67,7 +74,7 @@ def test_check_page_asks_for_a_draft(use_built_index: Path) -> None:
 
 # ------------------------------------------------------------------ rewrite
 def test_rewrite_page_diagnoses_without_a_model(use_built_index: Path) -> None:
-    at = _page("ui/rewrite.py")
+    at = _pasting(_page("ui/rewrite.py"), "rewrite_mode")
     assert "未配置大模型" in _texts(at)
     at.text_area(key="rewrite_text").set_value(WEAK_PROBLEMS)
     _button(at, "诊断").click().run(timeout=TIMEOUT)
@@ -79,19 +86,22 @@ def test_rewrite_page_diagnoses_without_a_model(use_built_index: Path) -> None:
     assert not at.code
 
 
-def test_rewrite_page_with_a_model_shows_rewrite_diff_and_lost_figures(use_built_index: Path, llm_env: Any) -> None:
+def test_rewrite_page_with_a_model_shows_rewrite_side_by_side_and_lost_figures(use_built_index: Path, llm_env: Any) -> None:
     original = "一是理论学习不够深入，全年集中学习24次但研讨不深。二是主题党日形式单一。"
     rewritten = "一是本人抓理论学习不够深入，研讨多停留在读原文层面。二是主题党日形式单一，多为集中学习。"
     with StubLLMServer(responder=lambda body: rewritten) as stub:
         llm_env(stub)
-        at = _page("ui/rewrite.py")
+        at = _pasting(_page("ui/rewrite.py"), "rewrite_mode")
         at.text_area(key="rewrite_text").set_value(original)
         at.text_area(key="rewrite_draft").set_value(DRAFT_WITH_INVENTED_FIGURE)
         _button(at, "诊断并改写").click().run(timeout=TIMEOUT)
         assert not at.exception
         assert stub.chat_count == 1
     assert any(t.value == rewritten for t in at.text_area)
-    assert at.code and at.code[0].language == "diff" and "+ 一是本人" in at.code[0].value
+    assert not at.code  # the readable side-by-side view only, no unified diff
+    # A pasted paragraph is not part of the draft: nothing to put back, but it can be exported.
+    assert _button(at, "采用").disabled
+    assert "下载 Word（公文格式）" in [b.label for b in at.download_button]
     assert any("24次" in w.value and "遗漏" in w.value for w in at.warning)
     # The rewrite is diagnosed again: what remains is a warning, what was fixed a success line.
     assert any("改写稿仍有以下问题" in w.value and "缺少主观原因" in w.value for w in at.warning)
@@ -109,6 +119,8 @@ def test_search_page_returns_passages(use_built_index: Path) -> None:
     at.button[0].click().run(timeout=TIMEOUT)  # the form's submit button
     assert not at.exception
     assert any("来源：" in c.value for c in at.caption)
+    assert not any(".txt" in c.value for c in at.caption)  # a document title, not the stored file name
+    assert at.code  # each passage in a block with a copy button
 
 
 # ------------------------------------------------------------------ settings
