@@ -279,3 +279,15 @@ def test_search_insert_is_disabled_without_a_current_section(use_built_index: Pa
     _search(at)
     assert all(b.disabled for b in at.button if b.label == "插入到当前节")
     assert any("请先在「起草初稿」页" in c.value for c in at.caption)
+
+
+def test_a_rewrite_without_causes_leaves_the_causes_section_and_previews_in_the_draft() -> None:
+    sid = _drafted_session()
+    ws = Workspace.open()
+    keys = ws.problem_keys(ws.open_session(sid))
+    assert keys == ("problems", "causes")
+    preview = ws.markdown_with_rewrite(sid, keys, REWRITTEN)
+    assert "本人抓主题党日创新不够" in preview and PROBLEMS not in preview and ACHIEVEMENTS in preview
+    assert _section(sid, "problems").text == PROBLEMS  # a preview saves nothing
+    assert ws.apply_rewrite_to(sid, keys, "一是本人抓主题党日创新不够。") == ("problems",)
+    assert _section(sid, "causes").text == CAUSES and len(_section(sid, "causes").versions) == 1
