@@ -172,7 +172,8 @@ def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Mani
             if entry is not None:
                 chunks = [old[cid] for cid in entry.chunk_ids]
             else:
-                progress(f"解析 {path.name}（{n}/{len(files)}）")
+                # The app shows this too: an upload's file name is a hash, so only the count.
+                progress(f"解析范文（{n}/{len(files)}）")
                 entry, chunks = _parse(path, settings)
         except InputRejected as exc:
             out.skipped.append(f"{path.name}：{exc.user_message}")
