@@ -155,7 +155,9 @@ LEAD_CHARS = 40
 def describe_document(doc: ParsedDocument) -> dict[str, Any]:
     """What the manifest keeps of a parsed report for the 语料库 page: title, outline, what cleaning removed."""
     outline = [[str(s.kind), list(s.heading_path)] for s in doc.sections]
-    removed = [[r.reason, r.text[:MAX_REMOVAL_CHARS]] for r in doc.removed if r.reason != "blank" and r.text.strip()]
+    # A corrected typo is shown as "错→对" (its pattern); anything else as the text taken out.
+    removed = [[r.reason, (r.pattern if r.reason == "typo" and r.pattern else r.text)[:MAX_REMOVAL_CHARS]]
+               for r in doc.removed if r.reason != "blank" and r.text.strip()]
     lead = next((s.text.strip()[:LEAD_CHARS] for s in doc.sections if s.text.strip()), "")
     return {"title": doc.title, "year": doc.year or 0, "org_type": doc.org_type, "outline": outline,
             "removed": removed[:MAX_REMOVALS_KEPT], "lead": lead}
