@@ -19,6 +19,15 @@ from .export import (
 )
 from .genre import Genre, GenreInfo
 from .index import IndexStats
+from .index.documents import (
+    CorpusDocument,
+    CorpusRemoval,
+    CorpusSection,
+    CorpusSource,
+    CorpusUploadReport,
+    UploadResult,
+    UploadStatus,
+)
 from .kinds import SectionKind, Severity
 from .llm import LLMConfig, ProviderPreset, load_presets
 from .models import (
@@ -66,6 +75,11 @@ __all__ = [
     "SECTION_KINDS",
     "CheckReport",
     "Chunk",
+    "CorpusDocument",
+    "CorpusRemoval",
+    "CorpusSection",
+    "CorpusSource",
+    "CorpusUploadReport",
     "DiffPair",
     "DraftEvents",
     "DraftOutcome",
@@ -101,6 +115,8 @@ __all__ = [
     "StoredSection",
     "StoredSession",
     "TextEmbedder",
+    "UploadResult",
+    "UploadStatus",
     "VersionSource",
     "Workspace",
     "__version__",

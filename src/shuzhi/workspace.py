@@ -28,6 +28,14 @@ from .export import (
 )
 from .genre import Genre, GenreInfo, list_genres, load_genre, unfinished_markers
 from .index import CorpusIndex, IndexStats
+from .index.documents import (
+    CorpusDocument,
+    CorpusUploadReport,
+    add_files,
+    list_documents,
+    rebuild,
+    remove_document,
+)
 from .kinds import SectionKind
 from .llm import ChatClient, LLMConfig, resolve_llm_config
 from .models import (
@@ -186,6 +194,34 @@ class Workspace:
 
     def index_warnings(self) -> list[str]:
         return list(self.corpus_index.warnings)
+
+    # ------------------------------------------------------------ corpus documents (the 语料库 page)
+    def corpus_documents(self) -> list[CorpusDocument]:
+        """Every indexed example report: title, year, unit type, source, passages, sections, what cleaning removed.
+
+        Empty when no index is built yet. Uploads come first (newest first), then by year.
+        """
+        return list_documents(self.corpus_index) if self.has_index() else []
+
+    def add_corpus_files(self, files: Sequence[tuple[str, bytes]],
+                         on_progress: Callable[[int, int, str], None] | None = None) -> CorpusUploadReport:
+        """Uploaded example reports (name, bytes) into the user's corpus, indexed incrementally.
+
+        Each file is parsed first; a bad one (corrupt, binary, empty, too big, no report headings) gets
+        its own Chinese message and is not kept, the others are stored under names the code makes
+        (content hash) in `<data_dir>/corpus_uploads/` and indexed; the name is display text only. A file
+        whose content is already in the corpus is reported as a duplicate. `on_progress(done, total, message)`.
+        """
+        return add_files(self.corpus_index, files, on_progress)
+
+    def remove_corpus_document(self, doc_id: str, on_progress: Callable[[str], None] | None = None) -> IndexReport:
+        """Remove an uploaded document (its file and every passage of it); built-in and `--corpus` folder
+        documents are refused with a Chinese ShuzhiError (they are managed as folders)."""
+        return remove_document(self.corpus_index, doc_id, on_progress)
+
+    def rebuild_index(self, on_progress: Callable[[str], None] | None = None) -> IndexReport:
+        """Parse and embed every remembered corpus folder (uploads included) again from scratch."""
+        return rebuild(self.corpus_index, on_progress)
 
     def search(self, query: str, *, kind: str | None = None, theme: str | None = None, year: int | None = None,
                k: int = 5, on_progress: Callable[[str], None] | None = None) -> list[Hit]:

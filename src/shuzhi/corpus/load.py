@@ -169,28 +169,52 @@ def load_file(path: Path | str, limits: FileLimits | None = None) -> LoadedFile:
         )
     size = path.stat().st_size
     if size > settings.max_file_bytes:
-        raise _reject(
-            name,
-            "too_large",
-            f"文件「{name}」太大（{size / 1024 / 1024:.1f} MB），上限为 {settings.max_file_bytes / 1024 / 1024:.1f} MB。",
-            f"{size} bytes > max_file_bytes {settings.max_file_bytes}: {path}",
-        )
+        raise _too_large(name, size, settings, str(path))
     if size == 0:
         raise _reject(name, "empty", f"文件「{name}」是空的。", f"zero bytes: {path}")
-    data = path.read_bytes()
+    return _load_data(path.read_bytes(), name, suffix, str(path), settings)
+
+
+def _too_large(name: str, size: int, settings: FileLimits, where: str) -> InputRejected:
+    return _reject(
+        name,
+        "too_large",
+        f"文件「{name}」太大（{size / 1024 / 1024:.1f} MB），上限为 {settings.max_file_bytes / 1024 / 1024:.1f} MB。",
+        f"{size} bytes > max_file_bytes {settings.max_file_bytes}: {where}",
+    )
+
+
+def load_bytes(data: bytes, name: str, limits: FileLimits | None = None) -> LoadedFile:
+    """`load_file` for bytes received from a browser: NAME is display text only (its suffix picks the reader).
+
+    The LoadedFile's `path` is NAME; nothing is read from or written to disk.
+    """
+    settings = limits or FileLimits()
+    suffix = Path(name.replace("\\", "/")).suffix.lower() if name else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise _reject(name, "unsupported", f"文件「{name}」的类型暂不支持，请使用 .txt、.md 或 .docx。",
+                      f"unsupported suffix {suffix!r} (uploaded)")
+    if len(data) > settings.max_file_bytes:
+        raise _too_large(name, len(data), settings, "uploaded")
+    if not data:
+        raise _reject(name, "empty", f"文件「{name}」是空的。", "zero bytes (uploaded)")
+    return _load_data(data, name, suffix, name, settings)
+
+
+def _load_data(data: bytes, name: str, suffix: str, where: str, settings: FileLimits) -> LoadedFile:
     if suffix == ".docx":
         blocks = _load_docx(data, name, settings)
-        loaded = LoadedFile(str(path), _doc_id(data), "docx", "docx", blocks)
+        loaded = LoadedFile(where, _doc_id(data), "docx", "docx", blocks)
     else:
         try:
             text, encoding = decode_bytes(data)
         except ValueError as exc:
             raise _reject(
-                name, "binary", f"文件「{name}」不是文本文件，无法读取。", f"undecodable {path}: {exc}"
+                name, "binary", f"文件「{name}」不是文本文件，无法读取。", f"undecodable {where}: {exc}"
             ) from exc
-        loaded = LoadedFile(str(path), _doc_id(data), suffix.lstrip("."), encoding, _text_blocks(text))
+        loaded = LoadedFile(where, _doc_id(data), suffix.lstrip("."), encoding, _text_blocks(text))
     if not any(b.text.strip() for b in loaded.blocks):
-        raise _reject(name, "empty", f"文件「{name}」没有文字内容。", f"only whitespace: {path}")
+        raise _reject(name, "empty", f"文件「{name}」没有文字内容。", f"only whitespace: {where}")
     log.info("loaded %s: %s, %s, %d blocks", name, loaded.file_type, loaded.encoding, len(loaded.blocks))
     return loaded
 

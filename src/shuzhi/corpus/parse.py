@@ -18,7 +18,7 @@ from ..datafiles import load_data
 from ..genre import Genre, SectionKind, resolve
 from ..models import Block, CleanedFile, ParsedDocument, Point, Section
 from .clean import clean_file
-from .load import load_file, load_text
+from .load import load_bytes, load_file, load_text
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +308,13 @@ def parse_file(path: Path | str, limits: FileLimits | None = None, genre: Genre 
     """Load, clean and parse one file (InputRejected propagates)."""
     g = resolve(genre)
     return parse_document(clean_file(load_file(path, limits), genre=g), genre=g)
+
+
+def parse_bytes(data: bytes, name: str, limits: FileLimits | None = None,
+                genre: Genre | None = None) -> ParsedDocument:
+    """Load, clean and parse an uploaded file's bytes; NAME is display text only (never a path)."""
+    g = resolve(genre)
+    return parse_document(clean_file(load_bytes(data, name, limits), genre=g), genre=g)
 
 
 def parse_text(text: str, name: str = "粘贴文本", genre: Genre | None = None) -> ParsedDocument:

@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..config import PACKAGE_DIR, Settings
 from ..errors import InputRejected, ShuzhiError
-from ..models import Chunk, IndexReport
+from ..models import Chunk, IndexReport, ParsedDocument
 from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
 from .store import ChunkStore, DenseStore, FileEntry, Manifest
@@ -123,8 +124,8 @@ def _sha256(path: Path) -> str:
 
 def _reuse(entry: FileEntry | None, path: Path, old: dict[str, Chunk]) -> FileEntry | None:
     """The manifest entry still describing this file (mtime/size, else content hash), or None."""
-    if entry is None or not all(cid in old for cid in entry.chunk_ids):
-        return None
+    if entry is None or entry.outline is None or not all(cid in old for cid in entry.chunk_ids):
+        return None  # no outline: written by an older version, parse again (vectors are reused)
     stat = path.stat()
     if stat.st_mtime_ns == entry.mtime_ns and stat.st_size == entry.size:
         return entry
@@ -142,8 +143,24 @@ def _parse(path: Path, settings: Settings) -> tuple[FileEntry, list[Chunk]]:
     doc = parse_file(path, settings.file_limits())
     chunks = chunk_document(doc, settings.chunk_max_chars)
     entry = FileEntry(stat.st_mtime_ns, stat.st_size, _sha256(path), doc.doc_id, len(doc.sections),
-                      [c.id for c in chunks])
+                      [c.id for c in chunks], **describe_document(doc))
     return entry, chunks
+
+
+MAX_REMOVALS_KEPT = 200
+MAX_REMOVAL_CHARS = 300
+LEAD_CHARS = 40
+
+
+def describe_document(doc: ParsedDocument) -> dict[str, Any]:
+    """What the manifest keeps of a parsed report for the 语料库 page: title, outline, what cleaning removed."""
+    outline = [[str(s.kind), list(s.heading_path)] for s in doc.sections]
+    # A corrected typo is shown as "错→对" (its pattern); anything else as the text taken out.
+    removed = [[r.reason, (r.pattern if r.reason == "typo" and r.pattern else r.text)[:MAX_REMOVAL_CHARS]]
+               for r in doc.removed if r.reason != "blank" and r.text.strip()]
+    lead = next((s.text.strip()[:LEAD_CHARS] for s in doc.sections if s.text.strip()), "")
+    return {"title": doc.title, "year": doc.year or 0, "org_type": doc.org_type, "outline": outline,
+            "removed": removed[:MAX_REMOVALS_KEPT], "lead": lead}
 
 
 def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Manifest, old: dict[str, Chunk],
@@ -157,7 +174,8 @@ def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Mani
             if entry is not None:
                 chunks = [old[cid] for cid in entry.chunk_ids]
             else:
-                progress(f"解析 {path.name}（{n}/{len(files)}）")
+                # The app shows this too: an upload's file name is a hash, so only the count.
+                progress(f"解析范文（{n}/{len(files)}）")
                 entry, chunks = _parse(path, settings)
         except InputRejected as exc:
             out.skipped.append(f"{path.name}：{exc.user_message}")

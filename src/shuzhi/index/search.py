@@ -22,6 +22,7 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction
 
 from ..config import Settings
+from ..corpus.uploads import is_stored_name, uploads_dir
 from ..datafiles import load_data
 from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
@@ -229,19 +230,32 @@ class CorpusIndex:
 
         `Settings.corpus_dirs` only seeds a brand-new index; once a build has recorded its folders
         (`shuzhi index --corpus A --corpus B`), rebuilding from the app or `ensure_index` reuses them
-        instead of falling back to the built-in corpus and dropping the user's documents.
+        instead of falling back to the built-in corpus and dropping the user's documents. The
+        folder of the app's uploads (`corpus.uploads`) is one of them whenever it holds an upload.
         """
         recorded = Manifest.load(index_paths(self.settings)["manifest"]).corpus_dirs
-        return [Path(d) for d in recorded] if recorded else list(self.settings.corpus_dirs)
+        return self._with_uploads([Path(d) for d in recorded] if recorded else list(self.settings.corpus_dirs))
+
+    def _with_uploads(self, dirs: Sequence[Path]) -> list[Path]:
+        """DIRS with the app's uploads folder last when it holds an upload, without it otherwise.
+
+        Uploads are managed on the 语料库 page, so every build keeps them (`--corpus` replaces the
+        other folders); a deleted uploads folder is not an error.
+        """
+        uploads = uploads_dir(self.settings).resolve()
+        out = [Path(d) for d in dirs if Path(d).expanduser().resolve() != uploads]
+        if uploads.is_dir() and any(is_stored_name(p.name) for p in uploads.iterdir()):
+            out.append(uploads)
+        return out
 
     def build(self, corpus_dirs: Sequence[Path] | None = None, rebuild: bool = False,
               on_progress: Callable[[str], None] | None = None) -> IndexReport:
-        """Index `corpus_dirs` (default: `corpus_dirs()`); they become the remembered folders.
+        """Index `corpus_dirs` (default: `corpus_dirs()`) and the uploads; they become the remembered folders.
 
         Raises ShuzhiError, leaving the existing index untouched, when a folder is missing or
         no usable report is found.
         """
-        dirs = list(corpus_dirs) if corpus_dirs is not None else self.corpus_dirs()
+        dirs = self._with_uploads(corpus_dirs) if corpus_dirs is not None else self.corpus_dirs()
         resolve_corpus_dirs(dirs)  # a missing folder fails before the embedding model loads
         with self._lock:
             if on_progress:

@@ -66,6 +66,13 @@ class FileEntry:
     doc_id: str
     sections: int
     chunk_ids: list[str]
+    # What the 语料库 page lists (filled when the file is parsed; None in older manifests: parse again).
+    title: str = ""
+    year: int = 0
+    org_type: str = ""
+    outline: list[list[Any]] | None = None  # [[kind, [heading, …]], …] in document order
+    removed: list[list[str]] = field(default_factory=list)  # [[reason, text], …] what cleaning took out
+    lead: str = ""  # the first words of the text, for a document without a title
 
 
 @dataclass
