@@ -24,6 +24,7 @@ from .llm import LLMConfig, ProviderPreset, load_presets
 from .models import (
     SECTION_KINDS,
     Chunk,
+    Citation,
     DraftEvents,
     Finding,
     Hit,
@@ -56,6 +57,7 @@ from .writing.plan import (
     plan_from_json,
     plan_to_json,
 )
+from .writing.revise import ReviseAction
 from .writing.rewrite import DiffPair, RewriteResult
 from .writing.runner import DraftOutcome
 
@@ -66,6 +68,7 @@ __all__ = [
     "SECTION_KINDS",
     "CheckReport",
     "Chunk",
+    "Citation",
     "DiffPair",
     "DraftEvents",
     "DraftOutcome",
@@ -88,6 +91,7 @@ __all__ = [
     "PlanSection",
     "ProviderPreset",
     "ReportDocument",
+    "ReviseAction",
     "RewriteResult",
     "SearchFilters",
     "SectionDraft",
