@@ -358,6 +358,7 @@ class Finding:
 class DraftEvents:
     """Progress callbacks from the core to a shell (CLI, Streamlit). All optional."""
 
+    on_jobs: Any = None  # (keys: list[str]) -> None, once, with the sections this run will draft, in order
     on_section_start: Any = None  # (key: str) -> None
     on_token: Any = None  # (key: str, token: str) -> None
     on_section_done: Any = None  # (draft: SectionDraft) -> None

@@ -41,6 +41,7 @@ from .models import (
     ParsedDocument,
     ParsedNotes,
     Plan,
+    PlanSection,
     SearchFilters,
     SectionDraft,
     TextEmbedder,
@@ -655,4 +656,19 @@ class Workspace:
         return self.store.get_session(session_id).last_year
 
     def save_section_edit(self, session_id: str, key: str, text: str) -> None:
+        """The user's text of a section as an `edited` version (nothing when unchanged). A section of the
+        plan never drafted yet gets its first version from the user."""
+        session = self.store.get_session(session_id)
+        if session.section(key) is None and session.plan is not None:
+            planned = next((s for s in session.plan.sections if s.key == key), None)
+            if planned is not None:
+                if text:
+                    self.store.add_section_version(session_id, key, planned.kind, planned.heading,
+                                                   VersionSource.EDITED, text)
+                return
         self.store.save_section_edit(session_id, key, text)
+
+    @staticmethod
+    def drafted_sections(plan: Plan) -> list[PlanSection]:
+        """The plan's sections that get text of their own, in order (not a bare heading over sub-items)."""
+        return drafted_sections(plan)

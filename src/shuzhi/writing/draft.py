@@ -332,6 +332,7 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
     stop (events.stop), sections that never started are absent from the result."""
     lock = threading.Lock()
     results: dict[str, SectionDraft] = {}
+    _emit(getattr(events, "on_jobs", None), [j.section.key for j in jobs])
 
     def work(job: SectionJob) -> None:
         if stopped(events):  # the user stopped the run: no new section starts
