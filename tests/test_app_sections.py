@@ -3,9 +3,11 @@ regenerate one section, generate with the background run, and the skeleton witho
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from llm_stub import StubLLMServer
 from streamlit.testing.v1 import AppTest
 
@@ -129,3 +131,46 @@ def test_without_a_model_the_skeleton_downloads(use_built_index: Path) -> None:
     assert revise and all(b.disabled for b in revise)
     downloads = at.get("download_button")
     assert len(downloads) == 2
+
+
+class _HoldSecond:
+    """Answers the first section at once; holds the second until released (it signals when it arrived)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.second_arrived = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        self.calls += 1
+        if self.calls == 2:
+            self.second_arrived.set()
+            self.release.wait(TIMEOUT)
+        return "支部坚持以政治建设为统领，扎实推进各项工作。" * 3
+
+
+def test_stop_during_a_run_keeps_the_finished_sections(use_built_index: Path, llm_env: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUZHI_MAX_CONCURRENCY", "1")
+    hold = _HoldSecond()
+    with StubLLMServer(responder=hold) as stub:
+        llm_env(stub)
+        ws = Workspace.open()
+        sid, keys = _session(ws, drafted=False)
+        at = _app(sid)
+        next(b for b in at.button if b.label == "生成初稿").click().run(timeout=TIMEOUT)
+        assert hold.second_arrived.wait(TIMEOUT)
+        at.run(timeout=TIMEOUT)  # the live panel: progress and the stop button
+        assert any("已完成 1/" in str(p.proto.text) for p in at.get("progress"))
+        next(b for b in at.button if b.label == "停止").click().run(timeout=TIMEOUT)
+        hold.release.set()
+        at = _finish_run(at)
+        asked = stub.chat_count
+    assert not at.exception and asked == 2
+    stored = ws.open_session(sid)
+    first, second = stored.section(keys[0]), stored.section(keys[1])
+    assert first is not None and first.complete and first.text
+    assert second is not None and second.error == "已停止生成" and not second.complete
+    assert all(stored.section(k) is None or not stored.section(k).versions for k in keys[2:])  # type: ignore[union-attr]
+    assert any("已停止生成" in w.value for w in at.warning)
+    assert any("未完成 ✗ 已停止生成" in str(m.value) for m in at.markdown)

@@ -408,14 +408,14 @@ def render_sections(session_id: str) -> None:
     if busy:
         st.caption("正在生成，完成后这里显示最新的各节。")
     sections = ws.drafted_sections(plan)
-    unfinished = [s for s in sections if (session.section(s.key) is None or not session.section(s.key).versions
-                                          or session.section(s.key).error)]  # type: ignore[union-attr]
+    stored = {s.key: session.section(s.key) for s in sections}
+    unfinished = [k for k, got in stored.items() if got is None or not got.versions or got.error]
     drafted = any(s.text.strip() for s in session.sections)
     if drafted and unfinished and has_model and not busy:
         st.button(f"重试未完成的 {len(unfinished)} 节", key="sections-retry-all", icon=":material/refresh:",
                   on_click=_retry_all, args=(session_id, plan))
     for section in sections:
-        _section_block(ws, session_id, section, session.section(section.key), has_model, busy)
+        _section_block(ws, session_id, section, stored[section.key], has_model, busy)
     markdown = ws.session_markdown(session_id) if drafted else ws.skeleton_markdown(plan)
     st.subheader("全文预览")
     if not drafted:
