@@ -9,6 +9,7 @@ session (`st.session_state`) only remembers *which* stored session is open and a
 - `CURRENT_SECTION`: the section key the user last worked on (search results are inserted there).
 - `REWRITE_TARGET`: the section key the 改写 page opens on (default: the draft's 存在问题及原因).
 - `MODEL_SETTINGS`: this browser session's model settings (held in memory only, never written).
+- `DRAFT_RUN`: the drafting run going on in a background thread (ui/sections.py), so a rerun does not lose it.
 
 Pages read the session fresh from the store on every rerun (`current_session()`); they never keep
 their own copy of the user's text.
@@ -26,6 +27,7 @@ SESSION_ID = "session_id"
 CURRENT_SECTION = "current_section"
 REWRITE_TARGET = "rewrite_target"
 MODEL_SETTINGS = "model_settings"
+DRAFT_RUN = "draft_run"
 _LANDED = "_landed_in_latest"
 
 PAGE_DRAFT = "ui/draft.py"

@@ -33,6 +33,7 @@ from .llm import LLMConfig, ProviderPreset, load_presets
 from .models import (
     SECTION_KINDS,
     Chunk,
+    Citation,
     DraftEvents,
     Finding,
     Hit,
@@ -65,6 +66,7 @@ from .writing.plan import (
     plan_from_json,
     plan_to_json,
 )
+from .writing.revise import ReviseAction
 from .writing.rewrite import DiffPair, RewriteResult
 from .writing.runner import DraftOutcome
 
@@ -80,6 +82,7 @@ __all__ = [
     "CorpusSection",
     "CorpusSource",
     "CorpusUploadReport",
+    "Citation",
     "DiffPair",
     "DraftEvents",
     "DraftOutcome",
@@ -102,6 +105,7 @@ __all__ = [
     "PlanSection",
     "ProviderPreset",
     "ReportDocument",
+    "ReviseAction",
     "RewriteResult",
     "SearchFilters",
     "SectionDraft",

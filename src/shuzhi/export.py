@@ -401,3 +401,63 @@ def export_docx(doc: ReportDocument, path: Path | None = None) -> bytes:
     if path is not None:
         _write_atomic(Path(path), data)
     return data
+
+
+# ---------------------------------------------------------------- HTML preview
+def _css_fonts(*names: str) -> str:
+    """A font-family list of local font names only (quoted; no web fonts, nothing fetched)."""
+    fallbacks = {"方正小标宋简体": ("宋体", "SimSun", "Songti SC"), "仿宋_GB2312": ("仿宋", "FangSong", "STFangsong"),
+                 "楷体_GB2312": ("楷体", "KaiTi", "STKaiti"), "黑体": ("SimHei", "Heiti SC", "STHeiti"),
+                 "宋体": ("SimSun", "Songti SC")}
+    seen: list[str] = []
+    for name in names:
+        for font in (name, *fallbacks.get(name, ())):
+            clean = re.sub(r"[^\w\u4e00-\u9fff \-]", "", str(font)).strip()
+            if clean and clean not in seen:
+                seen.append(clean)
+    return ", ".join(f'"{f}"' for f in seen) + ", serif"
+
+
+def report_to_html(doc: ReportDocument, style: dict[str, Any] | None = None) -> str:
+    """The report as one self-contained HTML fragment laid out like the Word file (公文: centred title,
+    一、 headings in 黑体, （一） in 楷体, body in 仿宋 with a first-line indent, an A4-wide page).
+
+    Every piece of text is HTML-escaped; no script, no image, no external resource (fonts are local
+    names in font-family lists)."""
+    from html import escape
+
+    s = style if style is not None else load_docx_style()
+    page = s.get("page") or {}
+    width = float(page.get("width_mm", 210))
+    left, right = float(page.get("margin_left_mm", 28)), float(page.get("margin_right_mm", 26))
+    body_pt = float(s.get("body_size_pt", 16))
+    line_pt = float(s.get("line_spacing_pt", 28))
+    indent = float(s.get("first_line_indent_chars", 2))
+    latin = str(s.get("latin_font", "Times New Roman"))
+    css = (
+        f".shuzhi-page{{box-sizing:border-box;max-width:{width:.0f}mm;margin:0 auto;padding:16mm {right:.0f}mm 20mm "
+        f"{left:.0f}mm;background:#fff;color:#000;box-shadow:0 0 4px rgba(0,0,0,.25);"
+        f"font-family:{_css_fonts(str(s.get('body_font', '仿宋_GB2312')), latin)};font-size:{body_pt:.0f}pt;"
+        f"line-height:{line_pt:.0f}pt}}"
+        f".shuzhi-page p{{margin:0;text-indent:{indent:g}em;text-align:justify}}"
+        f".shuzhi-page .title{{text-align:center;text-indent:0;font-size:{float(s.get('title_size_pt', 22)):.0f}pt;"
+        f"line-height:{float(s.get('title_line_spacing_pt', 36)):.0f}pt;"
+        f"font-family:{_css_fonts(str(s.get('title_font', '方正小标宋简体')), latin)};"
+        f"font-weight:{'bold' if s.get('title_bold') else 'normal'};margin-bottom:{line_pt:.0f}pt}}"
+        f".shuzhi-page .h1{{font-family:{_css_fonts(str(s.get('heading1_font', '黑体')), latin)};"
+        f"font-size:{float(s.get('heading1_size_pt', 16)):.0f}pt}}"
+        f".shuzhi-page .h2{{font-family:{_css_fonts(str(s.get('heading2_font', '楷体_GB2312')), latin)};"
+        f"font-size:{float(s.get('heading2_size_pt', 16)):.0f}pt}}"
+        ".shuzhi-page mark{background:#ff0}"
+    )
+    classes = {HEADING1: "h1", HEADING2: "h2", PARAGRAPH: "body"}
+    highlight = bool(s.get("highlight_placeholders", True))
+
+    def inline(text: str) -> str:
+        parts = _BRACKETED.split(text) if highlight else [text]
+        return "".join(f"<mark>{escape(p)}</mark>" if highlight and _BRACKETED.fullmatch(p) else escape(p)
+                       for p in parts if p)
+
+    lines = [f'<p class="title">{inline(doc.title)}</p>'] if doc.title else []
+    lines += [f'<p class="{classes.get(b.kind, "body")}">{inline(b.text)}</p>' for b in doc.blocks]
+    return f'<style>{css}</style><div class="shuzhi-page">' + "".join(lines) + "</div>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -309,6 +310,22 @@ class SectionDraft:
     citations: tuple[str, ...] = ()  # chunk ids given to the model as exemplars
     error: str = ""  # Chinese message when the section failed
     complete: bool = True
+    # After a revision (润色/扩写/缩写): figures of the old text the new one lacks, and what to check (Chinese).
+    dropped_figures: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An example passage a section was given, as the user sees it: which report it is from
+    (its own title, never a file name), the year, the kind of part and the heading path."""
+
+    chunk_id: str
+    title: str
+    year: int | None
+    kind: Kind
+    heading_path: str  # " > "-joined, "" when the passage sits under no heading
+    text: str
 
 
 @dataclass(frozen=True)
@@ -341,8 +358,14 @@ class Finding:
 class DraftEvents:
     """Progress callbacks from the core to a shell (CLI, Streamlit). All optional."""
 
+    on_jobs: Any = None  # (keys: list[str]) -> None, once, with the sections this run will draft, in order
     on_section_start: Any = None  # (key: str) -> None
     on_token: Any = None  # (key: str, token: str) -> None
     on_section_done: Any = None  # (draft: SectionDraft) -> None
     on_error: Any = None  # (key: str, message: str) -> None
+    # (key: str, attempt: int, wait_s: float, message: str) -> None, before the model is asked again;
+    # message is Chinese ("第2次重试，等待5秒").
+    on_retry: Any = None
+    # Set → no new section starts, a streaming one ends at its next token (kept as an incomplete version).
+    stop: threading.Event | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from .export import (
     export_docx,
     export_markdown,
     markdown_to_report,
+    report_to_html,
     report_to_markdown,
 )
 from .genre import Genre, GenreInfo, list_genres, load_genre, unfinished_markers
@@ -40,6 +42,7 @@ from .kinds import SectionKind
 from .llm import ChatClient, LLMConfig, resolve_llm_config
 from .models import (
     Chunk,
+    Citation,
     DraftEvents,
     Hit,
     IndexReport,
@@ -47,6 +50,7 @@ from .models import (
     ParsedDocument,
     ParsedNotes,
     Plan,
+    PlanSection,
     SearchFilters,
     SectionDraft,
     TextEmbedder,
@@ -63,22 +67,40 @@ from .storage import (
 )
 from .writing.draft import (
     NO_MODEL_MESSAGE,
+    DraftStopped,
     SectionJob,
     prepare_jobs,
+    section_facts,
+    stopped,
+    stream_model,
+    tidy_model_text,
+    with_request,
 )
 from .writing.plan import (
     build_plan,
+    drafted_sections,
     include_line,
     plan_fact_lines,
     plan_warnings,
 )
 from .writing.prompts import configure_prompts
+from .writing.revise import (
+    ReviseAction,
+    added_figures,
+    build_revise_messages,
+    dropped_figures,
+    regenerate_presets,
+    revise_label,
+    revise_warnings,
+    skeleton_marker,
+)
 from .writing.rewrite import RewriteResult, rewrite_section
 from .writing.runner import DraftOutcome, SessionDrafting, jobs_to_redo, session_drafts
 
 log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
+_HASHED_NAME = re.compile(r"^(?:\d+_)?[0-9a-f]{8,}$", re.I)  # corpus files named by content hash
 
 
 @dataclass(frozen=True)
@@ -415,7 +437,7 @@ class Workspace:
             return DraftOutcome(session_id, plan, tuple(jobs), (), False, NO_MODEL_MESSAGE, warnings)
         run = SessionDrafting(self.store, session_id, self.settings.max_concurrency)
         drafts = run.run(jobs, client, VersionSource.GENERATED, events)
-        return run.outcome(plan, jobs, drafts, self._genre_of(plan), warnings)
+        return run.outcome(plan, jobs, drafts, self._genre_of(plan), warnings, stopped=stopped(events))
 
     def session_drafts(self, session: StoredSession) -> list[SectionDraft]:
         """The session's current text of each drafted section, in plan order."""
@@ -442,19 +464,141 @@ class Workspace:
         redone = {d.key: d for d in run.run(jobs_to_redo(jobs, session), client, VersionSource.GENERATED, events)}
         current = {d.key: d for d in session_drafts(session)} | redone
         drafts = [current[j.section.key] for j in jobs if j.section.key in current]
-        outcome = run.outcome(plan, jobs, drafts, self._genre_of(plan))
+        outcome = run.outcome(plan, jobs, drafts, self._genre_of(plan), stopped=stopped(events))
         still = outcome.failed
+        if outcome.stopped:
+            return outcome
         return replace(outcome, message=f"仍有 {len(still)} 节未能生成。" if still else "")
 
-    def regenerate_section(self, session_id: str, key: str, events: DraftEvents | None = None) -> SectionDraft:
-        """Write one section again; the text it replaces stays in the section's history."""
+    def regenerate_section(self, session_id: str, key: str, events: DraftEvents | None = None,
+                           instruction: str = "") -> SectionDraft:
+        """Write one section again; the text it replaces stays in the section's history.
+
+        INSTRUCTION (a preset of `regenerate_presets`, or the user's own words) goes into the prompt as the
+        user's request for this section; the facts stay the plan's.
+        """
         _, plan = self._planned_session(session_id)
         client = self._required_client("重新生成")
-        jobs = [j for j in self.prepare(plan) if j.section.key == key]
+        jobs = [replace(j, messages=with_request(j.messages, instruction))
+                for j in self.prepare(plan) if j.section.key == key]
         if not jobs:
             raise ShuzhiError(f"提纲中没有「{key}」这一节。", f"no section {key} in session {session_id}")
         run = SessionDrafting(self.store, session_id, 1)
-        return run.run(jobs, client, VersionSource.REGENERATED, events)[0]
+        drafts = run.run(jobs, client, VersionSource.REGENERATED, events)
+        if not drafts:  # stopped before it started
+            raise ShuzhiError("已停止生成，这一节没有改动。", f"regeneration of {key} stopped before it started")
+        return drafts[0]
+
+    def regenerate_presets(self) -> dict[str, str]:
+        """Ready-made requests for 重新生成: label (更简洁, 更具体) → what the model is asked."""
+        return regenerate_presets()
+
+    @staticmethod
+    def revise_label(action: ReviseAction) -> str:
+        """润色, 扩写 or 缩写."""
+        return revise_label(action)
+
+    def revise_section(self, session_id: str, key: str, action: ReviseAction, instruction: str = "",
+                       events: DraftEvents | None = None) -> SectionDraft:
+        """润色/扩写/缩写 the section's current text through the model, saved as a new `revised` version.
+
+        The model is given only the section's plan notes and its current text as facts. The result's
+        `dropped_figures` lists figures of the old text the new one lacks and `warnings` says so in
+        Chinese (also for figures found in neither). A failed or stopped revision saves nothing.
+        """
+        session, plan = self._planned_session(session_id)
+        stored = session.section(key)
+        section = next((s for s in plan.sections if s.key == key), None)
+        if section is None:
+            raise ShuzhiError(f"提纲中没有「{key}」这一节。", f"no section {key} in session {session_id}")
+        if stored is None or not stored.text.strip():
+            raise ShuzhiError("这一节还没有正文，请先生成或填写正文再修改。", f"section {key} has no text")
+        client = self._required_client(revise_label(action))
+        genre = self._genre_of(plan)
+        old = stored.text
+        messages = [{"role": r, "content": c}
+                    for r, c in build_revise_messages(section, old, action, instruction, genre)]
+        events = events or DraftEvents()
+        try:
+            new = tidy_model_text(stream_model(client, messages, key, events), genre)
+        except DraftStopped:
+            raise ShuzhiError("已停止修改，这一节没有改动。", f"revision of {key} stopped") from None
+        if not new:
+            raise LLMError("模型没有返回内容，这一节没有改动：请稍后再试。", f"empty revision of {key}", code="empty")
+        dropped = dropped_figures(old, new, genre)
+        added = added_figures(old, new, section_facts(section, genre), genre)
+        self.store.add_section_version(session_id, key, stored.kind, stored.heading, VersionSource.REVISED, new,
+                                       citations=stored.citations)
+        return SectionDraft(key=key, kind=stored.kind, heading=stored.heading, text=new, citations=stored.citations,
+                            dropped_figures=dropped, warnings=revise_warnings(dropped, added))
+
+    def restore_section_version(self, session_id: str, key: str, index: int) -> SectionDraft:
+        """Bring back version INDEX (0 = oldest) of a section as its newest version (`restored`), so the
+        undo is itself undoable."""
+        section = self.store.get_session(session_id).section(key)
+        if section is None or not section.versions:
+            raise ShuzhiError("这一节还没有历史版本。", f"no versions of {key} in {session_id}")
+        if not 0 <= index < len(section.versions):
+            raise ShuzhiError("找不到这个历史版本，请刷新页面后重试。", f"version {index} of {key} out of range")
+        old = section.versions[index]
+        self.store.add_section_version(session_id, key, section.kind, section.heading, VersionSource.RESTORED,
+                                       old.text, complete=old.complete, error=old.error, citations=old.citations)
+        return SectionDraft(key=key, kind=section.kind, heading=section.heading, text=old.text,
+                            citations=old.citations, error=old.error, complete=old.complete)
+
+    def citations(self, ids: Sequence[str]) -> list[Citation]:
+        """The example passages with these chunk ids, in that order, each with its report's own title
+        (its title line, else its first heading, else the file's name when that is not a hash), year,
+        kind and heading path. Ids no longer in the index are left out."""
+        chunks = self.chunks(ids)
+        if not chunks:
+            return []
+        wanted = {c.doc_id for c in chunks}
+        titles: dict[str, str] = {}
+        firsts: dict[str, tuple[int, str]] = {}
+        genre = self.genre()
+        for chunk in self.corpus_index.chunks():
+            if chunk.doc_id not in wanted:
+                continue
+            if genre.role(chunk.kind) == SectionKind.TITLE and chunk.text.strip():
+                titles.setdefault(chunk.doc_id, chunk.text.strip().splitlines()[0])
+            head = chunk.heading_path.split(" > ")[0].strip()
+            if head and chunk.position < firsts.get(chunk.doc_id, (1 << 30, ""))[0]:
+                firsts[chunk.doc_id] = (chunk.position, head)
+        out = []
+        for chunk in chunks:
+            title = titles.get(chunk.doc_id) or self._title_from_source(chunk, firsts.get(chunk.doc_id, (0, ""))[1])
+            out.append(Citation(chunk_id=chunk.id, title=title, year=chunk.year or None, kind=chunk.kind,
+                                heading_path=chunk.heading_path, text=chunk.text))
+        return out
+
+    @staticmethod
+    def _title_from_source(chunk: Chunk, first_heading: str) -> str:
+        stem = Path(chunk.source).stem
+        if stem and not _HASHED_NAME.match(stem):
+            return stem
+        year = f"{chunk.year}年" if chunk.year else ""
+        return f"{year}范文（{first_heading}）" if first_heading else f"{year}范文"
+
+    def skeleton_markdown(self, plan: Plan) -> str:
+        """The report without a model: the title, every heading numbered as in a draft, and under each the
+        section's facts as plain lines with a visible 〔待写〕 mark, ready for .docx and .md export."""
+        genre = self._genre_of(plan)
+        marker = skeleton_marker()
+        ends = tuple(genre.punctuation.sentence_ends)
+        drafts = []
+        for section in drafted_sections(plan):
+            facts = [f if f.endswith(ends) else f + "。" for f in section_facts(section, genre)]
+            drafts.append(SectionDraft(key=section.key, kind=section.kind, heading=section.heading,
+                                       text="\n".join([*facts, marker]), complete=False))
+        return self.assemble(plan, drafts)
+
+    def preview_html(self, markdown: str, *, genre: str | None = None) -> str:
+        """The whole document as self-contained HTML laid out like the Word file (公文 fonts and sizes,
+        A4 width); every text is escaped, no script, image or outside resource."""
+        from .export import load_docx_style
+
+        return report_to_html(markdown_to_report(markdown, genre=self.genre(genre)), load_docx_style())
 
     # ------------------------------------------------------------ rewrite, check, export
     def rewrite(self, text: str, notes_text: str = "", draft_text: str = "", *, genre: str | None = None,
@@ -638,4 +782,19 @@ class Workspace:
         return self.store.get_session(session_id).last_year
 
     def save_section_edit(self, session_id: str, key: str, text: str) -> None:
+        """The user's text of a section as an `edited` version (nothing when unchanged). A section of the
+        plan never drafted yet gets its first version from the user."""
+        session = self.store.get_session(session_id)
+        if session.section(key) is None and session.plan is not None:
+            planned = next((s for s in session.plan.sections if s.key == key), None)
+            if planned is not None:
+                if text:
+                    self.store.add_section_version(session_id, key, planned.kind, planned.heading,
+                                                   VersionSource.EDITED, text)
+                return
         self.store.save_section_edit(session_id, key, text)
+
+    @staticmethod
+    def drafted_sections(plan: Plan) -> list[PlanSection]:
+        """The plan's sections that get text of their own, in order (not a bare heading over sub-items)."""
+        return drafted_sections(plan)

@@ -42,7 +42,7 @@ from .errors import (
     translate_error,
 )
 from .protocol import ChatStats, Messages, TokenCallback
-from .retry import RetryWait, is_retryable, log_retry
+from .retry import RetryNotice, RetryWait, before_sleep, is_retryable
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackHandler
@@ -118,14 +118,17 @@ class ChatClient:
         return self._counter.snapshot()
 
     def complete(self, messages: Messages, *, on_token: TokenCallback | None = None,
-                 temperature: float | None = None) -> str:
-        """The model's answer; streams through on_token when given. Raises LLMError."""
+                 temperature: float | None = None, on_retry: RetryNotice | None = None) -> str:
+        """The model's answer; streams through on_token when given. Raises LLMError.
+
+        ON_RETRY(retry number, wait seconds, Chinese message) hears of every retry before its wait.
+        """
         model = self._with_temperature(self.config.temperature if temperature is None else temperature)
         lc_messages = convert_to_messages(messages)
         if on_token is None:
-            return self._run(lambda: self._plain(model, lc_messages))
+            return self._run(lambda: self._plain(model, lc_messages), on_retry)
         delivered: list[str] = []  # shared across attempts: once tokens went out, no retry
-        return self._run(lambda: self._stream(model, lc_messages, on_token, delivered))
+        return self._run(lambda: self._stream(model, lc_messages, on_token, delivered), on_retry)
 
     @property
     def lists_models(self) -> bool:
@@ -143,7 +146,7 @@ class ChatClient:
         return self._run(lambda: self._call(lambda: sorted(m.id for m in root.models.list())))
 
     # -------------------------------------------------------------- internals
-    def _run(self, attempt: Callable[[], T]) -> T:
+    def _run(self, attempt: Callable[[], T], on_retry: RetryNotice | None = None) -> T:
         self._check_key()
         self._counter.add(calls=1)
         tries = 0
@@ -155,7 +158,7 @@ class ChatClient:
             return attempt()
 
         retrying = Retrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=RetryWait(self.config),
-                            retry=retry_if_exception(is_retryable), before_sleep=log_retry, reraise=True,
+                            retry=retry_if_exception(is_retryable), before_sleep=before_sleep(on_retry), reraise=True,
                             sleep=self._sleep)
         try:
             return retrying(counted)

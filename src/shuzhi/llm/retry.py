@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from collections.abc import Callable
 
 import openai
 from langchain_core.exceptions import ModelError
@@ -87,3 +88,28 @@ def log_retry(state: RetryCallState) -> None:
     wait = state.next_action.sleep if state.next_action else 0.0
     log.warning("LLM attempt %d failed (%s status=%s code=%s); retrying in %.2fs",
                 state.attempt_number, type(cause).__name__, status, code, wait)
+
+
+RetryNotice = Callable[[int, float, str], None]  # (retry number, wait in seconds, Chinese message)
+
+
+def retry_message(retry: int, wait_s: float) -> str:
+    """What the user reads while the model is asked again: "模型接口暂时出错，第2次重试，等待5秒……"."""
+    seconds = max(1, round(wait_s))
+    return f"模型接口暂时出错，第{retry}次重试，等待{seconds}秒……"
+
+
+def before_sleep(on_retry: RetryNotice | None) -> Callable[[RetryCallState], None]:
+    """tenacity's before_sleep: log the retry, then tell ON_RETRY (a broken callback never stops the retry)."""
+
+    def notify(state: RetryCallState) -> None:
+        log_retry(state)
+        if on_retry is None:
+            return
+        wait = state.next_action.sleep if state.next_action else 0.0
+        try:
+            on_retry(state.attempt_number, float(wait), retry_message(state.attempt_number, float(wait)))
+        except Exception:
+            log.exception("retry notice callback failed")
+
+    return notify

@@ -19,6 +19,8 @@ class VersionSource(StrEnum):
     REWRITTEN = "rewritten"  # a rewrite of the section the user accepted
     REGENERATED = "regenerated"  # drafted again (a retry of a failed section, or on request)
     IMPORTED = "imported"  # read from a legacy JSON draft file
+    REVISED = "revised"  # polished, expanded or shortened by the model on request (润色/扩写/缩写)
+    RESTORED = "restored"  # an earlier version brought back by the user (itself undoable)
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,16 @@ def build_section_messages(plan: Plan, section: PlanSection, exemplars: Sequence
     return (("system", render_prompt("draft_system")), ("user", user))
 
 
+def with_request(messages: tuple[tuple[str, str], ...], instruction: str) -> tuple[tuple[str, str], ...]:
+    """The section's messages with the user's request for it (更简洁, 更具体, free text) added to the
+    last user message; unchanged without one."""
+    instruction = instruction.strip()
+    if not instruction or not messages:
+        return messages
+    role, content = messages[-1]
+    return (*messages[:-1], (role, content + "\n\n" + render_prompt("section_request", instruction=instruction)))
+
+
 def fit_exemplars(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
                   max_chars: int, genre: Genre | None = None) -> tuple[tuple[Hit, ...], tuple[tuple[str, str], ...]]:
     """Drop exemplars from the least relevant end until the prompt fits the character budget.
@@ -246,9 +256,44 @@ def _emit(callback: Any, *args: Any) -> None:
             log.exception("progress callback failed")
 
 
+STOPPED_MESSAGE = "已停止生成"
+
+
+class DraftStopped(Exception):
+    """Raised from the token callback once the run's stop event is set: the stream ends there."""
+
+
+def stopped(events: DraftEvents | None) -> bool:
+    return events is not None and events.stop is not None and events.stop.is_set()
+
+
+def stream_model(client: ChatClient, messages: Sequence[dict[str, str]], key: str, events: DraftEvents,
+                 temperature: float | None = None) -> str:
+    """The model's answer for section KEY, streamed through EVENTS (tokens, retry notices); raises
+    DraftStopped (with the text so far as its argument) when the stop event is set."""
+    received: list[str] = []
+
+    def token(text: str) -> None:
+        received.append(text)
+        _emit(events.on_token, key, text)
+        if stopped(events):
+            raise DraftStopped("".join(received))
+
+    kwargs: dict[str, Any] = {}
+    if events.on_retry is not None:
+        kwargs["on_retry"] = lambda attempt, wait, message: _emit(events.on_retry, key, attempt, wait, message)
+    try:
+        return client.complete(list(messages), on_token=token, temperature=temperature, **kwargs)
+    except LLMError:
+        if stopped(events):  # stopped during a retry's wait or a failing attempt
+            raise DraftStopped("".join(received)) from None
+        raise
+
+
 def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | None = None,
                   temperature: float | None = None) -> SectionDraft:
-    """One section through the model; failures come back as a SectionDraft with `error` set."""
+    """One section through the model; failures come back as a SectionDraft with `error` set, a stopped
+    section as an incomplete one with its text so far and error STOPPED_MESSAGE."""
     key = job.section.key
     events = events or DraftEvents()
     if job.skip:
@@ -260,8 +305,13 @@ def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | Non
     messages = [{"role": role, "content": content} for role, content in job.messages]
     citations = tuple(h.chunk.id for h in job.exemplars)
     try:
-        text = client.complete(messages, on_token=lambda token: _emit(events.on_token, key, token),
-                               temperature=temperature)
+        text = stream_model(client, messages, key, events, temperature)
+    except DraftStopped as stop:
+        result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading,
+                              text=tidy_model_text(str(stop.args[0]) if stop.args else ""),
+                              citations=citations, error=STOPPED_MESSAGE, complete=False)
+        _emit(events.on_section_done, result)
+        return result
     except LLMError as exc:
         log.warning("section %s failed: %s", key, exc.detail)
         partial = tidy_model_text(getattr(exc, "partial", "") or "")
@@ -278,15 +328,19 @@ def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | Non
 
 def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: int,
              events: DraftEvents | None = None) -> list[SectionDraft]:
-    """Sections run concurrently (bounded); results keep plan order whatever finishes first."""
+    """Sections run concurrently (bounded); results keep plan order whatever finishes first. After a
+    stop (events.stop), sections that never started are absent from the result."""
     lock = threading.Lock()
     results: dict[str, SectionDraft] = {}
+    _emit(getattr(events, "on_jobs", None), [j.section.key for j in jobs])
 
     def work(job: SectionJob) -> None:
+        if stopped(events):  # the user stopped the run: no new section starts
+            return
         draft = draft_section(job, client, events)
         with lock:
             results[job.section.key] = draft
 
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft") as pool:
         list(pool.map(work, jobs))
-    return [results[j.section.key] for j in jobs]
+    return [results[j.section.key] for j in jobs if j.section.key in results]

@@ -32,9 +32,11 @@ class DraftOutcome:
     model_configured: bool
     message: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    stopped: bool = False  # the user stopped the run: sections that never started are absent
 
     @property
     def failed(self) -> list[SectionDraft]:
+        """Sections that failed or were cut short by the stop (their text so far is kept)."""
         return [s for s in self.sections if s.error]
 
 
@@ -91,11 +93,16 @@ class SessionDrafting:
             log.error("could not save section %s of %s: %s", draft.key, self.session_id, exc.detail)
 
     def outcome(self, plan: Plan, jobs: Sequence[SectionJob], drafts: Sequence[SectionDraft], genre: Genre,
-                warnings: tuple[str, ...] = ()) -> DraftOutcome:
+                warnings: tuple[str, ...] = (), stopped: bool = False) -> DraftOutcome:
         failed = [d for d in drafts if d.error]
         message = ""
-        if failed:
+        if stopped:
+            done = sum(1 for d in drafts if not d.error)
+            message = (f"已停止生成：完成的 {done} 节已保存，未写完的节保留了已生成的部分；"
+                       "可以点“重试”接着生成其余的节。")
+        elif failed:
             names = "、".join(kind_name(d.kind, genre=genre) + (f"（{d.heading}）" if d.heading else "") for d in failed)
             message = (f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留并保存，"
                        "可稍后重试失败的节。")
-        return DraftOutcome(self.session_id, plan, tuple(jobs), tuple(drafts), True, message, warnings)
+        return DraftOutcome(self.session_id, plan, tuple(jobs), tuple(drafts), True, message, warnings,
+                            stopped=stopped)
