@@ -60,19 +60,23 @@ def _apply() -> None:
     startup = startup_workspace().model_settings_view()
     previous = model_overrides()
 
-    def changed(name: ModelField, value: object) -> object:
-        return None if value == startup.get(name).value else value
+    def same(name: ModelField, value: object) -> bool:
+        return value == startup.get(name).value
 
     key = str(st.session_state.get(W_KEY) or "").strip()
     provider = str(st.session_state.get(W_PRESET) or "")
+    url = str(st.session_state.get(W_URL) or "").strip()
+    model = str(st.session_state.get(W_MODEL) or "").strip()
+    temperature = float(st.session_state.get(W_TEMPERATURE, 0.4))
+    concurrency = int(st.session_state.get(W_CONCURRENCY, 3))
     start_provider = str(startup.get(ModelField.PROVIDER).value).strip().lower()
     overrides = ModelOverrides(
         provider=None if provider == start_provider else provider,
-        base_url=changed(ModelField.BASE_URL, str(st.session_state.get(W_URL) or "").strip()),  # type: ignore[arg-type]
-        model=changed(ModelField.MODEL, str(st.session_state.get(W_MODEL) or "").strip()),  # type: ignore[arg-type]
+        base_url=None if same(ModelField.BASE_URL, url) else url,
+        model=None if same(ModelField.MODEL, model) else model,
         api_key=ModelOverrides.create(api_key=key).api_key if key else previous.api_key,
-        temperature=changed(ModelField.TEMPERATURE, float(st.session_state.get(W_TEMPERATURE, 0.4))),  # type: ignore[arg-type]
-        max_concurrency=changed(ModelField.MAX_CONCURRENCY, int(st.session_state.get(W_CONCURRENCY, 3))),  # type: ignore[arg-type]
+        temperature=None if same(ModelField.TEMPERATURE, temperature) else temperature,
+        max_concurrency=None if same(ModelField.MAX_CONCURRENCY, concurrency) else concurrency,
     )
     st.session_state[W_KEY] = ""  # the key is kept in the settings, not left in the box
     if overrides.is_empty:
