@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from shuzhi.api import Plan, PlanSection, VersionSource, Workspace
@@ -112,8 +113,9 @@ def test_a_session_deleted_elsewhere_leaves_the_list(use_built_index: Path) -> N
     assert not any(b.key == f"open-{sid}" for b in at.button)
 
 
-def test_an_empty_history_says_how_to_start() -> None:
-    at = _page(HISTORY)  # this test's own, empty data folder
+def test_an_empty_history_says_how_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUZHI_EMBEDDER", "none")  # this test's own, empty data folder: a quick keyword index
+    at = _page(HISTORY)
     assert any("还没有保存的草稿" in i.value for i in at.info)
 
 

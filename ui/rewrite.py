@@ -41,7 +41,7 @@ if st.button("诊断并改写" if has_model else "诊断", type="primary"):
 
         def on_token(token: str) -> None:  # called on this script thread while the model streams
             streamed.append(token)
-            box.markdown("".join(streamed))
+            box.text("".join(streamed))  # model output: plain text, never live Markdown (no remote images)
 
         try:
             if has_model:
