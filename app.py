@@ -17,9 +17,11 @@ if str(ROOT) not in sys.path:  # the pages import ui.common (AppTest does not ad
 import streamlit as st  # noqa: E402
 
 from shuzhi.api import load_settings  # noqa: E402
-from ui.common import workspace  # noqa: E402
+from ui.common import md_escape, workspace  # noqa: E402
 
-st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=":material/description:", layout="wide")
+# A local image: a ":material/…:" page icon would make the browser fetch it from a font server.
+FAVICON = ROOT / "assets" / "favicon.png"
+st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=str(FAVICON), layout="wide")
 
 # Widget values that must survive switching pages (Streamlit drops the state of widgets a page does not show).
 PERSISTENT_KEYS = ("notes_text", "draft_genre", "draft_year", "draft_markdown", "rewrite_text", "rewrite_notes", "rewrite_draft",
@@ -46,12 +48,15 @@ def init_state() -> None:
 
 
 def sidebar_status() -> None:
-    status = workspace().model_status()  # a broken configuration is explained on the page (ui.common.llm_config)
+    """The model in use (this browser session's settings included), or 未配置, with a way to 设置."""
+    ws = workspace()
+    status = ws.model_status()  # a broken configuration is explained on the page (ui.common.llm_config)
     with st.sidebar:
         if not status.configured:
-            st.caption(":material/cloud_off: 未配置大模型：可检索、出提纲、检查、导出")
+            st.caption(":material/cloud_off: 模型：未配置（提纲、检查、检索、导出照常可用）")
         else:
-            st.caption(f":material/cloud_done: 模型：{status.model}")
+            own = "（本次会话设置）" if not ws.model_overrides.is_empty else ""
+            st.caption(f":material/cloud_done: 模型：{md_escape(status.model)}{own}")
 
 
 def main() -> None:

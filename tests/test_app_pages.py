@@ -8,8 +8,6 @@ from typing import Any
 from llm_stub import StubLLMServer
 from streamlit.testing.v1 import AppTest
 
-from shuzhi.api import Workspace
-
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 TIMEOUT = 120
@@ -146,75 +144,5 @@ def test_settings_test_connection_success_and_failure(use_built_index: Path, llm
     assert "连接失败" in errors and "test-key-not-secret" not in _texts(at)
 
 
-def test_settings_restores_saved_notes_into_the_draft_page(use_built_index: Path) -> None:
-    notes = "- 恢复测试：发展党员7名\n- 主题党日12次"
-    Workspace.open().create_session(title="测试", notes=notes)
-    at = _page("ui/settings.py")
-    restore = next(b for b in at.button if b.label == "恢复笔记")  # newest first
-    restore.click().run(timeout=TIMEOUT)
-    assert not at.exception
-    assert at.text_area(key="notes_text").value == notes  # switched to the draft page, notes filled in
-    assert any("已从草稿历史恢复笔记" in s.value for s in at.success)
-
-
-def _saved_draft_session(failed: bool = False) -> str:
-    from shuzhi.api import Plan, PlanSection, SectionDraft, VersionSource
-
-    notes = "单位：机关第一党支部\n2024年\n- 恢复测试：发展党员7名\n问题：主题党日形式单一\n"
-    plan = Plan(title="机关第一党支部书记2024年度抓基层党建工作述职报告", year=2024, org="机关第一党支部", sections=(
-        PlanSection(key="achievements", kind="achievements", heading="主要做法和成效", notes=("恢复测试：发展党员7名",)),
-        PlanSection(key="problems", kind="problems", heading="存在问题", notes=("主题党日形式单一",)),
-    ))
-    sections = (
-        SectionDraft(key="achievements", kind="achievements", heading="主要做法和成效", text="全年发展党员7名，恢复草稿测试。"),
-        SectionDraft(key="problems", kind="problems", heading="存在问题", text="" if failed else "主题党日形式单一。",
-                     error="模型接口返回错误（500）。" if failed else "", complete=not failed),
-    )
-    ws = Workspace.open()
-    session_id = ws.create_session(notes=notes, plan=plan)
-    for draft in sections:
-        ws.store.add_section_version(session_id, draft.key, draft.kind, draft.heading, VersionSource.GENERATED,
-                                     draft.text, complete=draft.complete, error=draft.error)
-    return session_id
-
-
-def test_settings_restores_a_whole_draft_into_the_draft_page(use_built_index: Path) -> None:
-    session_id = _saved_draft_session()
-    at = _page("ui/settings.py")
-    at.button(key=f"restore-draft-{session_id}").click().run(timeout=TIMEOUT)
-    assert not at.exception
-    assert "恢复测试：发展党员7名" in at.text_area(key="notes_text").value  # on the draft page now
-    draft = at.text_area(key="draft_markdown").value
-    assert "机关第一党支部书记2024年度抓基层党建工作述职报告" in draft and "全年发展党员7名，恢复草稿测试。" in draft
-    assert any("恢复笔记、提纲和初稿" in s.value for s in at.success)
-    assert any(t.value == "机关第一党支部书记2024年度抓基层党建工作述职报告" for t in at.text_input)  # the plan editor
-    assert any("检查结果" in s.value for s in at.subheader)
-    assert any(session_id in c.value for c in at.caption)  # where it is saved
-    assert not any(b.label == "重试失败的节" for b in at.button)
-
-
-def test_a_restored_draft_retries_its_failed_section(use_built_index: Path, llm_env: Any) -> None:
-    session_id = _saved_draft_session(failed=True)
-    with StubLLMServer(responder=lambda body: "主题党日形式单一，吸引力不强。") as stub:
-        llm_env(stub)
-        at = _page("ui/settings.py")
-        at.button(key=f"restore-draft-{session_id}").click().run(timeout=TIMEOUT)
-        assert not at.exception
-        assert "本节生成失败" in at.text_area(key="draft_markdown").value
-        at.switch_page("ui/draft.py")  # AppTest would rerun the page it was last told to; a browser stays here
-        _button(at, "重试失败的节").click().run(timeout=TIMEOUT)
-        assert not at.exception
-        assert stub.chat_count == 1  # only the failed section, its job rebuilt from the restored plan
-    draft = at.text_area(key="draft_markdown").value
-    assert "本节生成失败" not in draft
-    assert "主题党日形式单一，吸引力不强。" in draft and "全年发展党员7名，恢复草稿测试。" in draft
-
-
-def test_settings_lists_sessions_as_the_store_has_them(use_built_index: Path) -> None:
-    session_id = _saved_draft_session()
-    at = _page("ui/settings.py")
-    assert any(b.key == f"restore-draft-{session_id}" for b in at.button)
-    Workspace.open().delete_session(session_id)  # deleted elsewhere (another tab, the CLI)
-    at.run(timeout=TIMEOUT)
-    assert not at.exception
-    assert not any(b.key == f"restore-draft-{session_id}" for b in at.button)
+# Saved sessions moved to 草稿历史: listing, 打开 (the open session becomes the draft page's), 改名, 复制, 删除,
+# and a session deleted elsewhere leaving the list are in tests/test_app_history.py.

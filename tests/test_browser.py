@@ -251,7 +251,7 @@ def test_sidebar_navigation_keeps_notes(app_url: str, browser: object, tmp_path:
     _fill(page, "工作笔记", "- 导航测试：发展党员3名")
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name="设置").click()
-    page.get_by_text("草稿历史").wait_for()
+    page.get_by_text("资料保存在哪里").wait_for()  # the settings page rendered down to where work is saved
     _settle(page)
     assert "/settings" in page.url
     body = page.inner_text("body")

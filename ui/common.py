@@ -11,6 +11,7 @@ from shuzhi.api import (
     Finding,
     LastYearReport,
     LLMConfig,
+    ModelOverrides,
     Plan,
     ShuzhiError,
     StoredSession,
@@ -20,6 +21,7 @@ from shuzhi.api import (
 )
 from ui.state import (  # noqa: F401 - PAGE_DRAFT re-exported for the pages
     CURRENT_SECTION,
+    MODEL_SETTINGS,
     PAGE_DRAFT,
     PAGE_REWRITE,
     PAGE_SETTINGS,
@@ -43,11 +45,25 @@ def _base_workspace(data_dir: str, corpus_dirs: tuple[str, ...]) -> Workspace:
     return workspace
 
 
-def workspace() -> Workspace:
-    """This rerun's workspace: the settings read now (model settings may change), index and store shared."""
+def startup_workspace() -> Workspace:
+    """This rerun's workspace with the settings read now (environment, .env), without the session's model settings."""
     settings = load_settings()
     base = _base_workspace(str(settings.data_dir), tuple(str(d) for d in settings.corpus_dirs))
     return base.with_settings(settings)
+
+
+def model_overrides() -> ModelOverrides:
+    """This browser session's model settings (set on 设置; held in st.session_state only, never written)."""
+    overrides = st.session_state.get(MODEL_SETTINGS)
+    return overrides if isinstance(overrides, ModelOverrides) else ModelOverrides()
+
+
+def workspace() -> Workspace:
+    """This rerun's workspace: the settings read now with this browser session's model settings over them;
+    index and store shared. Every page and every model call goes through it."""
+    base = startup_workspace()
+    overrides = model_overrides()
+    return base if overrides.is_empty else base.with_model(overrides)
 
 
 def llm_config() -> LLMConfig | None:
@@ -74,11 +90,12 @@ def show_error(exc: ShuzhiError) -> None:
 
 
 def model_banner() -> bool:
-    """True when a model is configured; otherwise says what works without one."""
+    """True when a model is configured; otherwise says exactly which buttons need one, with a link to 设置."""
     if llm_config() is None:
-        st.info("未配置大模型：检索、提纲、检查、导出 Word 都可以用；生成正文和自动改写需要先配置模型接口。",
+        st.info("未配置大模型。需要模型的按钮：生成初稿、重新生成、润色/扩写/缩写、自动改写；"
+                "不需要模型、现在就能用的：提纲、检查、检索、导出 Word。",
                 icon=":material/info:")
-        st.page_link(PAGE_SETTINGS, label="查看配置方法（设置页）", icon=":material/settings:")
+        st.page_link(PAGE_SETTINGS, label="到“设置”页填写模型接口", icon=":material/settings:")
         return False
     return True
 

@@ -150,7 +150,7 @@ def stream_sections(plan: Plan, work: Callable[[DraftEvents], DraftOutcome], lab
             elif kind == "token":
                 key, token = payload
                 texts[key] = texts.get(key, "") + token
-                boxes.setdefault(key, st.empty()).markdown(f"**{names.get(key, key)}**\n\n{texts[key]}")
+                boxes.setdefault(key, st.empty()).markdown(f"**{names.get(key, key)}**\n\n{md_escape(texts[key])}")
             elif kind == "done":
                 draft: SectionDraft = payload
                 mark = f":red[✗ {draft.error}]" if draft.error else ":green[✓]"

@@ -8,7 +8,8 @@ session (`st.session_state`) only remembers *which* stored session is open and a
   most recently changed stored session (F5, a restart or another day lands where the user left off).
 - `CURRENT_SECTION`: the section key the user last worked on (search results are inserted there).
 - `REWRITE_TARGET`: the section key the 改写 page opens on (default: the draft's 存在问题及原因).
-- `MODEL_SETTINGS`: this browser session's model settings (held in memory only, never written).
+- `MODEL_SETTINGS`: this browser session's model settings, a `ModelOverrides` (held in memory only, never written;
+  set on 设置, applied by `ui.common.workspace()`).
 - `DRAFT_RUN`: the drafting run going on in a background thread (ui/sections.py), so a rerun does not lose it.
 
 Pages read the session fresh from the store on every rerun (`current_session()`); they never keep

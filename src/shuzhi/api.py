@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import __version__
 from .checks import CheckReport, format_report_zh
-from .config import Settings, load_settings
+from .config import ModelField, ModelOverrides, Settings, SettingSource, load_settings
 from .errors import IndexUnavailable, InputRejected, LLMError, ShuzhiError
 from .export import (
     ReportDocument,
@@ -55,7 +55,7 @@ from .storage import (
     StoredSession,
     VersionSource,
 )
-from .workspace import EXAMPLES_DIR, ModelStatus, Workspace
+from .workspace import EXAMPLES_DIR, ModelSetting, ModelSettingsView, ModelStatus, Workspace
 from .writing.draft import (
     MISSING_MATERIAL_TEXT,
     NO_MODEL_MESSAGE,
@@ -98,6 +98,10 @@ __all__ = [
     "LLMError",
     "LastYearProblem",
     "LastYearReport",
+    "ModelField",
+    "ModelOverrides",
+    "ModelSetting",
+    "ModelSettingsView",
     "ModelStatus",
     "ParsedDocument",
     "ParsedNotes",
@@ -113,6 +117,7 @@ __all__ = [
     "SectionKind",
     "SectionVersion",
     "SessionInfo",
+    "SettingSource",
     "Settings",
     "Severity",
     "ShuzhiError",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -142,3 +144,89 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Resolve the settings from the environment and .env (plus explicit overrides): done once, by the Workspace."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ model settings of one session
+class ModelField(StrEnum):
+    """The model settings a front end may set for one session."""
+
+    PROVIDER = "provider"
+    BASE_URL = "base_url"
+    MODEL = "model"
+    API_KEY = "api_key"
+    TEMPERATURE = "temperature"
+    MAX_CONCURRENCY = "max_concurrency"
+
+
+class SettingSource(StrEnum):
+    """Where a setting's value came from (the values are what the app shows)."""
+
+    ENV = "环境变量"
+    DOTENV = ".env 文件"
+    PRESET = "预设"
+    DEFAULT = "默认"
+    SESSION = "本次会话设置"
+
+
+# ModelField → (Settings attribute, the environment variables that set it).
+MODEL_SETTING_NAMES: Mapping[ModelField, tuple[str, tuple[str, ...]]] = {
+    ModelField.PROVIDER: ("provider", ("SHUZHI_PROVIDER",)),
+    ModelField.BASE_URL: ("openai_base_url", ("OPENAI_BASE_URL", "SHUZHI_OPENAI_BASE_URL")),
+    ModelField.MODEL: ("model", ("SHUZHI_MODEL",)),
+    ModelField.API_KEY: ("openai_api_key", ("OPENAI_API_KEY", "SHUZHI_OPENAI_API_KEY")),
+    ModelField.TEMPERATURE: ("temperature", ("SHUZHI_TEMPERATURE",)),
+    ModelField.MAX_CONCURRENCY: ("max_concurrency", ("SHUZHI_MAX_CONCURRENCY",)),
+}
+
+
+@dataclass(frozen=True)
+class ModelOverrides:
+    """One session's model settings over the resolved ones; None keeps the resolved value.
+
+    Held by the front end in memory only (the app: the browser session); the key is a SecretStr so it
+    never shows in a repr, a log line or an error.
+    """
+
+    provider: str | None = None  # a preset name; "" = no preset
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = field(default=None, repr=False)
+    temperature: float | None = None
+    max_concurrency: int | None = None
+
+    @classmethod
+    def create(cls, *, provider: str | None = None, base_url: str | None = None, model: str | None = None,
+               api_key: str | None = None, temperature: float | None = None,
+               max_concurrency: int | None = None) -> ModelOverrides:
+        """The overrides from plain values (the key wrapped as a SecretStr)."""
+        return cls(provider=provider, base_url=base_url, model=model,
+                   api_key=SecretStr(api_key) if api_key is not None else None,
+                   temperature=temperature, max_concurrency=max_concurrency)
+
+    def value(self, name: ModelField) -> object:
+        return getattr(self, name.value)
+
+    @property
+    def fields_set(self) -> frozenset[ModelField]:
+        return frozenset(f for f in ModelField if self.value(f) is not None)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.fields_set
+
+
+def setting_source(names: tuple[str, ...], env_file: Path | str | None = ".env") -> SettingSource:
+    """Whether one of the environment variables NAMES is set in the environment, in the .env file, or neither."""
+    wanted = {n.upper() for n in names}
+    if any(k.upper() in wanted for k in os.environ):
+        return SettingSource.ENV
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        try:
+            values = dotenv_values(env_file, encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            values = {}
+        if any(k.upper() in wanted and v is not None for k, v in values.items()):
+            return SettingSource.DOTENV
+    return SettingSource.DEFAULT

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .checks import CheckReport, run_checks
-from .config import REPO_ROOT, Settings, load_settings
+from .config import (
+    MODEL_SETTING_NAMES,
+    REPO_ROOT,
+    ModelField,
+    ModelOverrides,
+    Settings,
+    SettingSource,
+    load_settings,
+    setting_source,
+)
 from .corpus.lastyear import read_last_year
 from .corpus.load import load_file
 from .corpus.parse import parse_file, parse_text
@@ -39,7 +48,7 @@ from .index.documents import (
     remove_document,
 )
 from .kinds import SectionKind
-from .llm import ChatClient, LLMConfig, resolve_llm_config
+from .llm import ChatClient, LLMConfig, apply_model_overrides, load_presets, resolve_llm_config
 from .models import (
     Chunk,
     Citation,
@@ -57,6 +66,7 @@ from .models import (
 )
 from .notes import file_line, parse_notes, similarity_classifier, similarity_themer
 from .storage import (
+    CUSTOM_TITLE_META_KEY,
     SessionInfo,
     StoredSession,
     VersionSource,
@@ -113,6 +123,37 @@ class ModelStatus:
     error: str = ""  # a broken configuration (unknown preset, URL without a model …)
 
 
+@dataclass(frozen=True)
+class ModelSetting:
+    """One model setting as a front end shows it: its value and where the value came from.
+
+    For the key, `value` is always "" and `is_set` tells whether there is one: the key itself is never shown.
+    """
+
+    field: ModelField
+    value: str | float | int
+    source: SettingSource
+    is_set: bool = True
+
+    @property
+    def shown(self) -> str:
+        if self.field is ModelField.API_KEY:
+            return "已设置" if self.is_set else "未设置"
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class ModelSettingsView:
+    """Every model setting in use, with its source, and whether a model can be called."""
+
+    settings: tuple[ModelSetting, ...]
+    status: ModelStatus
+    session_overrides: bool  # True when this session has its own model settings
+
+    def get(self, name: ModelField) -> ModelSetting:
+        return next(s for s in self.settings if s.field is name)
+
+
 class Workspace:
     """Every job of shuzhi on one data directory. Thread-safe for the app's worker threads."""
 
@@ -125,6 +166,8 @@ class Workspace:
         self._index = index
         self._client = client
         self._store = store
+        self._startup_settings = self.settings  # before any session's model settings (`with_model`)
+        self._overrides = ModelOverrides()
 
     @classmethod
     def open(cls, data_dir: Path | str | None = None, **overrides: Any) -> Workspace:
@@ -141,6 +184,20 @@ class Workspace:
         if settings.data_dir != self.settings.data_dir:
             return Workspace(settings)
         return Workspace(settings, index=self.corpus_index, store=self.store)
+
+    def with_model(self, overrides: ModelOverrides) -> Workspace:
+        """A workspace using one session's model settings over the settings it started with, sharing
+        this one's index and store. Nothing of OVERRIDES is written anywhere (the key stays in memory)."""
+        base = self._startup_settings
+        workspace = self.with_settings(apply_model_overrides(base, overrides))
+        workspace._startup_settings = base
+        workspace._overrides = overrides
+        return workspace
+
+    @property
+    def model_overrides(self) -> ModelOverrides:
+        """The session's model settings this workspace applies (empty: the started-with settings)."""
+        return self._overrides
 
     # ------------------------------------------------------------ collaborators
     @property
@@ -373,6 +430,29 @@ class Workspace:
         if config is None:
             return ModelStatus(False)
         return ModelStatus(True, model=config.model, display_url=config.display_url)
+
+    def model_settings_view(self, env_file: Path | str | None = ".env") -> ModelSettingsView:
+        """Each model setting's value in use and its source (环境变量, .env 文件, 预设, 默认, 本次会话设置).
+        The key is only told as set or not set."""
+        settings, overrides = self.settings, self._overrides
+        preset = load_presets().get(settings.provider.strip().lower()) if settings.provider.strip() else None
+        rows = []
+        for name, (attr, env_names) in MODEL_SETTING_NAMES.items():
+            value = getattr(settings, attr)
+            if name in overrides.fields_set:
+                source = SettingSource.SESSION
+            elif ModelField.PROVIDER in overrides.fields_set and name in (ModelField.BASE_URL, ModelField.MODEL):
+                source = SettingSource.PRESET  # the session's preset filled it
+            else:
+                source = setting_source(env_names, env_file)
+            if name is ModelField.API_KEY:
+                rows.append(ModelSetting(name, "", source, is_set=bool(value.get_secret_value().strip())))
+                continue
+            if isinstance(value, str) and not value.strip() and preset is not None \
+                    and name in (ModelField.BASE_URL, ModelField.MODEL):
+                value, source = (preset.base_url if name is ModelField.BASE_URL else preset.model), SettingSource.PRESET
+            rows.append(ModelSetting(name, value, source, is_set=bool(str(value).strip())))
+        return ModelSettingsView(tuple(rows), self.model_status(), session_overrides=not overrides.is_empty)
 
     def chat_client(self) -> ChatClient | None:
         """The client for the configured model, opened once; None when no (valid) model is configured."""
@@ -753,8 +833,24 @@ class Workspace:
                                          genre=plan.genre if plan else self.settings.genre,
                                          notes=notes, plan=plan)
 
+    def session_display_title(self, info: SessionInfo) -> str:
+        """A session's title for a list: the title the user gave it (改名); else 单位, 年度 and the genre
+        ("某社区党委 2024年度 述职报告") when the session knows its unit or year; else its stored title."""
+        if info.custom_title:
+            return info.custom_title
+        if not (info.org or info.year):
+            return info.title or "未命名"
+        try:
+            genre = self.genre(info.genre).short_title
+        except ShuzhiError:
+            genre = info.genre
+        parts = [info.org, f"{info.year}年度" if info.year else "", genre]
+        return " ".join(p for p in parts if p)
+
     def rename_session(self, session_id: str, title: str) -> None:
+        """Give a session a title of the user's (shown in lists instead of 单位/年度/文种)."""
         self.store.rename_session(session_id, title)
+        self.store.save_meta(session_id, {CUSTOM_TITLE_META_KEY: title.strip()})
 
     def delete_session(self, session_id: str) -> None:
         self.store.delete_session(session_id)
@@ -768,7 +864,10 @@ class Workspace:
 
     def duplicate_session(self, session_id: str, title: str = "") -> str:
         """A full copy of a session (notes, meta, plan, every section version); returns the copy's id."""
-        return self.store.duplicate_session(session_id, title)
+        copy = self.store.duplicate_session(session_id, title)
+        if title.strip():
+            self.store.save_meta(copy, {CUSTOM_TITLE_META_KEY: title.strip()})
+        return copy
 
     def save_plan(self, session_id: str, plan: Plan) -> None:
         self.store.save_plan(session_id, plan)

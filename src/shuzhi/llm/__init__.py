@@ -4,6 +4,7 @@ from .client import NOT_CONFIGURED_MESSAGE, ChatClient, require_llm
 from .config import (
     LLMConfig,
     ProviderPreset,
+    apply_model_overrides,
     build_chat_model,
     is_local_url,
     load_presets,
@@ -21,6 +22,7 @@ __all__ = [
     "Messages",
     "ProviderPreset",
     "TokenCallback",
+    "apply_model_overrides",
     "build_chat_model",
     "is_local_url",
     "load_presets",

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..config import Settings
+from pydantic import SecretStr
+
+from ..config import ModelOverrides, Settings
 from ..datafiles import load_data
 from ..errors import LLMError
 from .errors import redact
@@ -119,6 +121,38 @@ def resolve_llm_config(settings: Settings) -> LLMConfig | None:
                      provider=provider, callbacks=callbacks)
 
 
+def apply_model_overrides(settings: Settings, overrides: ModelOverrides) -> Settings:
+    """SETTINGS with one session's model settings over them (the settings themselves are not changed).
+
+    A preset chosen for the session fills the URL and model the session does not give (the environment's
+    URL and model belong to the environment's choice, not to the preset). A session that names an endpoint
+    or a preset uses the OpenAI-compatible route, even where SHUZHI_CHAT_MODEL names another class.
+    """
+    if overrides.is_empty:
+        return settings
+    update: dict[str, object] = {}
+    if overrides.provider is not None:
+        provider = overrides.provider.strip().lower()
+        update["provider"] = provider
+        preset = load_presets().get(provider) if provider else None
+        if preset is not None:
+            update["openai_base_url"] = preset.base_url
+            update["model"] = preset.model
+    if overrides.base_url is not None:
+        update["openai_base_url"] = overrides.base_url.strip()
+    if overrides.model is not None:
+        update["model"] = overrides.model.strip()
+    if overrides.api_key is not None:
+        update["openai_api_key"] = SecretStr(overrides.api_key.get_secret_value().strip())
+    if overrides.temperature is not None:
+        update["temperature"] = min(2.0, max(0.0, float(overrides.temperature)))
+    if overrides.max_concurrency is not None:
+        update["max_concurrency"] = max(1, int(overrides.max_concurrency))
+    if overrides.provider is not None or overrides.base_url is not None:
+        update["chat_model"] = ""
+    return settings.model_copy(update=update)
+
+
 def _custom_config(settings: Settings, callbacks: tuple[str, ...]) -> LLMConfig:
     spec = settings.chat_model.strip()
     cls = load_chat_model_class(spec)
@@ -196,7 +230,6 @@ def build_chat_model(config: LLMConfig) -> BaseChatModel:
         return _build_custom(config)
     # Imported here: langchain_openai costs seconds of start-up the model-free features never need.
     from langchain_openai import ChatOpenAI
-    from pydantic import SecretStr
 
     return ChatOpenAI(
         base_url=config.base_url, api_key=SecretStr(config.api_key or LOCAL_PLACEHOLDER_KEY), model=config.model,

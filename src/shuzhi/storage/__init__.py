@@ -3,6 +3,7 @@
 from .files import check_target, write_atomic
 from .logs import log_file, setup_logging
 from .records import (
+    CUSTOM_TITLE_META_KEY,
     ImportedLegacyFile,
     LegacyImportReport,
     SectionVersion,
@@ -16,6 +17,7 @@ from .records import (
 from .store import WorkspaceStore
 
 __all__ = [
+    "CUSTOM_TITLE_META_KEY",
     "ImportedLegacyFile",
     "LegacyImportReport",
     "SectionVersion",

@@ -9,6 +9,7 @@ from typing import Any
 from ..models import LastYearReport, Plan, SectionDraft
 
 LAST_YEAR_META_KEY = "last_year"  # the session meta's field holding `LastYearReport.to_dict()`
+CUSTOM_TITLE_META_KEY = "custom_title"  # the session meta's field holding a title the user gave (改名)
 
 
 class VersionSource(StrEnum):
@@ -115,6 +116,9 @@ class SessionInfo:
     updated: str
     created: str
     preview: str  # the start of the first written section, else of the notes
+    org: str = ""  # 单位: the session's meta, else its plan's
+    year: int | None = None  # 年度: the session's meta, else its plan's
+    custom_title: str = ""  # a title the user gave the session (改名), "" when never renamed
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,14 @@ def _meta_dict(meta: Mapping[str, Any] | NotesMeta) -> dict[str, Any]:
     return raw
 
 
+def _year(raw: object) -> int | None:
+    try:
+        year = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return year if year > 0 else None
+
+
 def _preview(text: str) -> str:
     flat = " ".join(text.split())
     return flat[:_PREVIEW_CHARS] + ("…" if len(flat) > _PREVIEW_CHARS else "")
@@ -242,7 +250,8 @@ class WorkspaceStore:
         with self._read() as conn:
             rows = conn.execute(LIST_SQL).fetchall()
         return [SessionInfo(id=r["id"], title=r["title"], genre=r["genre"], updated=r["updated"], created=r["created"],
-                            preview=_preview(r["first_text"] or r["notes"])) for r in rows]
+                            preview=_preview(r["first_text"] or r["notes"]), org=str(r["org"] or "").strip(),
+                            year=_year(r["year"]), custom_title=str(r["custom_title"] or "").strip()) for r in rows]
 
     def latest_session_id(self) -> str | None:
         """The most recently changed session, None when there is none."""

@@ -65,7 +65,10 @@ WITH current AS (
     SELECT session_id, text, row_number() OVER (PARTITION BY session_id ORDER BY position) AS place
     FROM current WHERE newest = 1 AND text != ''
 )
-SELECT s.id, s.title, s.genre, s.created, s.updated, s.notes, f.text AS first_text
+SELECT s.id, s.title, s.genre, s.created, s.updated, s.notes, f.text AS first_text,
+       coalesce(nullif(json_extract(s.meta_json, '$.org'), ''), json_extract(s.plan_json, '$.org')) AS org,
+       coalesce(nullif(json_extract(s.meta_json, '$.year'), ''), json_extract(s.plan_json, '$.year')) AS year,
+       json_extract(s.meta_json, '$.custom_title') AS custom_title
 FROM sessions s LEFT JOIN first_written f ON f.session_id = s.id AND f.place = 1
 ORDER BY s.seq DESC
 """
