@@ -17,6 +17,7 @@ if str(ROOT) not in sys.path:  # the pages import ui.common (AppTest does not ad
 import streamlit as st  # noqa: E402
 
 from shuzhi.api import load_settings  # noqa: E402
+from ui.autosave import inject_autosave  # noqa: E402
 from ui.common import workspace  # noqa: E402
 
 st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=":material/description:", layout="wide")
@@ -68,6 +69,7 @@ def main() -> None:
     ]
     page = st.navigation(pages)
     sidebar_status()
+    inject_autosave()  # text typed is committed (and saved) within a second, without leaving the box
     page.run()
 
 
