@@ -288,10 +288,11 @@ def plan_button() -> None:
             st.session_state[_CONFIRM_REPLAN] = sid
         else:
             _make_plan(sid, keep_copy=False)
-    sid = st.session_state.get(_CONFIRM_REPLAN)
+    asked = st.session_state.get(_CONFIRM_REPLAN)
     current = current_session()
-    if sid is None or current is None or current.id != sid:
+    if asked is None or current is None or current.id != asked:
         return
+    sid = str(asked)
     st.warning("重新生成提纲会替换现有提纲；已写的正文保存在原会话的副本中。")
     c_yes, c_no, _ = st.columns([1, 1, 3])
     if c_yes.button("确认重新生成提纲", type="primary"):

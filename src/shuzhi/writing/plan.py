@@ -700,11 +700,11 @@ def plan_add_section(plan: Plan, kind: str, heading: str, *, after: str | None =
         spec = g.spec(kind)
         new = PlanSection(key=new_section_key(plan, kind), kind=kind, heading=heading or g.kind_name(kind),
                           level=max(spec.level, 1) if spec is not None else 1)
-        at = next((i + 1 for i, b in enumerate(blocks) if any(s.key == after for s in b)), None)
-        if at is None:
+        place = next((i + 1 for i, b in enumerate(blocks) if any(s.key == after for s in b)), None)
+        if place is None:
             closing = {str(k.kind) for k in g.kinds if k.like == SectionKind.CLOSING}
-            at = next((i for i, b in enumerate(blocks) if str(b[0].kind) in closing), len(blocks))
-        blocks.insert(at, [new])
+            place = next((i for i, b in enumerate(blocks) if str(b[0].kind) in closing), len(blocks))
+        blocks.insert(place, [new])
     return _reconciled(replace(plan, sections=_flat(blocks)), g)
 
 
