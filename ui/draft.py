@@ -35,8 +35,11 @@ def _flash(kind: str, message: str) -> None:
 
 
 def _show_flash() -> None:
+    # Always one container here, so a message never shifts the widgets below it (the browser would
+    # otherwise keep a stale copy of the notes box next to the new one until the run ends).
+    box = st.container()
     for kind, message in st.session_state.pop(_FLASH, []):
-        {"error": st.error, "success": st.success, "info": st.info}.get(kind, st.info)(message)
+        {"error": box.error, "success": box.success, "info": box.info}.get(kind, box.info)(message)
 
 
 def _unsaved(key: str, sid: str | None) -> Any:
@@ -233,16 +236,17 @@ def meta_form(session: StoredSession | None) -> None:
 def notes_block(session: StoredSession | None) -> None:
     sid = session.id if session else None
     pending = st.session_state.get(_PENDING)
-    if pending is not None and pending[0] == sid:
-        st.warning(f"要用{pending[2]}替换现有笔记吗？替换后可以点“撤销”换回原来的笔记。")
-        c_yes, c_no, _ = st.columns([1, 1, 4])
-        c_yes.button("替换现有笔记", type="primary", on_click=_on_accept_pending)
-        c_no.button("保留现有笔记", on_click=lambda: st.session_state.pop(_PENDING, None))
-    undo = st.session_state.get(_UNDO)
-    if undo is not None and undo[0] == sid:
-        c_info, c_undo = st.columns([3, 1], vertical_alignment="center")
-        c_info.caption("笔记已被替换，原来的笔记可以找回。")
-        c_undo.button("撤销（换回原来的笔记）", on_click=_on_undo_notes)
+    with st.container():  # always there: the questions below never shift the notes box
+        if pending is not None and pending[0] == sid:
+            st.warning(f"要用{pending[2]}替换现有笔记吗？替换后可以点“撤销”换回原来的笔记。")
+            c_yes, c_no, _ = st.columns([1, 1, 4])
+            c_yes.button("替换现有笔记", type="primary", on_click=_on_accept_pending)
+            c_no.button("保留现有笔记", on_click=lambda: st.session_state.pop(_PENDING, None))
+        undo = st.session_state.get(_UNDO)
+        if undo is not None and undo[0] == sid:
+            c_info, c_undo = st.columns([3, 1], vertical_alignment="center")
+            c_info.caption("笔记已被替换，原来的笔记可以找回。")
+            c_undo.button("撤销（换回原来的笔记）", on_click=_on_undo_notes)
     col_notes, col_opts = st.columns([3, 1])
     with col_opts:
         st.file_uploader("上传笔记（.txt / .md / .docx）", type=["txt", "md", "docx"], key="notes_upload",
