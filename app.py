@@ -17,17 +17,17 @@ if str(ROOT) not in sys.path:  # the pages import ui.common (AppTest does not ad
 import streamlit as st  # noqa: E402
 
 from shuzhi.api import load_settings  # noqa: E402
+from ui.autosave import inject_autosave  # noqa: E402
 from ui.common import md_escape, workspace  # noqa: E402
 
 # A local image: a ":material/…:" page icon would make the browser fetch it from a font server.
 FAVICON = ROOT / "assets" / "favicon.png"
 st.set_page_config(page_title="述职 · 抓基层党建工作述职报告助手", page_icon=str(FAVICON), layout="wide")
 
-# Widget values that must survive switching pages (Streamlit drops the state of widgets a page does not show).
-PERSISTENT_KEYS = ("notes_text", "draft_genre", "draft_year", "draft_markdown", "rewrite_text", "rewrite_notes", "rewrite_draft",
-                   "check_text", "check_notes", "check_year")
-DEFAULTS: dict[str, object] = {"notes_text": "", "plan": None, "plan_gen": 0, "draft_result": None, "last_year": None,
-                               "rewrite_text": "", "rewrite_notes": "", "rewrite_draft": "",
+# Text boxes of the 改写 and 检查 pages that must survive switching pages (Streamlit drops the state of widgets
+# a page does not show). The drafting page's notes, meta, outline and sections live in the workspace store.
+PERSISTENT_KEYS = ("rewrite_text", "rewrite_notes", "rewrite_draft", "check_text", "check_notes", "check_year")
+DEFAULTS: dict[str, object] = {"rewrite_text": "", "rewrite_notes": "", "rewrite_draft": "",
                                "check_text": "", "check_notes": ""}
 
 
@@ -73,6 +73,7 @@ def main() -> None:
     ]
     page = st.navigation(pages)
     sidebar_status()
+    inject_autosave()  # text typed is committed (and saved) within a second, without leaving the box
     page.run()
 
 

@@ -1,7 +1,12 @@
-"""The Streamlit app in-process (AppTest): the drafting page with and without a model."""
+"""The Streamlit app in-process (AppTest): the drafting page with and without a model.
+
+Each test works on its own copy of the built index (its own store): the page lands in the data
+directory's last session, so tests must not see each other's sessions.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +14,19 @@ import pytest
 from llm_stub import StubLLMServer
 from streamlit.testing.v1 import AppTest
 
+from shuzhi.api import Workspace
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
+
+
+@pytest.fixture
+def own_index(built_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the session's built index: a data directory no other test writes to."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_index_dir, data_dir, ignore=shutil.ignore_patterns("workspace.sqlite3*", "drafts"))
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
+    return data_dir
 
 
 def _button(at: AppTest, label: str) -> Any:
@@ -21,6 +37,12 @@ def _texts(at: AppTest) -> str:
     parts = [e.value for e in (*at.markdown, *at.info, *at.warning, *at.error, *at.success, *at.caption)]
     parts += [t.value for t in at.text_area]
     return "\n".join(str(p) for p in parts)
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    assert not at.exception
+    return at
 
 
 def _plan_from_example(at: AppTest) -> AppTest:
@@ -34,7 +56,14 @@ def _plan_from_example(at: AppTest) -> AppTest:
     return at
 
 
-def test_draft_page_without_model(use_built_index: Path) -> None:
+def _stored() -> Any:
+    ws = Workspace.open()
+    sid = ws.store.latest_session_id()
+    assert sid is not None
+    return ws.open_session(sid)
+
+
+def test_draft_page_without_model(own_index: Path) -> None:
     at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
     assert "未配置大模型" in _texts(at)
     _button(at, "生成初稿").click().run(timeout=TIMEOUT)
@@ -43,7 +72,7 @@ def test_draft_page_without_model(use_built_index: Path) -> None:
     assert any("参考范文" in s.value for s in at.subheader)
 
 
-def test_draft_page_with_stub_model(use_built_index: Path, llm_env: Any) -> None:
+def test_draft_page_with_stub_model(own_index: Path, llm_env: Any) -> None:
     with StubLLMServer(responder=lambda body: "一是发展党员2名，预备党员转正1名。") as stub:
         llm_env(stub)
         at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
@@ -55,22 +84,24 @@ def test_draft_page_with_stub_model(use_built_index: Path, llm_env: Any) -> None
     assert any("检查结果" in s.value for s in at.subheader)
 
 
-def test_empty_notes_get_a_chinese_message(use_built_index: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+def test_empty_notes_get_a_chinese_message(own_index: Path) -> None:
+    at = _app()
     _button(at, "生成提纲").click().run(timeout=TIMEOUT)
     assert not at.exception
     assert any("笔记" in e.value for e in at.error)
 
 
 @pytest.mark.parametrize("notes", ["   \n\n  "])
-def test_notes_survive_a_failed_plan(use_built_index: Path, notes: str) -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+def test_notes_survive_a_failed_plan(own_index: Path, notes: str) -> None:
+    at = _app()
     at.text_area(key="notes_text").set_value(notes).run(timeout=TIMEOUT)
     _button(at, "生成提纲").click().run(timeout=TIMEOUT)
+    assert any("笔记" in e.value for e in at.error)
     assert at.text_area(key="notes_text").value == notes
+    assert _stored().notes == notes and _stored().plan is None
 
 
-def test_failed_section_can_be_retried_keeping_the_others(use_built_index: Path, llm_env: Any) -> None:
+def test_failed_section_can_be_retried_keeping_the_others(own_index: Path, llm_env: Any) -> None:
     reply = "一是发展党员2名，预备党员转正1名。"
     with StubLLMServer(responder=lambda body: reply, faults=["500"]) as stub:
         llm_env(stub, max_retries=0)  # the first section's only attempt fails
@@ -88,7 +119,7 @@ def test_failed_section_can_be_retried_keeping_the_others(use_built_index: Path,
     assert "本节生成失败" not in draft and "发展党员2名" in draft
 
 
-def test_draft_shows_the_cited_corpus_passages(use_built_index: Path, llm_env: Any) -> None:
+def test_draft_shows_the_cited_corpus_passages(own_index: Path, llm_env: Any) -> None:
     with StubLLMServer(responder=lambda body: "一是发展党员2名。") as stub:
         llm_env(stub)
         at = _plan_from_example(AppTest.from_file(APP, default_timeout=TIMEOUT))
@@ -102,8 +133,8 @@ def test_draft_shows_the_cited_corpus_passages(use_built_index: Path, llm_env: A
     assert any("已自动保存" in c.value for c in at.caption)
 
 
-def test_notes_survive_switching_pages(use_built_index: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+def test_notes_survive_switching_pages(own_index: Path) -> None:
+    at = _app()
     at.text_area(key="notes_text").set_value("- 发展党员3名").run(timeout=TIMEOUT)
     at.switch_page("ui/settings.py").run(timeout=TIMEOUT)
     assert not at.exception
@@ -111,7 +142,7 @@ def test_notes_survive_switching_pages(use_built_index: Path) -> None:
     assert at.text_area(key="notes_text").value == "- 发展党员3名"
 
 
-def test_broken_model_configuration_is_explained_not_crashing(use_built_index: Path,
+def test_broken_model_configuration_is_explained_not_crashing(own_index: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("SHUZHI_PROVIDER", "no-such-provider")

@@ -282,7 +282,7 @@ def test_draft_page_with_model_writes_and_checks_the_draft(model_app: tuple[str,
     expect(title_box).to_have_value(re.compile("抓基层党建工作述职报告"), timeout=WAIT_MS)
     title = title_box.input_value()
     page.get_by_role("button", name="生成初稿").click()
-    editor = page.get_by_label("可直接修改", exact=True)
+    editor = page.get_by_label("初稿全文（只读预览）", exact=True)  # the interim sections view (ui/sections.py)
     editor.wait_for()
     page.get_by_text("检查结果").wait_for()
     _settle(page)

@@ -68,9 +68,10 @@ def test_a_fact_typed_into_the_plan_is_the_users_in_cli_and_app(use_built_index:
 
         # The same edit made in the app's outline editor.
         at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+        next(b for b in at.button if b.label == "新建").click().run(timeout=TIMEOUT)  # not the last test's session
         at.text_area(key="notes_text").set_value(NOTES.read_text(encoding="utf-8")).run(timeout=TIMEOUT)
         next(b for b in at.button if b.label == "生成提纲").click().run(timeout=TIMEOUT)
-        box = next(t for t in at.text_area if t.key and t.key.startswith("n-") and t.key.endswith(target.key))
+        box = next(t for t in at.text_area if t.key and t.key.startswith("ol-") and t.key.endswith(f"-n-{target.key}"))
         box.set_value(box.value + "\n" + ADDED_FACT).run(timeout=TIMEOUT)
         next(b for b in at.button if b.label == "生成初稿").click().run(timeout=TIMEOUT)
         assert not at.exception

@@ -28,7 +28,7 @@ from .corpus.load import load_file
 from .corpus.parse import parse_file, parse_text
 from .datafiles import configure_rules, load_data
 from .drafts_io import blocks_to_markdown, joined_sections, split_rewrite
-from .errors import LLMError, ShuzhiError
+from .errors import InputRejected, LLMError, ShuzhiError
 from .export import (
     assemble_report,
     export_docx,
@@ -89,8 +89,14 @@ from .writing.draft import (
 from .writing.plan import (
     build_plan,
     drafted_sections,
+    excluded_reason,
     include_line,
+    plan_add_section,
+    plan_edit_section,
     plan_fact_lines,
+    plan_move_fact,
+    plan_move_section,
+    plan_remove_section,
     plan_warnings,
 )
 from .writing.prompts import configure_prompts
@@ -391,6 +397,79 @@ class Workspace:
         roles = (SectionKind.PROBLEMS, SectionKind.CAUSES)
         doc = self.parse_draft(text, genre=g.name)
         return joined_sections([s.text for s in doc.sections if g.role(str(s.kind)) in roles])
+    def read_notes_data(self, name: str, data: bytes) -> str:
+        """An uploaded notes file (.txt/.md/.docx: its name and bytes) as text, read like any input file
+        (encoding detected, Word paragraphs, size limits); a Chinese InputRejected for a bad file."""
+        safe = Path(name).name or "笔记.txt"
+        with tempfile.TemporaryDirectory(prefix="shuzhi-notes-") as folder:
+            path = Path(folder) / safe
+            path.write_bytes(data)
+            text = self.read_text_file(path)
+        if not text.strip():
+            raise InputRejected(f"文件「{safe}」中没有文字，请检查是否选错了文件。", f"no text in {safe!r}",
+                                reason="empty")
+        return text
+
+    def notes_meta(self, text: str, genre: str | None = None) -> dict[str, Any]:
+        """What the notes say of the unit (org), name (person), role and year, for prefilling the form;
+        {} when the notes are empty."""
+        try:
+            meta = parse_notes(text, genre=self.genre(genre)).meta
+        except InputRejected:
+            return {}
+        found = {"org": meta.org, "person": meta.person, "role": meta.role, "year": meta.year}
+        return {k: v for k, v in found.items() if v not in ("", None)}
+
+    def plan_session(self, session_id: str, *, last_year: LastYearReport | None = None,
+                     keep_copy_title: str = "") -> Plan:
+        """A new outline for a stored session from its notes, genre and meta fields (单位, 姓名, 职务, 年度
+        override what the notes say), saved as the session's plan. With KEEP_COPY_TITLE, the session as it
+        was (old plan and every written section) is first copied under that title. LAST_YEAR is kept with
+        the session. A Chinese ShuzhiError (e.g. empty notes) changes nothing."""
+        session = self.store.get_session(session_id)
+        meta = session.meta
+        year = meta.get("year") if isinstance(meta.get("year"), int) else None
+        notes = self.parse_notes(session.notes, year, genre=session.genre)
+        fields = {k: str(meta[k]).strip() for k in ("org", "person", "role") if str(meta.get(k) or "").strip()}
+        notes = replace(notes, meta=replace(notes.meta, **fields, year=year or notes.meta.year))
+        plan = self.plan(notes, year, last_year=last_year)
+        if keep_copy_title:
+            self.duplicate_session(session_id, keep_copy_title)
+        self.store.save_plan(session_id, plan)
+        if last_year is not None:
+            self.store.save_last_year(session_id, last_year)
+        if session.title in ("", "未命名") and plan.title:
+            self.store.rename_session(session_id, plan.title)
+        self.store.touch_session(session_id)  # the copy is older: the app lands in the session worked on
+        return plan
+
+    def plan_add_section(self, plan: Plan, kind: str, heading: str, *, after: str | None = None,
+                         sub_item: bool = False) -> Plan:
+        """PLAN with a new empty section (or, with SUB_ITEM, a sub-item under the section KIND) after AFTER."""
+        return plan_add_section(plan, kind, heading, after=after, sub_item=sub_item, genre=self._genre_of(plan))
+
+    def plan_remove_section(self, plan: Plan, key: str) -> Plan:
+        """PLAN without section KEY (and its sub-items); its facts join the excluded lines (restorable)."""
+        return plan_remove_section(plan, key, genre=self._genre_of(plan))
+
+    def plan_move_section(self, plan: Plan, key: str, offset: int) -> Plan:
+        """PLAN with section KEY moved OFFSET places among its siblings (-1 up, +1 down)."""
+        return plan_move_section(plan, key, offset)
+
+    def plan_move_fact(self, plan: Plan, line: str, from_key: str, to_key: str) -> Plan:
+        """PLAN with one fact line moved to another section (its reason: moved by the user)."""
+        return plan_move_fact(plan, line, from_key, to_key, genre=self._genre_of(plan))
+
+    def plan_edit_section(self, plan: Plan, key: str, *, heading: str | None = None,
+                          notes: Sequence[str] | None = None) -> Plan:
+        """PLAN with section KEY's heading and/or facts (one per line) replaced."""
+        return plan_edit_section(plan, key, heading=heading, notes=tuple(notes) if notes is not None else None,
+                                 genre=self._genre_of(plan))
+
+    @staticmethod
+    def excluded_reason(line: str) -> str:
+        """Why an excluded line of a plan is not used as a fact (plain Chinese)."""
+        return excluded_reason(line)
 
     def plan(self, notes: ParsedNotes, year: int | None = None, *,
              last_year: LastYearReport | None = None) -> Plan:
@@ -861,6 +940,10 @@ class Workspace:
     def save_meta(self, session_id: str, meta: Mapping[str, Any]) -> None:
         """Merge the session's meta fields (org 单位, person 姓名, role 职务, year 年度); "" or None removes one."""
         self.store.save_meta(session_id, meta)
+
+    def set_session_genre(self, session_id: str, genre: str) -> None:
+        """The session's genre (文种); a Chinese ShuzhiError lists the genres for an unknown name."""
+        self.store.save_genre(session_id, self.genre(genre).name)
 
     def duplicate_session(self, session_id: str, title: str = "") -> str:
         """A full copy of a session (notes, meta, plan, every section version); returns the copy's id."""

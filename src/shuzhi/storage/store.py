@@ -325,6 +325,26 @@ class WorkspaceStore:
             touch(conn, session_id)
         return True
 
+    def save_genre(self, session_id: str, genre: str) -> bool:
+        """Set the session's genre (文种); False when unchanged (nothing written)."""
+        genre = genre.strip()
+        if not genre:
+            raise ShuzhiError("文种不能为空。", "empty session genre")
+        with self._write() as conn:
+            self._require(conn, session_id)
+            row = conn.execute("SELECT genre FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row["genre"] == genre:
+                return False
+            conn.execute("UPDATE sessions SET genre = ? WHERE id = ?", (genre, session_id))
+            touch(conn, session_id)
+        return True
+
+    def touch_session(self, session_id: str) -> None:
+        """Mark the session as the most recently changed one (where the app lands next time)."""
+        with self._write() as conn:
+            self._require(conn, session_id)
+            touch(conn, session_id)
+
     def duplicate_session(self, session_id: str, title: str = "") -> str:
         """A copy of the session (notes, meta, plan, every section with all its versions, the latest check)
         under a new id; the copy is the most recently changed session. Returns the new id."""

@@ -625,3 +625,169 @@ def include_line(plan: Plan, item: NoteItem, key: str | None = None, genre: Genr
 def _unwritten_kinds(g: Genre) -> tuple[str, ...]:
     """Kinds that take no facts of their own (the closing)."""
     return tuple(str(k.kind) for k in g.kinds if k.like in (SectionKind.TITLE, SectionKind.CLOSING))
+
+
+# ------------------------------------------------------------------ the user's outline edits
+def _is_sub(section: PlanSection) -> bool:
+    return "." in section.key
+
+
+def _parent_key(section: PlanSection) -> str:
+    return section.key.split(".")[0] if _is_sub(section) else section.key
+
+
+def _blocks(plan: Plan) -> list[list[PlanSection]]:
+    """The plan's top-level sections, each with its sub-items (a block moves and goes as one)."""
+    blocks: list[list[PlanSection]] = []
+    for section in plan.sections:
+        if _is_sub(section) and blocks and _parent_key(blocks[-1][0]) == _parent_key(section):
+            blocks[-1].append(section)
+        else:
+            blocks.append([section])
+    return blocks
+
+
+def _flat(blocks: list[list[PlanSection]]) -> tuple[PlanSection, ...]:
+    return tuple(s for block in blocks for s in block)
+
+
+def _section(plan: Plan, key: str) -> PlanSection:
+    section = next((s for s in plan.sections if s.key == key), None)
+    if section is None:
+        raise ShuzhiError("提纲中已没有这一节（可能刚被删除），请刷新页面后再试。", f"no plan section {key!r}")
+    return section
+
+
+def new_section_key(plan: Plan, kind: str, sub_item: bool = False) -> str:
+    """A key no section of PLAN has: "kind.N" for a sub-item, "kind" (else "kind-N") for a section."""
+    keys = {s.key for s in plan.sections}
+    if sub_item:
+        n = 1
+        while f"{kind}.{n}" in keys:
+            n += 1
+        return f"{kind}.{n}"
+    if kind not in keys:
+        return kind
+    n = 2
+    while f"{kind}-{n}" in keys:
+        n += 1
+    return f"{kind}-{n}"
+
+
+def plan_add_section(plan: Plan, kind: str, heading: str, *, after: str | None = None, sub_item: bool = False,
+                     genre: Genre | None = None) -> Plan:
+    """PLAN with a new, empty section of KIND under HEADING, after the section AFTER (its whole block for a
+    top-level section; None: at the end, before the closing). A sub-item goes under the section KIND
+    (level 2, key "kind.N"); the first sub-item of a section that had facts of its own takes them over."""
+    g = resolve(genre if genre is not None else plan.genre)
+    if not g.has_kind(kind):
+        raise ShuzhiError(f"{g.short_title}没有「{kind}」这种部分，可选：{'、'.join(g.kind_keys)}。", f"unknown kind {kind!r}")
+    heading = heading.strip()
+    blocks = _blocks(plan)
+    if sub_item:
+        index = next((i for i, b in enumerate(blocks) if b[0].key == kind), None)
+        if index is None:
+            raise ShuzhiError(f"提纲中没有「{g.kind_name(kind)}」这一节，不能在它下面添加小项。", f"no parent {kind!r}")
+        block = blocks[index]
+        parent = block[0]
+        new = PlanSection(key=new_section_key(plan, kind, sub_item=True), kind=parent.kind,
+                          heading=heading or "新的一项", level=max(parent.level, 1) + 1, context=parent.context)
+        if len(block) == 1 and parent.notes:  # the parent becomes a bare heading: its facts go to the new item
+            new, block[0] = replace(new, notes=parent.notes), replace(parent, notes=())
+        at = next((i + 1 for i, s in enumerate(block) if s.key == after), len(block))
+        block.insert(max(at, 1), new)
+    else:
+        spec = g.spec(kind)
+        new = PlanSection(key=new_section_key(plan, kind), kind=kind, heading=heading or g.kind_name(kind),
+                          level=max(spec.level, 1) if spec is not None else 1)
+        place = next((i + 1 for i, b in enumerate(blocks) if any(s.key == after for s in b)), None)
+        if place is None:
+            closing = {str(k.kind) for k in g.kinds if k.like == SectionKind.CLOSING}
+            place = next((i for i, b in enumerate(blocks) if str(b[0].kind) in closing), len(blocks))
+        blocks.insert(place, [new])
+    return _reconciled(replace(plan, sections=_flat(blocks)), g)
+
+
+def _reconciled(plan: Plan, g: Genre) -> Plan:
+    """The reasons made true after an edit (a plan without recorded reasons keeps none)."""
+    return reconcile_assignments(plan, g) if plan.assignments else plan
+
+
+def plan_remove_section(plan: Plan, key: str, genre: Genre | None = None) -> Plan:
+    """PLAN without the section KEY (a top-level section goes with its sub-items). Its fact lines are not
+    lost: they join `excluded`, from where 加入提纲 brings them back."""
+    section = _section(plan, key)
+    gone = [s for s in plan.sections if s.key == key or (not _is_sub(section) and _is_sub(s) and _parent_key(s) == key)]
+    if len(gone) == len(plan.sections):
+        raise ShuzhiError("提纲至少要保留一节。", "removing the last plan section")
+    lines = [line for s in gone for line in s.notes]
+    kept = tuple(s for s in plan.sections if s not in gone)
+    still = {line for s in kept for line in s.notes}
+    excluded = (*plan.excluded, *(line for line in dict.fromkeys(lines) if line not in still and line not in plan.excluded))
+    g = resolve(genre if genre is not None else plan.genre)
+    return _reconciled(replace(plan, sections=kept, excluded=excluded), g)
+
+
+def plan_move_section(plan: Plan, key: str, offset: int) -> Plan:
+    """PLAN with the section KEY moved OFFSET places (-1 up, +1 down) among its siblings: a top-level
+    section with its sub-items among the top-level sections, a sub-item among its section's sub-items."""
+    section = _section(plan, key)
+    blocks = _blocks(plan)
+    if _is_sub(section):
+        block = next(b for b in blocks if section in b)
+        items = block[1:]
+        i = items.index(section)
+        j = min(max(i + offset, 0), len(items) - 1)
+        items.insert(j, items.pop(i))
+        block[1:] = items
+    else:
+        i = next(n for n, b in enumerate(blocks) if b[0] == section)
+        j = min(max(i + offset, 0), len(blocks) - 1)
+        blocks.insert(j, blocks.pop(i))
+    return replace(plan, sections=_flat(blocks))
+
+
+def plan_move_fact(plan: Plan, line: str, from_key: str, to_key: str, genre: Genre | None = None) -> Plan:
+    """PLAN with the fact LINE moved from section FROM_KEY to the end of TO_KEY; its reason says the user
+    moved it (by="user")."""
+    source, target = _section(plan, from_key), _section(plan, to_key)
+    if line not in source.notes:
+        raise ShuzhiError("这一条事实已不在原来的节中，请刷新页面后再试。", f"{line!r} not in {from_key!r}")
+    if from_key == to_key:
+        return plan
+    sections = []
+    for s in plan.sections:
+        if s.key == source.key:
+            notes = list(s.notes)
+            notes.remove(line)
+            s = replace(s, notes=tuple(notes))
+        elif s.key == target.key:
+            s = replace(s, notes=(*s.notes, line))
+        sections.append(s)
+    g = resolve(genre if genre is not None else plan.genre)
+    moved = replace(plan, sections=tuple(sections))
+    if plan.assignments:
+        return reconcile_assignments(moved, g)
+    why = f"由用户从「{source.heading or g.kind_name(source.kind)}」移到这里"
+    return replace(moved, assignments=(Assignment(line=line, key=to_key, by="user", detail=why, theme=target.theme,
+                                                  why=why),))
+
+
+def plan_edit_section(plan: Plan, key: str, *, heading: str | None = None, notes: tuple[str, ...] | None = None,
+                      genre: Genre | None = None) -> Plan:
+    """PLAN with the section KEY's heading and/or fact lines (blank lines dropped) replaced; lines typed in
+    get the user's reason."""
+    section = _section(plan, key)
+    if heading is not None:
+        section = replace(section, heading=heading.strip())
+    if notes is not None:
+        section = replace(section, notes=tuple(n.strip() for n in notes if n.strip()))
+    edited = replace(plan, sections=tuple(section if s.key == key else s for s in plan.sections))
+    return _reconciled(edited, resolve(genre if genre is not None else plan.genre))
+
+
+def excluded_reason(line: str) -> str:
+    """Why a line is not used as a fact (plain Chinese)."""
+    if re.search(r"https?://|www\.", line, re.IGNORECASE):
+        return "这一行是网址链接，不作为事实"
+    return "这一行读作写给自己的备注，或由用户从提纲中删去，不作为事实"
