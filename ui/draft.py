@@ -15,7 +15,7 @@ import streamlit as st
 from shuzhi.api import EXAMPLES_DIR, ShuzhiError, StoredSession
 from ui.common import md_escape, model_banner, show_error, workspace
 from ui.outline import render_outline, sync_widget
-from ui.sections import render_generate, render_sections
+from ui.sections import render_check, render_generate, render_sections
 from ui.state import PAGE_HISTORY, current_session, ensure_session, set_session
 
 EXAMPLE_NOTES = EXAMPLES_DIR / "notes_jiguan_2024.md"
@@ -323,3 +323,4 @@ if open_session is not None and open_session.plan is not None:
     model_banner()
     render_generate(open_session.id, open_session.plan)
     render_sections(open_session.id)
+    render_check(open_session.id)

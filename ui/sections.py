@@ -28,7 +28,15 @@ from shuzhi.api import (
     VersionSource,
     Workspace,
 )
-from ui.common import download_buttons, kind_label, llm_config, md_escape, workspace
+from ui.common import (
+    download_buttons,
+    kind_label,
+    llm_config,
+    md_escape,
+    render_check_report,
+    run_check_report,
+    workspace,
+)
 from ui.state import CURRENT_SECTION, DRAFT_RUN
 
 NEEDS_MODEL = "生成正文需要先在“设置”页配置模型"
@@ -424,3 +432,32 @@ def render_sections(session_id: str) -> None:
         st.html(ws.preview_html(markdown, genre=plan.genre))  # every text escaped; no script or outside resource
     download_buttons(markdown, "述职报告" if drafted else "述职报告（提纲稿）", key="sections")
 
+
+_CHECK_CACHE = "_sections_check"
+
+
+def render_check(session_id: str) -> None:
+    """The checks of 检查草稿 on the current draft against the session's notes, plan and last year's report,
+    re-run whenever the text changes (and only then: an unchanged draft shows the result it already has)."""
+    ws = workspace()
+    try:
+        session = ws.open_session(session_id)
+    except ShuzhiError as exc:
+        st.error(exc.user_message)
+        return
+    if session.plan is None or not any(s.text.strip() for s in session.sections):
+        return
+    if st.session_state.get(DRAFT_RUN) is not None:
+        return  # checked once the run has finished
+    markdown = ws.session_markdown(session_id)
+    stamp = (session_id, markdown, session.notes, str(session.plan))
+    cached = st.session_state.get(_CHECK_CACHE)
+    if cached is None or cached[0] != stamp:
+        try:
+            report = run_check_report(markdown, session.notes, plan=session.plan, session_id=session_id)
+        except ShuzhiError as exc:
+            st.error(exc.user_message)
+            return
+        cached = (stamp, report)
+        st.session_state[_CHECK_CACHE] = cached
+    render_check_report(cached[1], session=session, key="draft-check")
