@@ -75,9 +75,16 @@ def test_a_fact_typed_into_the_plan_is_the_users_in_cli_and_app(use_built_index:
         box.set_value(box.value + "\n" + ADDED_FACT).run(timeout=TIMEOUT)
         next(b for b in at.button if b.label == "生成初稿").click().run(timeout=TIMEOUT)
         assert not at.exception
-    assert ADDED_FACT in at.text_area(key="draft_markdown").value
-    blocking = [f.value for f in at.markdown if "35次" in str(f.value)]
-    assert not blocking, blocking  # no "invented figure" finding for the user's own fact
+        run = at.session_state["draft_run"] if "draft_run" in at.session_state else None
+        if run is not None:  # the draft is written in a background thread; wait for it, then show the page
+            run.thread.join(TIMEOUT)
+        at.run(timeout=TIMEOUT)
+    ws = Workspace.open()
+    sid = at.session_state["session_id"]
+    assert ADDED_FACT in ws.session_markdown(sid)
+    check = ws.open_session(sid).check  # the page's check of the draft, kept with the session
+    assert check is not None
+    assert "35次" not in _invented(check) and not check["blocking"]  # the user's own fact is no invention
     assert not any("必须处理" in e.value for e in at.error)
 
 
