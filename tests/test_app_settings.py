@@ -101,6 +101,7 @@ def test_settings_from_the_environment_are_shown_as_such_and_overridable(use_bui
         assert any("本次会话设置" in c for c in _captions(at)) and any("来自环境变量" in c for c in _captions(at))
         # Every page's model call uses this session's settings: the rewrite page asks the stub.
         at.switch_page("ui/rewrite.py").run(timeout=TIMEOUT)
+        at.segmented_control(key="rewrite_mode").set_value("粘贴或上传").run(timeout=TIMEOUT)  # not a stored draft
         at.text_area(key="rewrite_text").set_value(WEAK_PROBLEMS)
         _button(at, "诊断并改写").click().run(timeout=TIMEOUT)
         assert not at.exception

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 NO_MODEL_MESSAGE = (
     "未配置大模型接口，只生成了提纲、各节事实和参考范文。"
-    "配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL（或 SHUZHI_PROVIDER）后即可生成正文。"
+    "在应用的“设置”页填写模型接口后即可生成正文（命令行：设置环境变量 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 或 SHUZHI_PROVIDER）。"
 )
 _FENCE_LINE = re.compile(r"^\s*```[\w-]*\s*$", re.M)
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；配置 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL 后可自动改写。"
+NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；在应用的“设置”页填写模型接口后可自动改写（命令行：设置环境变量 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL）。"
 
 
 DiffKind = Literal["same", "changed", "removed", "added"]
