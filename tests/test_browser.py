@@ -179,8 +179,8 @@ def test_search_page_returns_passages(app_url: str, browser: object, tmp_path: P
     page.get_by_text("来源：").first.wait_for(timeout=60_000)
     _settle(page)
     body = page.inner_text("body")
-    assert "位置：" in body
-    assert ".txt" in body  # the source file of each passage is shown
+    assert "位置：" in body and "插入到当前节" in body
+    assert ".txt" not in body  # each passage names its report's title and year, not a (hashed) file name
     _shot(page, tmp_path, "search")
     page.close()
 
@@ -194,10 +194,11 @@ def test_draft_page_without_model_shows_plan(app_url: str, browser: object, tmp_
     expect(page.get_by_label("工作笔记")).to_have_value(re.compile("发展党员2名"), timeout=60_000)
     page.get_by_role("button", name="生成提纲").click()
     page.get_by_text("提纲（可修改）").wait_for(timeout=60_000)
-    page.get_by_role("button", name="生成初稿").click()
-    page.get_by_text("未配置大模型接口").first.wait_for(timeout=60_000)
-    page.get_by_text("各节事实与参考范文").wait_for(timeout=60_000)  # the page streams in; wait, don't race
+    page.get_by_text("生成正文需要先在“设置”页配置模型").first.wait_for(timeout=60_000)  # no 生成初稿 without one
+    page.get_by_text("本节事实").first.wait_for(timeout=60_000)  # the page streams in; wait, don't race
+    page.get_by_role("button", name=re.compile("下载 Word")).first.wait_for()  # the skeleton, without a model
     _settle(page)
+    assert page.get_by_role("button", name="生成初稿").count() == 0
     _shot(page, tmp_path, "draft")
     page.close()
 
@@ -282,16 +283,18 @@ def test_draft_page_with_model_writes_and_checks_the_draft(model_app: tuple[str,
     expect(title_box).to_have_value(re.compile("抓基层党建工作述职报告"), timeout=WAIT_MS)
     title = title_box.input_value()
     page.get_by_role("button", name="生成初稿").click()
-    editor = page.get_by_label("初稿全文（只读预览）", exact=True)  # the interim sections view (ui/sections.py)
-    editor.wait_for()
     page.get_by_text("检查结果").wait_for()
     _settle(page)
-    draft = editor.input_value()
-    assert title in draft and "发展党员2名" in draft
+    editors = page.get_by_label("正文（修改后自动保存）", exact=True)  # one editor per section (ui/sections.py)
+    draft = "\n".join(editors.evaluate_all("els => els.map(e => e.value)"))
+    assert "发展党员2名" in draft
     assert "本节生成失败" not in draft
     assert stub.chat_count >= 5  # one request per drafted section
     body = page.inner_text("body")
-    assert "事实台账" in body and "已自动保存" in body
+    assert "事实台账" in body and "自动保存" in body
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("下载 Markdown")).first.click()
+    assert title in Path(download.value.path()).read_text(encoding="utf-8")  # the whole draft, under its title
     ledger = page.get_by_test_id("stDataFrame").last  # a canvas grid: let it paint before the picture
     ledger.scroll_into_view_if_needed()
     ledger.locator("canvas").first.wait_for()
