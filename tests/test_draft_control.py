@@ -59,6 +59,33 @@ def test_stop_keeps_finished_sections_and_marks_the_streaming_one_incomplete(
     assert stored.section(cut.key).error == "已停止生成" and not stored.section(cut.key).complete  # type: ignore[union-attr]
 
 
+def test_a_stopped_run_never_buries_a_finished_text(use_built_index: Path, llm_env: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drafting again over a written draft and stopping midway: the section cut short keeps its finished text."""
+    monkeypatch.setenv("SHUZHI_MAX_CONCURRENCY", "1")
+    with StubLLMServer(responder=lambda body: LONG, stream_chunk_chars=3) as stub:
+        llm_env(stub)
+        ws = Workspace.open()
+        session_id, plan = _planned(ws)
+        first = ws.draft(plan, session_id=session_id)
+        assert not first.failed
+        stop = threading.Event()
+        done: list[SectionDraft] = []
+
+        def on_token(key: str, token: str) -> None:
+            if done:
+                stop.set()
+
+        again = ws.draft(plan, session_id=session_id,
+                         events=DraftEvents(on_token=on_token, on_section_done=done.append, stop=stop))
+    assert again.stopped
+    cut = again.sections[1]
+    assert cut.error == "已停止生成"
+    stored = ws.open_session(session_id).section(cut.key)
+    assert stored is not None and stored.complete and not stored.error and stored.text  # still the finished text
+    assert all(v.complete for v in stored.versions)  # the partial text was not recorded over it
+
+
 def test_retry_notice_is_chinese(use_built_index: Path, llm_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHUZHI_MAX_CONCURRENCY", "1")
     notices: list[tuple[str, int, float, str]] = []

@@ -72,9 +72,9 @@ class SessionDrafting:
         outer = events or DraftEvents()
 
         def done(draft: SectionDraft) -> None:
-            if source is VersionSource.REGENERATED and draft.error and self._has_good_text(draft.key):
-                # A failed regeneration must not bury the good text it was meant to improve.
-                log.warning("regeneration of %s failed; the current text stays: %s", draft.key, draft.error)
+            if draft.error and self._has_good_text(draft.key):
+                # A failed or stopped (re)generation must not bury the good text it was meant to replace.
+                log.warning("%s of %s did not finish; the current text stays: %s", source, draft.key, draft.error)
             else:
                 self._save(source, draft)
             if outer.on_section_done is not None:
