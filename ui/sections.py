@@ -172,7 +172,7 @@ def _live_panel() -> None:
         total = max(int(state["total"]), 1)
         st.progress(min(state["done"] / total, 1.0), text=f"{run.label}：已完成 {state['done']}/{state['total']} 节")
         st.button("停止", key="sections-stop", icon=":material/stop_circle:", on_click=run.stop.set,
-                  disabled=run.stop.is_set(), help="不再开始新的节；正在写的节写到哪里就保留到哪里。")
+                  disabled=run.stop.is_set(), help="不再开始新的节；正在写的节若原来已有正文则保留原文，否则保留已写出的部分。")
         if run.stop.is_set():
             st.caption("正在停止……")
         for notice in state["notices"][-3:]:
@@ -373,7 +373,7 @@ def _section_block(ws: Workspace, session_id: str, section: PlanSection, stored:
             tip = None if has_model else NEEDS_MODEL
             free = f"req-{key}"
             preset = f"preset-{key}"
-            c_regen, c_polish, c_expand, c_shorten = st.columns(4)
+            c_regen, c_polish, c_expand, c_shorten = st.columns([1.6, 1, 1, 1])  # room for 重新生成 + icon
             with c_regen.popover("重新生成", icon=":material/refresh:", disabled=busy or not has_model, help=tip,
                                  key=f"pop-regen-{key}"):
                 st.selectbox("要求", [_NO_REQUEST, *ws.regenerate_presets()], key=preset)
