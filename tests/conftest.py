@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,16 @@ def use_built_index(built_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> P
 
     monkeypatch.setenv("SHUZHI_DATA_DIR", str(built_index_dir))
     return built_index_dir
+
+
+@pytest.fixture
+def own_index(built_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the session's built index without its store: the app lands in the data directory's
+    last session, so tests of the pages must not see each other's sessions."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_index_dir, data_dir, ignore=shutil.ignore_patterns("workspace.sqlite3*", "drafts"))
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
+    return data_dir
 
 
 @pytest.fixture

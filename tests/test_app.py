@@ -7,7 +7,6 @@ directory's last session, so tests must not see each other's sessions.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,6 @@ from shuzhi.api import Workspace
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
-
-
-@pytest.fixture
-def own_index(built_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the session's built index: a data directory no other test writes to."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(built_index_dir, data_dir, ignore=shutil.ignore_patterns("workspace.sqlite3*", "drafts"))
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
-    return data_dir
 
 
 def _button(at: AppTest, label: str) -> Any:

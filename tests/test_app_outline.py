@@ -3,11 +3,9 @@ in the last session, a new outline over written text asks and keeps a copy, the 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from shuzhi.api import EXAMPLES_DIR, Plan, PlanSection, VersionSource, Workspace
@@ -15,14 +13,6 @@ from shuzhi.api import EXAMPLES_DIR, Plan, PlanSection, VersionSource, Workspace
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
 EXAMPLE = (EXAMPLES_DIR / "notes_jiguan_2024.md").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def own_index(built_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data_dir = tmp_path / "data"
-    shutil.copytree(built_index_dir, data_dir, ignore=shutil.ignore_patterns("workspace.sqlite3*", "drafts"))
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(data_dir))
-    return data_dir
 
 
 def _app() -> AppTest:
