@@ -76,7 +76,8 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SHUZHI_MODEL", "SHUZHI_PROVIDER", "SHUZHI_RULES_DIR",
                 "SHUZHI_CHAT_MODEL", "SHUZHI_CHAT_MODEL_KWARGS", "SHUZHI_CALLBACKS"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(data_dir)  # keep a developer's .env out of the tests
+    monkeypatch.chdir(data_dir)
+    monkeypatch.setenv("SHUZHI_ENV_FILE", str(data_dir / ".env"))  # keep a developer's .env out of the tests
     configure_rules(None)
     clear_data_cache()
     yield data_dir

@@ -3,6 +3,7 @@ setting comes from, 测试连接, every page's model calls use it; the core's `M
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def test_the_banner_says_which_buttons_need_a_model(use_built_index: Path) -> No
 
 # ------------------------------------------------------------------ the core
 def test_with_model_sources_and_the_key_kept_out_of_reprs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (Path.cwd() / ".env").write_text("SHUZHI_MODEL=dotenv-model\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n",
+    (Path(os.environ["SHUZHI_ENV_FILE"])).write_text("SHUZHI_MODEL=dotenv-model\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n",
                                      encoding="utf-8")
     monkeypatch.setenv("SHUZHI_TEMPERATURE", "0.7")
     ws = Workspace.open(tmp_path / "data")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,21 @@ DATA_FILES_DIR = PACKAGE_DIR / "data"
 GENRES_DIR = PACKAGE_DIR / "genres"
 # src layout: the repository root is two levels above the package.
 REPO_ROOT = PACKAGE_DIR.parent.parent
+
+
+def env_file_path() -> Path:
+    """The .env file read for settings: SHUZHI_ENV_FILE when set, else the project root's .env.
+
+    The project root is the source checkout holding app.py (where the README tells the user to put it), not the
+    current folder: running `shuzhi` from another project must not pick up that project's keys. An installed
+    package without a checkout falls back to the current folder.
+    """
+    chosen = os.environ.get("SHUZHI_ENV_FILE")
+    if chosen:
+        return Path(chosen).expanduser()
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / ".env"
+    return Path.cwd() / ".env"
 
 
 def _default_data_dir() -> Path:
@@ -44,6 +60,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHUZHI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
+
+    def __init__(self, **values: Any) -> None:
+        # The .env is looked up now (not at import), so SHUZHI_ENV_FILE and the project root decide.
+        values.setdefault("_env_file", env_file_path())
+        super().__init__(**values)
 
     # --- storage and corpus
     data_dir: Path = Field(
@@ -215,8 +236,11 @@ class ModelOverrides:
         return not self.fields_set
 
 
-def setting_source(names: tuple[str, ...], env_file: Path | str | None = ".env") -> SettingSource:
-    """Whether one of the environment variables NAMES is set in the environment, in the .env file, or neither."""
+def setting_source(names: tuple[str, ...], env_file: Path | str | None = None) -> SettingSource:
+    """Whether one of the environment variables NAMES is set in the environment, in the .env file, or neither.
+
+    ENV_FILE defaults to the one the settings read (`env_file_path`)."""
+    env_file = env_file_path() if env_file is None else env_file
     wanted = {n.upper() for n in names}
     if any(k.upper() in wanted for k in os.environ):
         return SettingSource.ENV

@@ -510,7 +510,7 @@ class Workspace:
             return ModelStatus(False)
         return ModelStatus(True, model=config.model, display_url=config.display_url)
 
-    def model_settings_view(self, env_file: Path | str | None = ".env") -> ModelSettingsView:
+    def model_settings_view(self, env_file: Path | str | None = None) -> ModelSettingsView:
         """Each model setting's value in use and its source (环境变量, .env 文件, 预设, 默认, 本次会话设置).
         The key is only told as set or not set."""
         settings, overrides = self.settings, self._overrides
