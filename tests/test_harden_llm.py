@@ -119,7 +119,7 @@ CLIENT_FAULTS = [
 def test_16_faulty_answers_16_precise_errors_within_the_deadline(
         stub_factory: Any, fault: str, streamed: bool, code: str, shown: str, kept: bool) -> None:
     """16 faulty answers (8 kinds, streamed and plain): 16 distinct codes and Chinese messages, each within
-    the deadline + 1 s, no request thread left behind while the server still keeps the answer going."""
+    the deadline + 2 s, no request thread left behind while the server still keeps the answer going."""
     stub = stub_factory(huge_chars=50_000)
     stub.faults.extend([fault] * 3)
     tokens: list[str] = []
@@ -128,7 +128,7 @@ def test_16_faulty_answers_16_precise_errors_within_the_deadline(
         ChatClient(_config(stub)).complete(MESSAGES, on_token=tokens.append if streamed else None)
     elapsed = time.monotonic() - started
     err = info.value
-    assert elapsed < 2.5 + 1.0
+    assert elapsed < 2.5 + 2.0  # the deadline + slack
     assert err.code == code, err.detail
     assert shown in err.user_message and INTERNAL not in err.user_message
     assert bool(err.partial) is kept
@@ -168,14 +168,14 @@ def test_8_malformed_answers_8_precise_messages_0_tracebacks(stub_factory: Any, 
 
 def test_keepalive_stream_retries_while_time_is_left_then_meets_the_deadline(stub_factory: Any) -> None:
     """Keep-alives only, idle 1 s, deadline 2.5 s: the idle attempts are retried (3 requests, the retry
-    notices heard), the call ends at 2.5 s + 1 s at most, naming the deadline and the idle stream."""
+    notices heard), the call ends at 2.5 s + 2 s at most, naming the deadline and the idle stream."""
     stub = stub_factory(faults=["keepalive_forever"] * 5)
     notices: list[str] = []
     started = time.monotonic()
     with pytest.raises(LLMError) as info:
         ChatClient(_config(stub)).complete(MESSAGES, on_token=lambda _: None,
                                             on_retry=lambda n, wait, message: notices.append(message))
-    assert time.monotonic() - started < 3.5
+    assert time.monotonic() - started < 2.5 + 2.0
     assert info.value.code == "deadline"
     assert "SHUZHI_SECTION_DEADLINE_S" in info.value.user_message
     assert "没有输出任何内容" in info.value.user_message  # why the earlier attempts failed
@@ -184,18 +184,18 @@ def test_keepalive_stream_retries_while_time_is_left_then_meets_the_deadline(stu
 
 def test_deadline_covers_back_offs_a_long_retry_after_ends_the_call_at_once(stub_factory: Any) -> None:
     """429 with Retry-After 120 (capped at 30 s) against a 2.5 s deadline: no 30 s wait is started; the call
-    fails at once (1 request, < 1 s) with the deadline message naming the rate limit."""
+    fails at once (1 request, < 2 s) with the deadline message naming the rate limit."""
     stub = stub_factory(faults=["429_long"] * 3)
     started = time.monotonic()
     with pytest.raises(LLMError) as info:
         ChatClient(_config(stub, retry_max_delay_s=30.0)).complete(MESSAGES)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert info.value.code == "deadline" and "限流" in info.value.user_message
     assert stub.chat_count == 1
 
 
-def test_stop_event_ends_a_stuck_stream_within_a_second(stub_factory: Any) -> None:
-    """A stream of keep-alives with the idle check off and no deadline: setting STOP ends it within 1 s
+def test_stop_event_ends_a_stuck_stream_within_2_s(stub_factory: Any) -> None:
+    """A stream of keep-alives with the idle check off and no deadline: setting STOP after 0.5 s ends it within 2 s more
     (code "cancelled"), and its request thread is gone."""
     stub = stub_factory(faults=["keepalive_forever"])
     stop = threading.Event()
@@ -204,13 +204,13 @@ def test_stop_event_ends_a_stuck_stream_within_a_second(stub_factory: Any) -> No
     with pytest.raises(LLMError) as info:
         ChatClient(_config(stub, stream_idle_timeout_s=0, section_deadline_s=0)).complete(
             MESSAGES, on_token=lambda _: None, stop=stop)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 0.5 + 2.0
     assert info.value.code == "cancelled"
     assert not _wait_no_llm_threads()
 
 
 def test_abort_from_another_thread_ends_every_call_in_flight(stub_factory: Any) -> None:
-    """3 calls stuck on keep-alive streams (no idle check, no deadline): one abort() ends all 3 within 1 s; the
+    """3 calls stuck on keep-alive streams (no idle check, no deadline): one abort() ends all 3 within 2 s; the
     client then answers normally."""
     stub = stub_factory(faults=["keepalive_forever"] * 3)
     client = ChatClient(_config(stub, stream_idle_timeout_s=0, section_deadline_s=0))
@@ -232,7 +232,7 @@ def test_abort_from_another_thread_ends_every_call_in_flight(stub_factory: Any) 
     client.abort()
     for t in threads:
         t.join(timeout=2)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert codes == ["cancelled"] * 3
     assert client.complete(MESSAGES, on_token=lambda _: None) == DEFAULT_REPLY
 
