@@ -14,6 +14,14 @@ Faults (strings, consumed one per chat request, FIFO; "ok" = answer normally):
 "context_too_long", "timeout", "broken_stream",
 "html" (200 with a proxy's HTML page instead of JSON), "bad_sse" (a stream whose first data line is not JSON),
 "finish_sensitive" (the answer, cut by Zhipu's review: finish_reason "sensitive").
+Hangs and oversized or empty answers (each streamed or plain, as the request asks):
+"keepalive_forever" (a stream of SSE keep-alive comments and empty lines, never a token; a plain answer:
+JSON whitespace, never a body), "idle_mid_stream" (a few tokens, then silence), "slow_tokens" (one token every
+`slow_token_s`, each gap filled with keep-alives), "finish_length" (the answer, finish_reason "length"),
+"huge" (`huge_chars` characters, 1 MB by default), "malformed_json" (200 application/json that is not JSON, or
+whatever `malformed_body` holds),
+"empty_choices" (`choices: []`), "empty_content" (content "", finish_reason "stop").
+Every endless answer ends when the client hangs up or the server stops (no handler thread outlives `stop`).
 """
 
 from __future__ import annotations
@@ -48,8 +56,20 @@ FAULT_KINDS = frozenset(
         "html",
         "bad_sse",
         "finish_sensitive",
+        "keepalive_forever",
+        "idle_mid_stream",
+        "slow_tokens",
+        "finish_length",
+        "huge",
+        "malformed_json",
+        "empty_choices",
+        "empty_content",
     }
 )
+# Faults answered by `_Handler._hang`: they never end by themselves.
+ENDLESS_FAULTS = frozenset({"keepalive_forever", "idle_mid_stream", "slow_tokens"})
+MALFORMED_JSON_BODY = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "message": {'
+HUGE_CHARS = 1_000_000
 
 Responder = Callable[[dict[str, Any]], str]
 FaultChooser = Callable[[dict[str, Any]], "str | None"]
@@ -164,21 +184,87 @@ class _Handler(BaseHTTPRequestHandler):
             stub._sleep(stub.timeout_sleep_s)
             fault = "ok"
         text = stub.responder(body)
-        if fault == "html":
-            self._send_raw(200, "text/html; charset=utf-8", b"<html><body>Login required</body></html>")
-        elif fault == "bad_sse":
-            self._send_bad_stream()
-        elif fault in ("ok", "broken_stream", "finish_sensitive") and body.get("stream"):
-            try:
-                self._stream(text, model, stub.stream_chunk_chars, broken=fault == "broken_stream",
-                             finish="sensitive" if fault == "finish_sensitive" else "stop")
-            except OSError:
-                self.close_connection = True  # the client hung up mid-stream
-        elif fault in ("ok", "broken_stream", "finish_sensitive"):
-            self._send_json(200, _completion(text, model, body, "sensitive" if fault == "finish_sensitive" else "stop"))
+        if fault == "huge":
+            text = (text or DEFAULT_REPLY) * (stub.huge_chars // max(len(text or DEFAULT_REPLY), 1) + 1)
+            text = text[: stub.huge_chars]
+        finish = {"finish_sensitive": "sensitive", "finish_length": "length"}.get(fault, "stop")
+        streamed = bool(body.get("stream"))
+        try:
+            if fault == "html":
+                self._send_raw(200, "text/html; charset=utf-8", b"<html><body>Login required</body></html>")
+            elif fault == "malformed_json":
+                self._send_raw(200, "application/json; charset=utf-8", stub.malformed_body)
+            elif fault == "bad_sse":
+                self._send_bad_stream()
+            elif fault in ENDLESS_FAULTS:
+                self._hang(stub, fault, text, model, streamed)
+            elif fault in ("empty_choices", "empty_content") and streamed:
+                self._stream_empty(model, no_choices=fault == "empty_choices")
+            elif fault in ("empty_choices", "empty_content"):
+                payload = _completion("", model, body)
+                if fault == "empty_choices":
+                    payload["choices"] = []
+                self._send_json(200, payload)
+            elif fault in ("ok", "broken_stream", "finish_sensitive", "finish_length", "huge") and streamed:
+                size = 1000 if fault == "huge" else stub.stream_chunk_chars
+                self._stream(text, model, size, broken=fault == "broken_stream", finish=finish)
+            elif fault in ("ok", "broken_stream", "finish_sensitive", "finish_length", "huge"):
+                self._send_json(200, _completion(text, model, body, finish))
+            else:
+                status, payload, headers = _fault_response(fault, model)
+                self._send_json(status, payload, headers)
+        except OSError:
+            self.close_connection = True  # the client hung up (mid-stream, or after its own time-out)
+
+    def _hang(self, stub: StubLLMServer, fault: str, text: str, model: str, streamed: bool) -> None:
+        """An answer that never ends: only the client hanging up or the server stopping ends it."""
+        self.close_connection = True  # this connection is never reused: the answer never completed
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8" if streamed
+                         else "application/json; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if not streamed:  # a plain answer whose body never comes: whitespace is valid JSON padding
+            while not stub._sleep(stub.keepalive_interval_s):
+                self._write_chunk(b" ")
+            return
+        cid = f"chatcmpl-stub-{time.monotonic_ns()}"
+        self._sse(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
+        pieces = split_tokens(text, stub.stream_chunk_chars)
+        if fault == "idle_mid_stream":
+            for piece in pieces[:3]:
+                self._sse(_chunk(cid, model, {"content": piece}, None))
+            stub._sleep(float("inf"))  # silence: not a byte more until the server stops
+            return
+        n = 0
+        while not stub._stopping.is_set():
+            if fault == "slow_tokens":
+                self._sse(_chunk(cid, model, {"content": pieces[n % len(pieces)]}, None))
+                n += 1
+                waited = 0.0
+                while waited < stub.slow_token_s and not stub._sleep(stub.keepalive_interval_s):
+                    self._write_chunk(b": keep-alive\n\n")
+                    waited += stub.keepalive_interval_s
+            else:
+                self._write_chunk(b": keep-alive\n\n")
+                self._write_chunk(b"\n")
+                stub._sleep(stub.keepalive_interval_s)
+
+    def _stream_empty(self, model: str, no_choices: bool) -> None:
+        """A well-formed stream with nothing in it: chunks without choices, or only an empty delta."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        cid = f"chatcmpl-stub-{time.monotonic_ns()}"
+        if no_choices:
+            self._sse({"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                       "choices": []})
         else:
-            status, payload, headers = _fault_response(fault, model)
-            self._send_json(status, payload, headers)
+            self._sse(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
+            self._sse(_chunk(cid, model, {}, "stop"))
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
 
     def _stream(self, text: str, model: str, size: int, broken: bool, finish: str = "stop") -> None:
         self.send_response(200)
@@ -271,6 +357,10 @@ class StubLLMServer:
         hold_timeout_s: float = 5.0,
         timeout_sleep_s: float = 3.0,
         stream_chunk_chars: int = 4,
+        keepalive_interval_s: float = 0.2,
+        slow_token_s: float = 0.5,
+        huge_chars: int = HUGE_CHARS,
+        malformed_body: bytes = MALFORMED_JSON_BODY,
         models: tuple[str, ...] = ("stub-model",),
     ) -> None:
         self.responder: Responder = responder or (lambda body: DEFAULT_REPLY)
@@ -280,6 +370,10 @@ class StubLLMServer:
         self.hold_timeout_s = hold_timeout_s
         self.timeout_sleep_s = timeout_sleep_s
         self.stream_chunk_chars = stream_chunk_chars
+        self.keepalive_interval_s = keepalive_interval_s
+        self.slow_token_s = slow_token_s
+        self.huge_chars = huge_chars
+        self.malformed_body = malformed_body  # what "malformed_json" answers (200, application/json)
         self.models = models
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -382,5 +476,6 @@ class StubLLMServer:
             self.in_flight -= 1
             self._cond.notify_all()
 
-    def _sleep(self, seconds: float) -> None:
-        self._stopping.wait(timeout=seconds)
+    def _sleep(self, seconds: float) -> bool:
+        """Wait SECONDS (inf: until the server stops); True once the server is stopping."""
+        return self._stopping.wait(timeout=None if seconds == float("inf") else seconds)

@@ -194,7 +194,7 @@ def test_request_refused_is_named_and_not_retried(stub: StubLLMServer, fault: st
 def test_malformed_answer_is_named(stub: StubLLMServer, fault: str, stream: bool) -> None:
     stub.faults.append(fault)
     err = fail(make_client(stub), stream=stream)
-    assert err.code == "server_error"
+    assert err.code == "malformed"  # its own code since issue 9 (was server_error)
     assert "无法解析" in err.user_message and "OPENAI_BASE_URL" in err.user_message
     assert stub.chat_count == 1
 

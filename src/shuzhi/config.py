@@ -124,6 +124,21 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = Field(default=30.0, description="Longest single back-off (also caps Retry-After).")
     max_concurrency: int = Field(default=3, description="Sections drafted at once.")
     max_prompt_chars: int = Field(default=24000, description="Prompt budget in characters (no tokenizer offline).")
+    stream_idle_timeout_s: float = Field(
+        default=60.0,
+        description="A streamed answer that brings nothing new for this many seconds fails (keep-alive lines do "
+        "not count); 0 turns the check off.",
+    )
+    section_deadline_s: float = Field(
+        default=300.0,
+        description="Longest one section (one model call with all its retries and back-offs) may take before it "
+        "fails; 0 turns the deadline off.",
+    )
+    max_answer_chars: int = Field(
+        default=20000,
+        description="Longest answer accepted, in characters: past it the stream is closed and the text cut there "
+        "(the section is marked incomplete); 0 turns the cap off.",
+    )
     # Strings, not dict/list fields: a typo must become a Chinese error for the model features only,
     # not a settings failure that also stops search, outlines and checks.
     chat_model: str = Field(

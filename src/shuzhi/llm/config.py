@@ -62,6 +62,9 @@ class LLMConfig:
     max_retries: int = 3
     retry_base_delay_s: float = 1.0
     retry_max_delay_s: float = 30.0
+    stream_idle_timeout_s: float = 60.0  # no chunk for this long: the attempt fails (0: no check)
+    section_deadline_s: float = 300.0  # one call with all its retries and waits (0: no deadline)
+    max_answer_chars: int = 20000  # longer answers are cut here and reported incomplete (0: no cap)
     provider: str = ""
     # A LangChain chat model class ("package.module:ClassName") instead of the OpenAI-compatible route.
     chat_model: str = ""
@@ -118,7 +121,7 @@ def resolve_llm_config(settings: Settings) -> LLMConfig | None:
     return LLMConfig(base_url=base_url.rstrip("/"), model=model, api_key=api_key, temperature=settings.temperature,
                      timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
                      retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
-                     provider=provider, callbacks=callbacks)
+                     provider=provider, callbacks=callbacks, **_bounds(settings))
 
 
 def apply_model_overrides(settings: Settings, overrides: ModelOverrides) -> Settings:
@@ -167,7 +170,14 @@ def _custom_config(settings: Settings, callbacks: tuple[str, ...]) -> LLMConfig:
                      temperature=float(temperature) if isinstance(temperature, int | float) else settings.temperature,
                      timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
                      retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
-                     chat_model=spec, chat_model_kwargs=kwargs, callbacks=callbacks)
+                     chat_model=spec, chat_model_kwargs=kwargs, callbacks=callbacks, **_bounds(settings))
+
+
+def _bounds(settings: Settings) -> dict[str, Any]:
+    """The bounds on one call (idle stream, deadline, answer size); a negative value counts as 0 (off)."""
+    return {"stream_idle_timeout_s": max(0.0, settings.stream_idle_timeout_s),
+            "section_deadline_s": max(0.0, settings.section_deadline_s),
+            "max_answer_chars": max(0, settings.max_answer_chars)}
 
 
 def _parse_kwargs(raw: str) -> dict[str, Any]:
@@ -229,7 +239,10 @@ def build_chat_model(config: LLMConfig) -> BaseChatModel:
     if config.is_custom:
         return _build_custom(config)
     # Imported here: langchain_openai costs seconds of start-up the model-free features never need.
+    import openai
     from langchain_openai import ChatOpenAI
+
+    from .guard import watch_response
 
     return ChatOpenAI(
         base_url=config.base_url, api_key=SecretStr(config.api_key or LOCAL_PLACEHOLDER_KEY), model=config.model,
@@ -237,6 +250,9 @@ def build_chat_model(config: LLMConfig) -> BaseChatModel:
         # Compatible endpoints speak Chat Completions only: never route to /responses by model name,
         # and keep the wire format the providers accept (no stream_options).
         use_responses_api=False, stream_usage=False,
+        # Our own HTTP client (the SDK's defaults), so that a stuck answer's socket can be shut from the
+        # waiting thread: the hook hands each response to the attempt that sent it (see `guard`).
+        http_client=openai.DefaultHttpxClient(event_hooks={"response": [watch_response]}),
     )
 
 

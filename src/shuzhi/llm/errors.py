@@ -8,7 +8,9 @@ provider-neutral `ModelError` classes, and whatever else it raises by a generic 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import openai
 from langchain_core.exceptions import (
@@ -43,8 +45,66 @@ QUOTA_MARKERS = ("insufficient_quota", "insufficient balance", "余额不足", "
 FILTER_FINISH_REASONS = frozenset({"content_filter", "sensitive"})
 
 
+class AnswerShape(StrEnum):
+    """What was wrong with an answer that is not the OpenAI wire format."""
+
+    INVALID = "invalid"  # not JSON, or JSON of another shape
+    HTML = "html"  # a web page (a proxy's login page, a site's home page)
+    EMPTY = "empty"  # well-formed, but without any choice
+
+
 class MalformedAnswer(Exception):
     """The endpoint sent something that is not the OpenAI wire format (a proxy's HTML, broken JSON)."""
+
+    def __init__(self, detail: str, shape: AnswerShape = AnswerShape.INVALID) -> None:
+        super().__init__(detail)
+        self.shape = shape
+
+
+NO_CHUNKS = "No generation chunks were returned"  # langchain-core, when a stream yielded nothing at all
+
+
+def malformed_answer(exc: BaseException, response: Any = None, content_type: str = "") -> MalformedAnswer:
+    """What is wrong with an answer the chat model could not parse, from its HTTP response when known.
+
+    RESPONSE is the httpx response (its body is looked at only when it was already read: a plain answer);
+    CONTENT_TYPE its lower-cased Content-Type.
+    """
+    body = b""
+    try:
+        body = bytes(response.content) if response is not None else b""
+    except Exception:  # httpx's ResponseNotRead: a stream, whose body is the SDK's to read
+        body = b""
+    head = body.lstrip()[:200].lower()
+    detail = f"{type(exc).__name__}: {str(exc)[:200]} (content-type {content_type or 'unknown'}, {len(body)} bytes read)"
+    if "html" in content_type or head.startswith((b"<!doctype", b"<html", b"<head", b"<body")):
+        return MalformedAnswer(detail, AnswerShape.HTML)
+    if NO_CHUNKS in str(exc) and "event-stream" in content_type:
+        return MalformedAnswer(detail, AnswerShape.EMPTY)  # a well-formed stream with nothing in it
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("choices") == [] and not data.get("error"):
+        return MalformedAnswer(detail, AnswerShape.EMPTY)
+    return MalformedAnswer(detail, AnswerShape.INVALID)
+
+
+class StreamIdle(TimeoutError):
+    """A streamed answer brought nothing new (keep-alive lines at most) for the idle time-out."""
+
+
+class Cut(StrEnum):
+    """How a call ended without a usable answer where retrying is not the remedy."""
+
+    BROKEN = "stream_broken"  # the stream stopped without its end (after tokens: a retry would repeat them)
+    FILTER = "content_filter"  # the provider's review cut the answer
+    IDLE = "stream_idle"  # tokens came, then nothing for the idle time-out
+    DEADLINE = "deadline"  # the call's deadline passed (attempts and back-offs together)
+    CANCELLED = "cancelled"  # stopped from outside (the user's stop, Ctrl-C)
+    TRUNCATED = "truncated"  # finish_reason "length": the model hit its output limit
+    TOO_LONG = "too_long"  # longer than max_answer_chars: cut there
+    EMPTY = "empty_answer"  # an answer without any text
 
 
 class ModelFailure(Exception):
@@ -84,17 +144,18 @@ def content_filter_error(detail: str, partial: str = "") -> LLMError:
 
 
 def llm_error(message: str, detail: str, code: str, partial: str = "") -> LLMError:
-    err = LLMError(message, detail, code=code)
+    err = LLMError(message, detail, code=str(code))
     err.partial = partial
     return err
 
 
 def translate_error(exc: BaseException, config: LLMConfig, attempts: int) -> LLMError:
     """Map a model/transport failure to one LLMError with a distinct code and Chinese message."""
+    hints = Hints(config, attempts)
     if isinstance(exc, MalformedAnswer):
-        return llm_error("大模型接口返回了无法解析的内容：请检查 OPENAI_BASE_URL 是否指向 OpenAI 兼容接口（通常以 /v1 结尾）。",
-                          f"malformed answer: {exc}", "server_error")
-    hints = _Hints(config, attempts)
+        return hints.malformed(exc)
+    if isinstance(exc, StreamIdle):
+        return hints.idle(f"{exc} after {attempts} attempt(s)", "")
     if isinstance(exc, openai.APIError):
         return _from_openai(exc, hints)
     if isinstance(exc, ModelError):
@@ -107,7 +168,7 @@ def translate_error(exc: BaseException, config: LLMConfig, attempts: int) -> LLM
                       f"{type(exc).__name__} after {attempts} attempt(s): {str(exc)[:500]}", "model_error")
 
 
-class _Hints:
+class Hints:
     """The Chinese messages, naming the settings of the route in use (endpoint or custom chat model)."""
 
     def __init__(self, config: LLMConfig, attempts: int) -> None:
@@ -146,12 +207,65 @@ class _Hints:
         return llm_error(f"大模型接口拒绝了 API 密钥{shown}：请检查 {self.key_setting} 是否正确、是否属于当前服务商。",
                           detail, "auth")
 
+    def malformed(self, exc: MalformedAnswer) -> LLMError:
+        detail = f"malformed answer ({exc.shape}) after {self.attempts} attempt(s): {exc}"
+        if exc.shape is AnswerShape.EMPTY:
+            return self.empty(detail)
+        if exc.shape is AnswerShape.HTML:
+            return llm_error("大模型接口返回了一个网页（HTML）而不是模型的回答，无法解析：OPENAI_BASE_URL 可能指向了网站首页、"
+                              "登录页或需要登录的代理网关；请确认它指向 OpenAI 兼容接口（通常以 /v1 结尾）。", detail, "malformed")
+        return llm_error("大模型接口返回了无法解析的内容（不是 OpenAI 兼容格式的回答）：请检查 OPENAI_BASE_URL 是否指向 OpenAI "
+                          "兼容接口（通常以 /v1 结尾）；地址无误时多半是服务端出错，请稍后再试。", detail, "malformed")
+
+    def empty(self, detail: str) -> LLMError:
+        return llm_error(f"模型返回了空回答（没有任何正文）：本节没有生成内容，请重试；如反复出现，请检查 {self.model_setting} "
+                          "是否正确、接口是否正常。", detail, Cut.EMPTY)
+
+    def idle(self, detail: str, partial: str) -> LLMError:
+        seconds = f"{self.config.stream_idle_timeout_s:g}"
+        if partial:
+            message = (f"模型接口连续 {seconds} 秒没有输出新内容（可能已卡住），本节已停止，只收到部分内容（已保留）："
+                       "可以重试本节；如接口确实较慢，可调大 SHUZHI_STREAM_IDLE_TIMEOUT_S。")
+        else:
+            message = (f"模型接口连续 {seconds} 秒没有输出任何内容（可能已卡住）{self.after}：本节没有生成内容，"
+                       "可以稍后重试本节；如接口确实较慢，可调大 SHUZHI_STREAM_IDLE_TIMEOUT_S。")
+        return llm_error(message, detail, Cut.IDLE, partial)
+
+    def deadline(self, detail: str, partial: str, last: LLMError | None) -> LLMError:
+        tried = f"，已尝试 {self.attempts} 次" if self.attempts > 1 else ""
+        kept = "，已保留收到的部分内容" if partial else "，没有收到内容"
+        message = (f"本节生成超时（超过 {self.config.section_deadline_s:g} 秒{tried}）：模型接口没能在时限内给出完整回答，"
+                   f"本节已停止{kept}；可以稍后重试本节，如接口确实较慢，可调大 SHUZHI_SECTION_DEADLINE_S。")
+        if last is not None:
+            message += f"此前的错误：{last.user_message.split('：', 1)[0].rstrip('。')}。"
+            detail += f"; last failure [{last.code}]: {last.detail}"
+        return llm_error(message, detail, Cut.DEADLINE, partial)
+
+    def cut(self, kind: Cut, detail: str, partial: str) -> LLMError:
+        """The message of a call that ended with KIND (not IDLE/DEADLINE, which say how long)."""
+        if kind is Cut.FILTER:
+            return content_filter_error(detail, partial)
+        if kind is Cut.TRUNCATED:
+            return llm_error("本节因达到模型输出长度上限被截断，内容可能不完整（已保留已生成的部分）：可以重试本节，"
+                              "或在服务商处调大输出长度上限（max_tokens）。", detail, kind, partial)
+        if kind is Cut.TOO_LONG:
+            cap = self.config.max_answer_chars
+            return llm_error(f"模型的回答超过了 {cap} 字的上限，已在 {cap} 字处截断并停止接收：本节内容可能不完整，请核对后重试；"
+                              "如确需更长的回答，可调大 SHUZHI_MAX_ANSWER_CHARS。", detail, kind, partial)
+        if kind is Cut.EMPTY:
+            return self.empty(detail)
+        if kind is Cut.CANCELLED:
+            return llm_error("已中断本节的生成" + ("，已保留收到的部分内容。" if partial else "。"), detail, kind, partial)
+        if partial:
+            return llm_error("生成过程中连接中断，只收到部分内容（已保留）：可以重试本节。", detail, Cut.BROKEN, partial)
+        return llm_error("生成过程中连接中断，没有收到任何内容：可以重试本节。", detail, Cut.BROKEN)
+
     def model_not_found(self, detail: str) -> LLMError:
         return llm_error(f"服务商没有名为「{self.config.model}」的模型：请检查 {self.model_setting} 的拼写，或用「测试连接」查看可用模型。",
                           detail, "model_not_found")
 
 
-def _from_openai(exc: openai.APIError, hints: _Hints) -> LLMError:
+def _from_openai(exc: openai.APIError, hints: Hints) -> LLMError:
     if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
         return hints.timeout(type(exc).__name__)
     if isinstance(exc, openai.APIConnectionError):
@@ -175,7 +289,7 @@ def _from_openai(exc: openai.APIError, hints: _Hints) -> LLMError:
     return llm_error(f"大模型接口拒绝了请求（HTTP {status}）：{exc.message[:200]}", detail, "bad_request")
 
 
-def _from_langchain(exc: ModelError, hints: _Hints) -> LLMError:
+def _from_langchain(exc: ModelError, hints: Hints) -> LLMError:
     """A non-OpenAI chat model's failure, by langchain-core's provider-neutral classes."""
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None

@@ -257,6 +257,7 @@ def _emit(callback: Any, *args: Any) -> None:
 
 
 STOPPED_MESSAGE = "已停止生成"
+EMPTY_TEXT_MESSAGE = "模型的回答去掉代码标记和标题后没有任何正文：本节没有生成内容，请重试本节。"
 
 
 class DraftStopped(Exception):
@@ -283,7 +284,8 @@ def stream_model(client: ChatClient, messages: Sequence[dict[str, str]], key: st
     if events.on_retry is not None:
         kwargs["on_retry"] = lambda attempt, wait, message: _emit(events.on_retry, key, attempt, wait, message)
     try:
-        return client.complete(list(messages), on_token=token, temperature=temperature, **kwargs)
+        # STOP ends the call even while no token comes (a stuck stream never reaches `token`).
+        return client.complete(list(messages), on_token=token, temperature=temperature, stop=events.stop, **kwargs)
     except LLMError:
         if stopped(events):  # stopped during a retry's wait or a failing attempt
             raise DraftStopped("".join(received)) from None
@@ -320,8 +322,15 @@ def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | Non
         _emit(events.on_error, key, exc.user_message)
         _emit(events.on_section_done, result)
         return result
-    result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading,
-                          text=tidy_model_text(text), citations=citations)
+    tidy = tidy_model_text(text)
+    if not tidy:  # only fences or a heading: as empty as no answer
+        log.warning("section %s: the answer of %d chars had no text once tidied", key, len(text))
+        _emit(events.on_error, key, EMPTY_TEXT_MESSAGE)
+        result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading, text="",
+                              citations=citations, error=EMPTY_TEXT_MESSAGE, complete=False)
+    else:
+        result = SectionDraft(key=key, kind=job.section.kind, heading=job.section.heading, text=tidy,
+                              citations=citations)
     _emit(events.on_section_done, result)
     return result
 
@@ -341,6 +350,15 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
         with lock:
             results[job.section.key] = draft
 
-    with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft") as pool:
-        list(pool.map(work, jobs))
+    pool = ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft")
+    try:
+        for future in [pool.submit(work, job) for job in jobs]:
+            future.result()
+    except BaseException:
+        # Ctrl-C (or a bug) in the waiting thread: sections not started never start, the calls in flight end
+        # now (even a stuck stream), and each section that had finished is already saved by its callback.
+        pool.shutdown(wait=False, cancel_futures=True)
+        client.abort()
+        raise
+    pool.shutdown()
     return [results[j.section.key] for j in jobs if j.section.key in results]

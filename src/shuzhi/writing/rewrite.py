@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 NO_MODEL_MESSAGE = "未配置大模型接口，只给出诊断意见；在应用的“设置”页填写模型接口后可自动改写（命令行：设置环境变量 OPENAI_BASE_URL、OPENAI_API_KEY、SHUZHI_MODEL）。"
 
 
+EMPTY_REWRITE_MESSAGE = "模型的回答去掉代码标记和标题后没有任何正文，没有得到改写稿：请重试。"
+
+
 DiffKind = Literal["same", "changed", "removed", "added"]
 
 
@@ -276,7 +279,8 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
     """Diagnose (by the genre's rubric), then (with a model) rewrite; figures and names of the input
     are checked afterwards, and the rewrite is diagnosed again by the same rubric (`after`,
     `fixed`, `remaining`). EMBEDDER (optional) compares problems and measures by meaning."""
-    from ..llm.client import ChatClient, resolve_llm_config
+    from ..llm.client import ChatClient
+    from ..llm.config import resolve_llm_config
     from .draft import tidy_model_text
     g = resolve(genre)
     next_steps = _next_steps_of(draft_text, g)
@@ -290,11 +294,15 @@ def rewrite_section(text: str, notes_text: str = "", draft_text: str = "", index
         client = ChatClient(config)
     messages = build_rewrite_messages(text, findings, notes_text, next_steps, exemplars, g)
     try:
-        rewritten = tidy_model_text(client.complete(messages, on_token=on_token, temperature=0.3), g)
-    except LLMError as exc:
-        log.warning("rewrite failed: %s", exc.detail)
+        answer = client.complete(messages, on_token=on_token, temperature=0.3)
+    except LLMError as exc:  # a malformed, empty, cut or stuck answer: its own message, the text so far kept
+        log.warning("rewrite failed [%s]: %s", exc.code, exc.detail)
         partial = tidy_model_text(getattr(exc, "partial", "") or "", g)
         return RewriteResult(text, findings, partial, "", (), (), ids, True, "", exc.user_message)
+    rewritten = tidy_model_text(answer, g)
+    if not rewritten:  # only fences or a heading line: no rewrite at all
+        log.warning("rewrite: the answer of %d chars had no text once tidied", len(answer))
+        return RewriteResult(text, findings, "", "", (), (), ids, True, "", EMPTY_REWRITE_MESSAGE)
     kept, lost = check_kept(text, rewritten)
     invented = find_invented(rewritten, text + "\n" + notes_text)
     before, after = count_problems(text, g), count_problems(rewritten, g)

@@ -101,8 +101,16 @@ class SessionDrafting:
             message = (f"已停止生成：完成的 {done} 节已保存，未写完的节保留了已生成的部分；"
                        "可以点“重试”接着生成其余的节。")
         elif failed:
-            names = "、".join(kind_name(d.kind, genre=genre) + (f"（{d.heading}）" if d.heading else "") for d in failed)
-            message = (f"{len(failed)} 节未能生成：{names}。已完成的 {len(drafts) - len(failed)} 节已保留并保存，"
-                       "可稍后重试失败的节。")
+            def names(sections: Sequence[SectionDraft]) -> str:
+                return "、".join(kind_name(d.kind, genre=genre) + (f"（{d.heading}）" if d.heading else "")
+                                for d in sections)
+
+            partial = [d for d in failed if d.text]  # cut short (length limit, idle stream …): text kept
+            if partial:
+                message = (f"{len(failed)} 节未能生成或未写完：{names(failed)}；其中 {names(partial)} 保留了已生成的部分"
+                           "（内容可能不完整）。")
+            else:
+                message = f"{len(failed)} 节未能生成：{names(failed)}。"
+            message += f"已完成的 {len(drafts) - len(failed)} 节已保留并保存，可稍后重试失败的节。"
         return DraftOutcome(self.session_id, plan, tuple(jobs), tuple(drafts), True, message, warnings,
                             stopped=stopped)
