@@ -312,11 +312,15 @@ def test_kill_9_at_30_60_90_percent_then_bare_command_resumes_same_corpus(tmp_pa
     for percent in (30, 60, 90):
         data = tmp_path / f"killed-{percent}"
         env = cli_env(data, embed_stub)
-        # The kill comes with the first progress line at or after PERCENT of the clean build's time.
-        at = next((n for n, (t, _) in enumerate(timeline) if t >= length * percent / 100), len(timeline) - 1)
+        # PERCENT of the clean build's time: after the last progress line before it, plus the time
+        # left to it (at most half the way to the next line, so the kill lands before that line).
+        target = length * percent / 100
+        at = max(n for n, (t, _) in enumerate(timeline) if t <= target)
+        gap = timeline[at + 1][0] - timeline[at][0] if at + 1 < len(timeline) else 0.0
         run = Run(env, "index", "--corpus", str(corpus), "--json")
         assert run.wait_for(set(messages), at + 1) == at + 1, run.finish()[2]
-        assert run.kill() == -signal.SIGKILL, f"{percent}%: the build ended before the kill"
+        time.sleep(min(target - timeline[at][0], gap / 2))
+        assert run.kill() == -signal.SIGKILL, f"{percent}% ({messages[at]}): the build ended before the kill"
         assert (data / "index" / "build-intent.json").is_file()  # it was interrupted, and says so
 
         if percent == 30:  # a bare search resumes the build first (was: built the built-in corpus)
@@ -332,6 +336,38 @@ def test_kill_9_at_30_60_90_percent_then_bare_command_resumes_same_corpus(tmp_pa
         assert (resumed["documents"], resumed["chunks"], resumed["dense"]) == (16, clean.chunks, True), f"{percent}%"
         assert ids == clean_ids and vectors == chunks == clean_chunks, f"{percent}%"
         assert not (data / "index" / "build-intent.json").exists()
+
+
+def test_kill_9_inside_the_commit_of_a_corpus_switch_resumes_the_new_folder(tmp_path: Path) -> None:
+    """An index of folder A (4 docs); `index --corpus B` killed -9 inside its commit (B's chunk file in
+    place, A's manifest not yet replaced): the index counts as unbuilt with B as its folder, and the
+    bare `index --json` reports B (9 docs, the clean build's chunk ids), not A's remembered folder."""
+    from shuzhi.config import Settings
+    from shuzhi.index.search import CorpusIndex
+
+    a, b = make_corpus(tmp_path / "a", 4, seed=16), make_corpus(tmp_path / "b", 9, seed=17, paragraphs=2)
+    clean = CorpusIndex(Settings(data_dir=tmp_path / "clean", embedder="none"))
+    clean.build([b])
+    env = cli_env(tmp_path / "data", None)
+    index_json(env, "--corpus", str(a))
+    chunk_file = tmp_path / "data" / "index" / "chunks.jsonl"
+    before = chunk_file.stat().st_ino
+
+    run = Run(env, "index", "--corpus", str(b), "--json")
+    assert run.wait_for({"保存索引文件…"}, 1) == 1, run.finish()[2]
+    while chunk_file.stat().st_ino == before and run.proc.poll() is None:
+        pass  # the kill follows the atomic replace of chunks.jsonl by a few microseconds
+    assert run.kill() == -signal.SIGKILL
+    manifest = json.loads((tmp_path / "data" / "index" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["corpus_dirs"] == [str(a)], "the kill came after the commit"
+    reader = CorpusIndex(Settings(data_dir=tmp_path / "data", embedder="none"))
+    assert not reader.has_index() and reader.corpus_dirs() == [b]
+
+    resumed = index_json(env)
+    assert resumed["corpus_dirs"] == [str(b)]
+    assert (resumed["documents"], resumed["chunks"]) == (9, len(clean.chunks()))
+    assert [c.id for c in CorpusIndex(Settings(data_dir=tmp_path / "data", embedder="none")).chunks()] == [
+        c.id for c in clean.chunks()]
 
 
 # ---------------------------------------------------------------- F8: two indexers on one data dir

@@ -38,6 +38,7 @@ _LOAD: Any = object()  # sentinel: resolve the embedder from settings on first u
 NO_INDEX_MESSAGE = "范文库索引尚未建立，请先运行 `shuzhi index`。"
 EMPTY_INDEX_MESSAGE = "范文库为空，请先运行 `shuzhi index`（可用 --corpus 指定放范文的文件夹）。"
 EMPTY_QUERY_MESSAGE = "请输入检索内容。"
+INTERRUPTED_MESSAGE = "上次建立范文库索引没有完成，请运行 `shuzhi index` 继续（沿用当时的范文目录）。"
 QUERY_CACHE_SIZE = 256
 # A query longer than this is cut before BM25 and embedding: a pasted 40,000-character report
 # took 19 s to tokenize and embed; e5 models are trained on at most 512 tokens, and a search
@@ -238,6 +239,10 @@ class CorpusIndex:
     def unavailable(self) -> IndexUnavailable:
         """The error for a missing index, or for an empty one (left by an older version)."""
         paths = index_paths(self.settings)
+        intent = self.interrupted()
+        if intent is not None:
+            return IndexUnavailable(INTERRUPTED_MESSAGE, f"build of {intent.corpus_dirs} under "
+                                    f"{self.settings.index_dir} was interrupted (pid {intent.pid})")
         if paths["manifest"].is_file() and paths["chunks"].is_file():
             return IndexUnavailable(EMPTY_INDEX_MESSAGE, f"index under {self.settings.index_dir} has no chunks")
         return IndexUnavailable(NO_INDEX_MESSAGE, f"no index under {self.settings.index_dir}")
