@@ -338,10 +338,14 @@ def test_kill_9_at_30_60_90_percent_then_bare_command_resumes_same_corpus(tmp_pa
         assert not (data / "index" / "build-intent.json").exists()
 
 
-def test_kill_9_inside_the_commit_of_a_corpus_switch_resumes_the_new_folder(tmp_path: Path) -> None:
-    """An index of folder A (4 docs); `index --corpus B` killed -9 inside its commit (B's chunk file in
-    place, A's manifest not yet replaced): the index counts as unbuilt with B as its folder, and the
-    bare `index --json` reports B (9 docs, the clean build's chunk ids), not A's remembered folder."""
+@pytest.mark.parametrize("point", [
+    pytest.param("start", id="at the start (model loading)"),
+    pytest.param("commit", id="inside the commit (new chunk file, old manifest)"),
+])
+def test_kill_9_in_a_corpus_switch_resumes_the_new_folder(tmp_path: Path, point: str) -> None:
+    """An index of folder A (4 docs); `index --corpus B` killed -9 at its start or inside its commit (B's
+    chunk file in place, A's manifest not yet replaced): 2/2 times the index counts as unbuilt with B as
+    its folder, and the bare `index --json` reports B (9 docs, the clean build's chunk ids), not A."""
     from shuzhi.config import Settings
     from shuzhi.index.search import CorpusIndex
 
@@ -354,10 +358,11 @@ def test_kill_9_inside_the_commit_of_a_corpus_switch_resumes_the_new_folder(tmp_
     before = chunk_file.stat().st_ino
 
     run = Run(env, "index", "--corpus", str(b), "--json")
-    assert run.wait_for({"保存索引文件…"}, 1) == 1, run.finish()[2]
-    while chunk_file.stat().st_ino == before and run.proc.poll() is None:
+    assert run.wait_for({"加载向量模型…" if point == "start" else "保存索引文件…"}, 1) == 1, run.finish()[2]
+    while point == "commit" and chunk_file.stat().st_ino == before and run.proc.poll() is None:
         pass  # the kill follows the atomic replace of chunks.jsonl by a few microseconds
     assert run.kill() == -signal.SIGKILL
+    assert (chunk_file.stat().st_ino == before) == (point == "start")
     manifest = json.loads((tmp_path / "data" / "index" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["corpus_dirs"] == [str(a)], "the kill came after the commit"
     reader = CorpusIndex(Settings(data_dir=tmp_path / "data", embedder="none"))

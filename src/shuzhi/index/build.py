@@ -296,24 +296,45 @@ def _count_without_vectors(dense: DenseStore, chunks: Sequence[Chunk]) -> int | 
     return sum(1 for c in chunks if c.id not in have)
 
 
-def _restore_intent(path: Path, previous: BuildIntent | None) -> None:
-    """A build that failed before touching anything leaves the intent as it found it."""
+@dataclass(frozen=True)
+class Intent:
+    """A build's intent as recorded: the one it replaced (restored when the build fails untouched)."""
+
+    previous: BuildIntent | None
+    reparse: bool  # parse every file again: --rebuild, or resuming an interrupted --rebuild
+
+
+def record_intent(settings: Settings, dirs: Sequence[Path], rebuild: bool) -> Intent:
+    """Write build-intent.json (atomically), the first thing a build writes; the caller holds the build lock."""
+    path = index_paths(settings)["intent"]
+    previous = BuildIntent.load(path)
+    # Resuming an interrupted --rebuild parses every file again, as it would have; the vectors
+    # it already embedded (into the collection it emptied) are kept.
+    reparse = rebuild or (previous is not None and previous.rebuild)
+    BuildIntent([str(Path(d)) for d in dirs], reparse, os.getpid()).save(path)
+    return Intent(previous, reparse)
+
+
+def restore_intent(settings: Settings, intent: Intent) -> None:
+    """A build that failed before touching the index leaves the intent as it found it."""
+    path = index_paths(settings)["intent"]
     try:
-        if previous is None:
+        if intent.previous is None:
             path.unlink(missing_ok=True)
         else:
-            previous.save(path)
+            intent.previous.save(path)
     except (OSError, ShuzhiError) as exc:
         log.warning("could not restore the build intent %s: %s", path, exc)
 
 
 def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Sequence[Path], rebuild: bool,
-                on_progress: Progress | None, warnings: Sequence[str] = ()) -> IndexReport:
+                on_progress: Progress | None, warnings: Sequence[str] = (), intent: Intent | None = None) -> IndexReport:
     """Index `corpus_dirs`; the caller holds the build lock (`CorpusIndex.build`).
 
     Order on disk, so that a build killed at any point is resumed by the next build without
     folders and never leaves a half-written index to a reader:
-      1. build-intent.json (atomic): the folders, before anything else is written;
+      1. build-intent.json (atomic): the folders, before anything else is written (`record_intent`;
+         `CorpusIndex.build` records it before loading the embedding model, else it is done here);
       2. Chroma: vectors of new passages, upserted per batch (kept by a resumed build);
       3. under the commit lock: chunks.jsonl, bm25/, then manifest.json (atomic, last);
       4. stale vectors deleted; build-intent.json removed.
@@ -322,11 +343,9 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
     progress = on_progress or _quiet
     dirs = resolve_corpus_dirs(corpus_dirs)
     paths = index_paths(settings)
-    previous = BuildIntent.load(paths["intent"])
-    # Resuming an interrupted --rebuild parses every file again, as it would have; the vectors
-    # it already embedded (into the collection it emptied) are kept.
-    reparse = rebuild or (previous is not None and previous.rebuild)
-    BuildIntent([str(d) for d in dirs], reparse, os.getpid()).save(paths["intent"])
+    if intent is None:
+        intent = record_intent(settings, dirs, rebuild)
+    reparse = intent.reparse
     store = ChunkStore(paths["chunks"])
     old = {c.id: c for c in store.load()}
     fingerprint = pipeline_fingerprint(settings)
@@ -343,7 +362,7 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         if not collected.chunks:  # an empty index is never useful: keep the one we have
             raise _nothing_usable(dirs, skipped)
     except ShuzhiError:
-        _restore_intent(paths["intent"], previous)
+        restore_intent(settings, intent)
         raise
     embedded, dense_ok = 0, dense is not None
     if dense is not None:

@@ -27,7 +27,7 @@ from ..datafiles import load_data
 from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
 from .bm25 import LexicalIndex
-from .build import build_index, index_paths, resolve_corpus_dirs
+from .build import build_index, index_paths, record_intent, resolve_corpus_dirs, restore_intent
 from .embed import NO_EMBEDDER_WARNING, load_embedder
 from .lock import build_lock, build_running, commit_lock
 from .store import BuildIntent, ChunkStore, DenseStore, Manifest
@@ -298,12 +298,18 @@ class CorpusIndex:
                     on_progress(f"上次建立索引没有完成，按当时的范文目录继续：{'、'.join(intent.corpus_dirs)}")
             else:
                 dirs = self._with_uploads([*self._recorded_dirs(intent), *corpus_dirs] if add else corpus_dirs)
-            resolve_corpus_dirs(dirs)
-            if on_progress:
-                on_progress("加载向量模型…")
-            dense = self._dense_store()
+            dirs = resolve_corpus_dirs(dirs)
+            recorded = record_intent(self.settings, dirs, rebuild)  # before the model: loading it takes a while
             try:
-                report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings)
+                if on_progress:
+                    on_progress("加载向量模型…")
+                dense = self._dense_store()
+            except BaseException:
+                restore_intent(self.settings, recorded)  # Chroma would not open: the index is untouched
+                raise
+            try:
+                report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings,
+                                     intent=recorded)
             finally:
                 self._corpus = None
                 self._matrix = None
