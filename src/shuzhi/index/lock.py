@@ -102,7 +102,8 @@ def build_lock(index_dir: Path, wait_s: float, on_wait: Callable[[str], None] | 
         who = f"（进程 {holder}）" if holder.isdigit() else ""
         return ShuzhiError(
             f"另一个索引任务{who}已进行超过 {wait_s:.0f} 秒仍未结束，本次没有改动索引。"
-            "请等它完成后再运行 `shuzhi index`；若确认没有其他 shuzhi 在建索引，请重新运行。",
+            "请等它完成后再运行 `shuzhi index`；如果它已卡住，结束那个进程后重新运行即可"
+            "（中途结束不会留下残缺的索引）。",
             f"index build lock {index_dir / BUILD_LOCK} held by pid {holder or '?'} for more than {wait_s} s")
 
     fh = _acquire(index_dir / BUILD_LOCK, False, wait_s, on_wait, timeout)
