@@ -234,7 +234,7 @@ class DenseStore:
                 ids=[c.id for c in batch],
                 embeddings=embeddings[start:start + UPSERT_BATCH],
                 documents=[c.context_text for c in batch],
-                metadatas=[c.metadata() for c in batch],  # type: ignore[misc]
+                metadatas=[c.metadata() for c in batch],
             )
 
     def delete(self, ids: Iterable[str]) -> None:
