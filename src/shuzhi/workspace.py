@@ -256,20 +256,22 @@ class Workspace:
         """The index, built from the remembered (or configured) corpus folders first when missing."""
         index = self.corpus_index
         if not index.has_index():
-            if on_progress is not None:
+            if on_progress is not None and index.interrupted() is None:  # a resumed build says so itself
                 on_progress("首次使用：正在建立范文库索引……")
             index.build(on_progress=on_progress)
         return index
 
     def build_index(self, corpus_dirs: Sequence[Path] | None = None, *, add: bool = False, rebuild: bool = False,
                     on_progress: Callable[[str], None] | None = None) -> IndexReport:
-        """Index `corpus_dirs` (replacing the remembered folders, or extending them with `add`)."""
+        """Index `corpus_dirs` (replacing the remembered folders, or extending them with `add`).
+
+        The remembered folders that `add` extends are read once this build holds the index lock,
+        so two `--add` runs at once keep both folders.
+        """
         if add and not corpus_dirs:
             raise ShuzhiError("追加范文目录时要给出目录，例如：shuzhi index --corpus 新目录 --add。")
         dirs = list(corpus_dirs) if corpus_dirs else None
-        if dirs is not None and add:
-            dirs = [*self.corpus_index.corpus_dirs(), *dirs]
-        return self.corpus_index.build(dirs, rebuild=rebuild, on_progress=on_progress)
+        return self.corpus_index.build(dirs, rebuild=rebuild, on_progress=on_progress, add=add)
 
     def corpus_dirs(self) -> list[Path]:
         return self.corpus_index.corpus_dirs()

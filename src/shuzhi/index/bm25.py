@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Collection, Sequence
 from functools import lru_cache
@@ -61,6 +63,20 @@ def _tokenize_query(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
 
+def _in_use(folder: Path) -> bool:
+    """A `.bm25.<pid>.…` folder of a process still running (its save is under way)."""
+    parts = folder.name.split(".")
+    if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) == os.getpid():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class LexicalIndex:
     """BM25 over chunk `context_text`; rows are in the order of `ids`."""
 
@@ -80,14 +96,31 @@ class LexicalIndex:
         return cls(ids, retriever)
 
     def save(self, directory: Path) -> None:
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self._retriever is not None:
-            self._retriever.save(str(tmp), show_progress=False)
-        (tmp / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
-        shutil.rmtree(directory, ignore_errors=True)
-        tmp.rename(directory)
+        """Write into a fresh folder beside DIRECTORY, then swap it in (the old one is moved aside first).
+
+        Each writer has its own temporary folder, so two processes saving never mix files; a
+        save killed half-way leaves only hidden `.bm25.*` folders, removed by the next save.
+        """
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in directory.parent.glob(f".{directory.name}.*"):
+            if not _in_use(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(directory.with_name(directory.name + ".tmp"), ignore_errors=True)  # older versions' name
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.{os.getpid()}."))
+        aside = tmp.with_name(tmp.name + ".old")
+        try:
+            if self._retriever is not None:
+                self._retriever.save(str(tmp), show_progress=False)
+            (tmp / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
+            if directory.exists():
+                directory.rename(aside)
+            tmp.rename(directory)
+        except BaseException:
+            if aside.exists() and not directory.exists():
+                aside.rename(directory)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:

@@ -7,15 +7,20 @@ passages) gets that stored vector copied instead of a model call. `IndexReport.e
 counts only model calls' outputs: the passages the index had never seen.
 
 A build never makes things worse: a corpus folder that does not exist, or folders holding no
-usable report, raise `ShuzhiError` before anything on disk is touched. The folders of each
-successful build are recorded in the manifest, so a later build without folders (the app's
-"重新索引", `ensure_index`, a bare `shuzhi index`) indexes the same ones again.
+usable report, raise `ShuzhiError` before the index is touched (only the lock files and, while
+the build looks for reports, its intent exist). The folders of each successful build are
+recorded in the manifest, so a later build without folders (the app's "重新索引", `ensure_index`,
+a bare `shuzhi index`) indexes the same ones again; the folders of a build that was killed are
+in `build-intent.json`, written before anything else, so the next such build resumes them
+instead of falling back to the configured (built-in) corpus. See `build_index` for the order of
+writes and lock.py for the locks that keep two builds, or a build and a reader, apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +34,8 @@ from ..errors import InputRejected, ShuzhiError
 from ..models import Chunk, IndexReport, ParsedDocument
 from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
-from .store import ChunkStore, DenseStore, FileEntry, Manifest
+from .lock import commit_lock
+from .store import BuildIntent, ChunkStore, DenseStore, FileEntry, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,8 @@ def _quiet(_: str) -> None:
 
 def index_paths(settings: Settings) -> dict[str, Path]:
     root = settings.index_dir
-    return {"chunks": root / "chunks.jsonl", "manifest": root / "manifest.json", "bm25": root / "bm25"}
+    return {"chunks": root / "chunks.jsonl", "manifest": root / "manifest.json", "bm25": root / "bm25",
+            "intent": root / "build-intent.json"}
 
 
 def pipeline_fingerprint(settings: Settings) -> str:
@@ -200,14 +207,41 @@ def _text_key(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.context_text.encode("utf-8")).hexdigest()
 
 
+class EmbedderFailed(Exception):
+    """The embedding model (not the vector store) failed during a build; the cause is chained."""
+
+
+def _cause(exc: BaseException) -> str:
+    """`Type: first line of the message`, short, for a Chinese warning that names the real cause."""
+    text = " ".join(str(exc).split())[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], progress: Progress) -> int:
-    """Make the collection hold exactly `chunks`; returns how many passages the model embedded."""
+    """Give every chunk of `chunks` a vector; returns how many passages the model embedded.
+
+    Each chunk keeps its own Chroma record (id = chunk id) even when its passage repeats one
+    already embedded (a revised report, the same paragraph in two files): a search hit maps
+    straight to one chunk, with its own document, kind and year for the filters and the
+    per-document cap, and removing one file never takes a vector the other still needs. The
+    repeated passage's vector is copied from a record holding the same `context_text` (no
+    model call). Chroma refuses an id named twice in one get or upsert (DuplicateIDError,
+    which once switched semantic search off for every new chunk), so the donors asked for
+    are de-duplicated, and each passage new to the index is embedded once for all its chunks.
+
+    Records of chunks no longer indexed are left for `prune_vectors`, after the new chunk
+    file is in place: until then a reader of the old index still finds its vectors.
+    """
     existing = dense.existing_ids()
     missing = [c for c in chunks if c.id not in existing]
-    donors = {_text_key(c): cid for cid, c in old.items() if cid in existing}
+    donors: dict[str, str] = {}  # passage text → an id whose record holds its vector
+    for source in (old.values(), chunks):  # `chunks`: embedded by an interrupted run of this build
+        for c in source:
+            if c.id in existing:
+                donors.setdefault(_text_key(c), c.id)
     reusable = [c for c in missing if _text_key(c) in donors]
     if reusable:
-        ids, matrix = dense.vectors([donors[_text_key(c)] for c in reusable])
+        ids, matrix = dense.vectors(sorted({donors[_text_key(c)] for c in reusable}))
         by_id = dict(zip(ids, matrix, strict=True))
         found = [c for c in reusable if donors[_text_key(c)] in by_id]
         if found:
@@ -220,39 +254,116 @@ def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], 
     todo = list(groups.values())
     for start in range(0, len(todo), EMBED_BATCH):
         batch = todo[start:start + EMBED_BATCH]
-        vectors = np.asarray(dense.embedder([group[0].context_text for group in batch]), dtype=np.float32)
+        try:
+            vectors = np.asarray(dense.embedder([group[0].context_text for group in batch]), dtype=np.float32)
+        except Exception as exc:
+            raise EmbedderFailed(_cause(exc)) from exc
         rows = np.repeat(vectors, [len(group) for group in batch], axis=0)
         # Upsert per batch: an interrupted build keeps what it already embedded.
         dense.upsert([c for group in batch for c in group], rows)
         progress(f"嵌入向量 {start + len(batch)}/{len(todo)}")
-    keep = {c.id for c in chunks}
-    stale = [cid for cid in existing if cid not in keep]
-    if stale:
-        dense.delete(stale)
     return len(todo)
 
 
+def prune_vectors(dense: DenseStore, chunks: Sequence[Chunk]) -> int:
+    """Delete the records of chunks no longer indexed; returns how many."""
+    keep = {c.id for c in chunks}
+    stale = [cid for cid in dense.existing_ids() if cid not in keep]
+    if stale:
+        dense.delete(stale)
+    return len(stale)
+
+
+def _dense_warning(exc: Exception, without: int | None) -> str:
+    """The Chinese warning for a failed dense side, naming what failed: the model, or the vector store."""
+    lacking = f"{without} 个片段暂无向量、只进了关键词索引" if without else "新片段暂无向量、只进了关键词索引"
+    if isinstance(exc, EmbedderFailed):
+        return (f"向量模型生成向量时出错（{exc}），{lacking}；"
+                "请检查向量模型设置（SHUZHI_EMBEDDER 等）和服务是否可用，然后重新运行 `shuzhi index`。")
+    if "dimension" in str(exc).lower():  # Chroma: "Collection expecting embedding with dimension of …"
+        return (f"向量维度与向量库中已有的不一致（{_cause(exc)}），可能换了向量模型，{lacking}；"
+                "请运行 `shuzhi index --rebuild` 重建向量库。")
+    return (f"写入向量库时出错（{_cause(exc)}），{lacking}；"
+            "请重新运行 `shuzhi index`，仍然出错时运行 `shuzhi index --rebuild` 重建向量库。")
+
+
+def _count_without_vectors(dense: DenseStore, chunks: Sequence[Chunk]) -> int | None:
+    try:
+        have = dense.existing_ids()
+    except Exception as exc:  # the store that just failed may fail again: the count is only for the message
+        log.info("counting vectors failed: %r", exc)
+        return None
+    return sum(1 for c in chunks if c.id not in have)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A build's intent as recorded: the one it replaced (restored when the build fails untouched)."""
+
+    previous: BuildIntent | None
+    reparse: bool  # parse every file again: --rebuild, or resuming an interrupted --rebuild
+
+
+def record_intent(settings: Settings, dirs: Sequence[Path], rebuild: bool) -> Intent:
+    """Write build-intent.json (atomically), the first thing a build writes; the caller holds the build lock."""
+    path = index_paths(settings)["intent"]
+    previous = BuildIntent.load(path)
+    # Resuming an interrupted --rebuild parses every file again, as it would have; the vectors
+    # it already embedded (into the collection it emptied) are kept.
+    reparse = rebuild or (previous is not None and previous.rebuild)
+    BuildIntent([str(Path(d)) for d in dirs], reparse, os.getpid()).save(path)
+    return Intent(previous, reparse)
+
+
+def restore_intent(settings: Settings, intent: Intent) -> None:
+    """A build that failed before touching the index leaves the intent as it found it."""
+    path = index_paths(settings)["intent"]
+    try:
+        if intent.previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            intent.previous.save(path)
+    except (OSError, ShuzhiError) as exc:
+        log.warning("could not restore the build intent %s: %s", path, exc)
+
+
 def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Sequence[Path], rebuild: bool,
-                on_progress: Progress | None, warnings: Sequence[str] = ()) -> IndexReport:
+                on_progress: Progress | None, warnings: Sequence[str] = (), intent: Intent | None = None) -> IndexReport:
+    """Index `corpus_dirs`; the caller holds the build lock (`CorpusIndex.build`).
+
+    Order on disk, so that a build killed at any point is resumed by the next build without
+    folders and never leaves a half-written index to a reader:
+      1. build-intent.json (atomic): the folders, before anything else is written (`record_intent`;
+         `CorpusIndex.build` records it before loading the embedding model, else it is done here);
+      2. Chroma: vectors of new passages, upserted per batch (kept by a resumed build);
+      3. under the commit lock: chunks.jsonl, bm25/, then manifest.json (atomic, last);
+      4. stale vectors deleted; build-intent.json removed.
+    """
     started = time.perf_counter()
     progress = on_progress or _quiet
     dirs = resolve_corpus_dirs(corpus_dirs)
     paths = index_paths(settings)
+    if intent is None:
+        intent = record_intent(settings, dirs, rebuild)
+    reparse = intent.reparse
     store = ChunkStore(paths["chunks"])
     old = {c.id: c for c in store.load()}
     fingerprint = pipeline_fingerprint(settings)
     manifest = Manifest.load(paths["manifest"])
-    if rebuild or manifest.fingerprint != fingerprint:
+    if reparse or manifest.fingerprint != fingerprint:
         manifest = Manifest()
     all_warnings = list(warnings)
     skipped: list[str] = []
-    files = find_corpus_files(dirs, all_warnings, skipped)
-    collected = collect_chunks(files, settings, manifest, old, progress)
-    skipped += collected.skipped
-    all_warnings += collected.warnings
-    if not collected.chunks:  # an empty index is never useful: keep the one we have
-        raise _nothing_usable(dirs, skipped)
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        files = find_corpus_files(dirs, all_warnings, skipped)
+        collected = collect_chunks(files, settings, manifest, old, progress)
+        skipped += collected.skipped
+        all_warnings += collected.warnings
+        if not collected.chunks:  # an empty index is never useful: keep the one we have
+            raise _nothing_usable(dirs, skipped)
+    except ShuzhiError:
+        restore_intent(settings, intent)
+        raise
     embedded, dense_ok = 0, dense is not None
     if dense is not None:
         try:
@@ -261,16 +372,32 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
             embedded = sync_vectors(dense, collected.chunks, {} if rebuild else old, progress)
         except Exception as exc:
             log.exception("embedding failed")
-            all_warnings.append(f"生成向量时出错（{type(exc).__name__}），本次只更新了关键词索引；"
-                                "请检查向量模型设置后重新运行 `shuzhi index`。")
+            all_warnings.append(_dense_warning(exc, _count_without_vectors(dense, collected.chunks)))
             dense_ok = False
-    store.save(collected.chunks)
-    progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
-    LexicalIndex.build([c.id for c in collected.chunks], [c.context_text for c in collected.chunks]).save(paths["bm25"])
+    ids = [c.id for c in collected.chunks]
+    # A chunk id hashes its heading path and text: the same ids in the same order are the same BM25
+    # rows, so an unchanged corpus keeps its saved BM25 (tokenizing is most of a no-change build).
+    saved = LexicalIndex.load(paths["bm25"]) if manifest.fingerprint == fingerprint else None
+    if saved is not None and saved.ids == ids:
+        lexical, fresh = saved, False
+    else:
+        progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
+        lexical, fresh = LexicalIndex.build(ids, [c.context_text for c in collected.chunks]), True
     collected.manifest.fingerprint = fingerprint
     collected.manifest.corpus_dirs = [str(d) for d in dirs]
     collected.manifest.skipped = {s.split("：", 1)[0]: s for s in skipped}
-    collected.manifest.save(paths["manifest"])
+    progress("保存索引文件…")
+    with commit_lock(settings.index_dir, shared=False, wait_s=settings.index_lock_wait_s):
+        store.save(collected.chunks)
+        if fresh:
+            lexical.save(paths["bm25"])
+        collected.manifest.save(paths["manifest"])
+    if dense is not None and dense_ok:
+        try:
+            prune_vectors(dense, collected.chunks)
+        except Exception as exc:  # stale records are pruned by the next build; search ignores them
+            log.warning("pruning stale vectors failed: %r", exc)
+    paths["intent"].unlink(missing_ok=True)
     new_ids = {c.id for c in collected.chunks}
     return IndexReport(
         documents=collected.documents, sections=collected.sections, chunks=len(collected.chunks),

@@ -27,9 +27,10 @@ from ..datafiles import load_data
 from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
 from .bm25 import LexicalIndex
-from .build import build_index, index_paths, resolve_corpus_dirs
+from .build import build_index, index_paths, record_intent, resolve_corpus_dirs, restore_intent
 from .embed import NO_EMBEDDER_WARNING, load_embedder
-from .store import ChunkStore, DenseStore, Manifest
+from .lock import build_lock, build_running, commit_lock
+from .store import BuildIntent, ChunkStore, DenseStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ _LOAD: Any = object()  # sentinel: resolve the embedder from settings on first u
 NO_INDEX_MESSAGE = "范文库索引尚未建立，请先运行 `shuzhi index`。"
 EMPTY_INDEX_MESSAGE = "范文库为空，请先运行 `shuzhi index`（可用 --corpus 指定放范文的文件夹）。"
 EMPTY_QUERY_MESSAGE = "请输入检索内容。"
+INTERRUPTED_MESSAGE = "上次建立范文库索引没有完成，请运行 `shuzhi index` 继续（沿用当时的范文目录）。"
 QUERY_CACHE_SIZE = 256
 # A query longer than this is cut before BM25 and embedding: a pasted 40,000-character report
 # took 19 s to tokenize and embed; e5 models are trained on at most 512 tokens, and a search
@@ -72,9 +74,11 @@ class _Corpus:
     @classmethod
     def load(cls, settings: Settings) -> _Corpus:
         paths = index_paths(settings)
-        chunks = ChunkStore(paths["chunks"]).load()
+        # Shared commit lock: a build replacing these files waits, or is waited for (lock.py).
+        with commit_lock(settings.index_dir, shared=True, wait_s=settings.index_lock_wait_s):
+            chunks = ChunkStore(paths["chunks"]).load()
+            lexical = LexicalIndex.load(paths["bm25"])
         ids = [c.id for c in chunks]
-        lexical = LexicalIndex.load(paths["bm25"])
         if lexical is None or lexical.ids != ids:
             log.info("BM25 index missing or stale, rebuilding from %d chunks", len(chunks))
             lexical = LexicalIndex.build(ids, [c.context_text for c in chunks])
@@ -213,14 +217,32 @@ class CorpusIndex:
 
     # ------------------------------------------------------------ building
     def has_index(self) -> bool:
-        """True when a build has left at least one chunk (an empty index counts as none)."""
+        """True when a build has left at least one chunk (an empty index counts as none).
+
+        An interrupted build (its intent still on disk, no build running) counts as none too:
+        the next `ensure_index` or bare `shuzhi index` resumes it from its folders. While a build
+        runs, the last complete index (if any) is the index.
+        """
         paths = index_paths(self.settings)
         chunks = paths["chunks"]
-        return paths["manifest"].is_file() and chunks.is_file() and chunks.stat().st_size > 0
+        if not (paths["manifest"].is_file() and chunks.is_file() and chunks.stat().st_size > 0):
+            return False
+        return not (paths["intent"].is_file() and not build_running(self.settings.index_dir))
+
+    def interrupted(self) -> BuildIntent | None:
+        """The intent of a build that stopped before finishing (killed), or None."""
+        intent = BuildIntent.load(index_paths(self.settings)["intent"])
+        if intent is None or build_running(self.settings.index_dir):
+            return None
+        return intent
 
     def unavailable(self) -> IndexUnavailable:
         """The error for a missing index, or for an empty one (left by an older version)."""
         paths = index_paths(self.settings)
+        intent = self.interrupted()
+        if intent is not None:
+            return IndexUnavailable(INTERRUPTED_MESSAGE, f"build of {intent.corpus_dirs} under "
+                                    f"{self.settings.index_dir} was interrupted (pid {intent.pid})")
         if paths["manifest"].is_file() and paths["chunks"].is_file():
             return IndexUnavailable(EMPTY_INDEX_MESSAGE, f"index under {self.settings.index_dir} has no chunks")
         return IndexUnavailable(NO_INDEX_MESSAGE, f"no index under {self.settings.index_dir}")
@@ -233,7 +255,14 @@ class CorpusIndex:
         instead of falling back to the built-in corpus and dropping the user's documents. The
         folder of the app's uploads (`corpus.uploads`) is one of them whenever it holds an upload.
         """
-        recorded = Manifest.load(index_paths(self.settings)["manifest"]).corpus_dirs
+        intent = self.interrupted()
+        return self._recorded_dirs(intent)
+
+    def _recorded_dirs(self, intent: BuildIntent | None) -> list[Path]:
+        """An interrupted build's folders (INTENT), else the last complete build's, else the settings'."""
+        recorded = intent.corpus_dirs if intent is not None else []
+        if not recorded:
+            recorded = Manifest.load(index_paths(self.settings)["manifest"]).corpus_dirs
         return self._with_uploads([Path(d) for d in recorded] if recorded else list(self.settings.corpus_dirs))
 
     def _with_uploads(self, dirs: Sequence[Path]) -> list[Path]:
@@ -249,22 +278,42 @@ class CorpusIndex:
         return out
 
     def build(self, corpus_dirs: Sequence[Path] | None = None, rebuild: bool = False,
-              on_progress: Callable[[str], None] | None = None) -> IndexReport:
+              on_progress: Callable[[str], None] | None = None, add: bool = False) -> IndexReport:
         """Index `corpus_dirs` (default: `corpus_dirs()`) and the uploads; they become the remembered folders.
 
-        Raises ShuzhiError, leaving the existing index untouched, when a folder is missing or
-        no usable report is found.
+        With `add`, `corpus_dirs` join the remembered folders instead of replacing them. One build
+        at a time per index (lock.py): a second one waits for the first, then reads the remembered
+        folders afresh, so two `--add` runs keep both folders. Raises ShuzhiError, leaving the
+        existing index untouched, when a folder is missing, no usable report is found, or another
+        build holds the index longer than `index_lock_wait_s`.
         """
-        dirs = self._with_uploads(corpus_dirs) if corpus_dirs is not None else self.corpus_dirs()
-        resolve_corpus_dirs(dirs)  # a missing folder fails before the embedding model loads
-        with self._lock:
-            if on_progress:
-                on_progress("加载向量模型…")
-            dense = self._dense_store()
-            report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings)
-            self._corpus = None
-            self._matrix = None
-            self._vector_count = None
+        if corpus_dirs:
+            resolve_corpus_dirs(corpus_dirs)  # a missing folder fails before waiting or loading the model
+        with self._lock, build_lock(self.settings.index_dir, self.settings.index_lock_wait_s, on_progress):
+            # Under the build lock an intent on disk can only be an interrupted build's: resume it.
+            intent = BuildIntent.load(index_paths(self.settings)["intent"])
+            if corpus_dirs is None:
+                dirs = self._recorded_dirs(intent)
+                if intent is not None and on_progress:
+                    on_progress(f"上次建立索引没有完成，按当时的范文目录继续：{'、'.join(intent.corpus_dirs)}")
+            else:
+                dirs = self._with_uploads([*self._recorded_dirs(intent), *corpus_dirs] if add else corpus_dirs)
+            dirs = resolve_corpus_dirs(dirs)
+            recorded = record_intent(self.settings, dirs, rebuild)  # before the model: loading it takes a while
+            try:
+                if on_progress:
+                    on_progress("加载向量模型…")
+                dense = self._dense_store()
+            except BaseException:
+                restore_intent(self.settings, recorded)  # Chroma would not open: the index is untouched
+                raise
+            try:
+                report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings,
+                                     intent=recorded)
+            finally:
+                self._corpus = None
+                self._matrix = None
+                self._vector_count = None
         log.info("index built: %s", report)
         return report
 
@@ -420,7 +469,7 @@ def ensure_index(settings: Settings, on_progress: Callable[[str], None] | None =
     """Open the index, building it from the configured corpus first when it does not exist yet."""
     index = CorpusIndex(settings)
     if not index.has_index():
-        if on_progress is not None:
+        if on_progress is not None and index.interrupted() is None:
             on_progress("首次使用：正在建立范文库索引……")
         index.build(on_progress=on_progress)
     return index

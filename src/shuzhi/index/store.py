@@ -6,6 +6,9 @@ Layout under `settings.index_dir`:
     manifest.json     file → mtime/size/sha256/chunk ids, the pipeline fingerprint, and the corpus
                       folders of the last build (what a later build without folders indexes again)
     bm25/             bm25s arrays + ids.json (see bm25.py)
+    build-intent.json the folders (and --rebuild) of a build under way: written first, removed
+                      last, so a build killed half-way is resumed from the same folders
+    .build.lock, .commit.lock  flock files (see lock.py)
 """
 
 from __future__ import annotations
@@ -102,6 +105,36 @@ class Manifest:
         _write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
+# ---------------------------------------------------------------- build-intent.json
+@dataclass
+class BuildIntent:
+    """What a build set out to do, on disk before it touches anything else.
+
+    Present after the build ended means it was interrupted (killed, power cut): the next build
+    without folders indexes these folders again instead of the last complete build's, or the
+    configured (built-in) ones when there was none.
+    """
+
+    corpus_dirs: list[str]
+    rebuild: bool = False
+    pid: int = 0
+
+    @classmethod
+    def load(cls, path: Path) -> BuildIntent | None:
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls([str(d) for d in raw["corpus_dirs"]], bool(raw.get("rebuild", False)), int(raw.get("pid", 0)))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("build intent %s unreadable, ignored: %s", path, exc)
+            return None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, json.dumps({"version": 1, **asdict(self)}, ensure_ascii=False, indent=1))
+
+
 # ---------------------------------------------------------------- Chroma
 def collection_name(embedder: EmbeddingFunction[Documents]) -> str:
     """`shuzhi_chunks_<embedder>`: one collection per embedder, since vectors do not mix."""
@@ -167,6 +200,7 @@ class DenseStore:
         out_ids: list[str] = []
         rows: list[np.ndarray] = []
         if ids is not None:
+            ids = list(dict.fromkeys(ids))  # Chroma refuses a get naming one id twice (DuplicateIDError)
             for start in range(0, len(ids), GET_PAGE):
                 self._collect(self.collection.get(ids=list(ids[start:start + GET_PAGE]),
                                                   include=["embeddings"]), out_ids, rows)
@@ -190,13 +224,17 @@ class DenseStore:
         rows.append(np.asarray(embeddings, dtype=np.float32))
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        rows = list({c.id: i for i, c in reversed(list(enumerate(chunks)))}.values())
+        if len(rows) < len(chunks):  # one id twice in an upsert is a DuplicateIDError: keep the first
+            rows.sort()
+            chunks, embeddings = [chunks[i] for i in rows], embeddings[rows]
         for start in range(0, len(chunks), UPSERT_BATCH):
             batch = chunks[start:start + UPSERT_BATCH]
             self.collection.upsert(
                 ids=[c.id for c in batch],
                 embeddings=embeddings[start:start + UPSERT_BATCH],
                 documents=[c.context_text for c in batch],
-                metadatas=[c.metadata() for c in batch],  # type: ignore[misc]
+                metadatas=[c.metadata() for c in batch],
             )
 
     def delete(self, ids: Iterable[str]) -> None:
