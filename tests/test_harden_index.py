@@ -376,11 +376,11 @@ def test_kill_9_in_a_corpus_switch_resumes_the_new_folder(tmp_path: Path, point:
 
 
 # ---------------------------------------------------------------- F8: two indexers on one data dir
-def test_two_indexers_started_together_the_final_index_is_the_one_reported_last(
-        tmp_path: Path, embed_stub: EmbedStub) -> None:
-    """2 indexers with different --corpus started together: 1 waits (Chinese message), then builds its
-    own; 2/2 reports are of their own corpus, the final `index --json` is exactly the waiter's (5 or 7
-    docs), never a mix of the two nor the first one's folders."""
+def test_two_indexers_started_together_never_both_report_success(tmp_path: Path, embed_stub: EmbedStub) -> None:
+    """2 indexers with different --corpus started together: 1 succeeds, 1 waits (Chinese message) and then
+    refuses to replace the corpus just built (exit 2, names it, 0 tracebacks); the final `index --json` is
+    exactly the successful one's (was: both exit 0, one corpus silently dropped). Re-running the refused
+    command afterwards builds its corpus."""
     a, b = make_corpus(tmp_path / "a", 5, seed=5), make_corpus(tmp_path / "b", 7, seed=6)
     env = cli_env(tmp_path / "data", embed_stub)
     embed_stub.gate.clear()  # whichever build gets the lock first is held mid-embedding …
@@ -390,17 +390,22 @@ def test_two_indexers_started_together_the_final_index_is_the_one_reported_last(
     results = {corpus: run.finish() for corpus, run in runs.items()}
     assert waiting, {corpus: err for corpus, (_, _, err) in results.items()}
 
-    reports = {}
-    for corpus, (code, out, err) in results.items():
-        assert code == 0, err
-        reports[corpus] = json.loads(out)
-        assert reports[corpus]["corpus_dirs"] == [str(corpus)]
-    waited = [corpus for corpus, (_, _, err) in results.items() if WAIT_MESSAGE in err]
-    assert len(waited) == 1, "both builds ran at once (or neither overlapped)"
+    succeeded = [corpus for corpus, (code, _, _) in results.items() if code == 0]
+    refused = [corpus for corpus, (code, _, _) in results.items() if code != 0]
+    assert len(succeeded) == 1 and len(refused) == 1, results
+    winner, loser = succeeded[0], refused[0]
+    code, out, err = results[loser]
+    assert code == 2 and out == "" and WAIT_MESSAGE in err and "Traceback" not in err
+    assert "另一个索引任务刚刚把范文库建成了" in err and str(winner) in err and "没有改动索引" in err
+    report = json.loads(results[winner][1])
+    assert report["corpus_dirs"] == [str(winner)]
     final = index_json(env)
-    assert final["corpus_dirs"] == [str(waited[0])]
-    assert final["documents"] == reports[waited[0]]["documents"] == len(list(waited[0].iterdir()))
-    assert final["chunks"] == reports[waited[0]]["chunks"] and final["embedded"] == 0
+    assert final["corpus_dirs"] == [str(winner)]
+    assert final["documents"] == report["documents"] == len(list(winner.iterdir()))
+    assert final["chunks"] == report["chunks"]
+
+    again = index_json(env, "--corpus", str(loser))  # no build running now: the user's re-run goes through
+    assert again["corpus_dirs"] == [str(loser)] and again["documents"] == len(list(loser.iterdir()))
 
 
 def test_two_add_indexers_together_keep_both_folders(tmp_path: Path, embed_stub: EmbedStub) -> None:

@@ -74,11 +74,13 @@ def _holder(fh: IO[str]) -> str:
 
 
 def _acquire(path: Path, shared: bool, wait_s: float, on_wait: Callable[[str], None] | None,
-             timeout: Callable[[str], ShuzhiError]) -> IO[str]:
+             timeout: Callable[[str], ShuzhiError], waited: list[bool] | None = None) -> IO[str]:
     fh = _open(path)
     try:
         if _try_lock(fh, shared):
             return fh
+        if waited is not None:
+            waited.append(True)
         holder = _holder(fh)
         log.info("%s held by %s; waiting up to %.0f s", path, holder or "another process", wait_s)
         if on_wait is not None:
@@ -95,8 +97,11 @@ def _acquire(path: Path, shared: bool, wait_s: float, on_wait: Callable[[str], N
 
 
 @contextmanager
-def build_lock(index_dir: Path, wait_s: float, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the build lock for the block; ShuzhiError when another build holds it longer than WAIT_S."""
+def build_lock(index_dir: Path, wait_s: float, on_wait: Callable[[str], None] | None = None) -> Iterator[bool]:
+    """Hold the build lock for the block; ShuzhiError when another build holds it longer than WAIT_S.
+
+    Yields True when another build held the lock first (this one waited for it to finish).
+    """
 
     def timeout(holder: str) -> ShuzhiError:
         who = f"（进程 {holder}）" if holder.isdigit() else ""
@@ -106,13 +111,14 @@ def build_lock(index_dir: Path, wait_s: float, on_wait: Callable[[str], None] | 
             "（中途结束不会留下残缺的索引）。",
             f"index build lock {index_dir / BUILD_LOCK} held by pid {holder or '?'} for more than {wait_s} s")
 
-    fh = _acquire(index_dir / BUILD_LOCK, False, wait_s, on_wait, timeout)
+    waited: list[bool] = []
+    fh = _acquire(index_dir / BUILD_LOCK, False, wait_s, on_wait, timeout, waited)
     try:
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
         fh.flush()
-        yield
+        yield bool(waited)
     finally:
         _unlock(fh)
         fh.close()

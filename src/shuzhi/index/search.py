@@ -289,7 +289,9 @@ class CorpusIndex:
         """
         if corpus_dirs:
             resolve_corpus_dirs(corpus_dirs)  # a missing folder fails before waiting or loading the model
-        with self._lock, build_lock(self.settings.index_dir, self.settings.index_lock_wait_s, on_progress):
+        before = self._manifest_stamp()
+        with self._lock, build_lock(self.settings.index_dir, self.settings.index_lock_wait_s,
+                                    on_progress) as waited:
             # Under the build lock an intent on disk can only be an interrupted build's: resume it.
             intent = BuildIntent.load(index_paths(self.settings)["intent"])
             if corpus_dirs is None:
@@ -299,6 +301,8 @@ class CorpusIndex:
             else:
                 dirs = self._with_uploads([*self._recorded_dirs(intent), *corpus_dirs] if add else corpus_dirs)
             dirs = resolve_corpus_dirs(dirs)
+            if waited and not add and corpus_dirs is not None and self._manifest_stamp() != before:
+                self._refuse_replacing_a_fresh_build(intent, dirs)
             recorded = record_intent(self.settings, dirs, rebuild)  # before the model: loading it takes a while
             try:
                 if on_progress:
@@ -316,6 +320,32 @@ class CorpusIndex:
                 self._vector_count = None
         log.info("index built: %s", report)
         return report
+
+    def _manifest_stamp(self) -> tuple[int, int] | None:
+        """When and how big the last complete build's manifest is (None without one): a build commits it last."""
+        try:
+            st = index_paths(self.settings)["manifest"].stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def _refuse_replacing_a_fresh_build(self, intent: BuildIntent | None, dirs: Sequence[Path]) -> None:
+        """A build that waited for another one must not silently replace the corpus that one just built.
+
+        Two `index --corpus` runs started together would otherwise both report success while only the
+        later corpus survives; the later one stops instead, leaving the first build's index, and says so.
+        `--add` runs merge (both corpora survive) and bare runs rebuild the same folders, so both go on.
+        """
+        built = [p.resolve() for p in self._recorded_dirs(intent)]
+        wanted = [Path(d).resolve() for d in dirs]
+        if sorted(built) == sorted(wanted):
+            return
+        names = "、".join(str(p) for p in built) or "（无）"
+        raise ShuzhiError(
+            f"等待期间另一个索引任务刚刚把范文库建成了：{names}。为免悄悄覆盖它，本次没有改动索引。"
+            "确认要换成本次的文件夹，请重新运行同一命令；要两者都保留，请用 `shuzhi index --corpus 文件夹 --add`。",
+            f"build waited for another build that indexed {[str(p) for p in built]}; "
+            f"refusing to replace it with {[str(p) for p in wanted]}")
 
     # ------------------------------------------------------------ searching
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 5,
