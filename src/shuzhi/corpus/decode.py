@@ -147,6 +147,8 @@ def decode_text(data: bytes) -> Decoded:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             text = data[len(bom):].decode(encoding, errors="replace")
+            if not _looks_like_text(text):
+                raise ValueError(f"{encoding} byte order mark, but mostly undecodable or control characters")
             bad = tuple(n for n, line in enumerate(text.split("\n"), start=1) if "\ufffd" in line)
             return Decoded(text, encoding, bad)
     # Strict UTF-8 first: short Chinese texts are easily mis-guessed by statistics.

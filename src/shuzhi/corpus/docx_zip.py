@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from typing import Any
 
 from lxml import etree
@@ -37,7 +38,9 @@ class ZipBomb(Exception):
     """A member inflated past the cap or the ratio while being read."""
 
 
-class _Budget:
+class Budget:
+    """Bytes inflated so far for one file, against its cap."""
+
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.used = 0
@@ -46,7 +49,7 @@ class _Budget:
 class MemberReader:
     """A zip member read in bounded pieces, counting real (decompressed) bytes against the budget."""
 
-    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_ratio: float) -> None:
+    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, max_ratio: float) -> None:
         self._stream = zf.open(info)
         self._info = info
         self._budget = budget
@@ -131,7 +134,7 @@ def read_docx(data: bytes, name: str, settings: FileLimits, max_chars: int) -> t
         infos = zf.infolist()
         _check_headers(infos, name, settings)
         by_name = {info.filename: info for info in infos}
-        budget = _Budget(settings.max_docx_uncompressed_bytes)
+        budget = Budget(settings.max_docx_uncompressed_bytes)
 
         def open_member(info: zipfile.ZipInfo) -> MemberReader:
             if info.flag_bits & 0x1:
@@ -155,6 +158,6 @@ def read_docx(data: bytes, name: str, settings: FileLimits, max_chars: int) -> t
                 return docx_blocks(document, reader_styles, reader_numbering, max_chars)
         except ZipBomb as exc:
             raise _reject(name, "zip_bomb", str(exc)) from exc
-        except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, ValueError, RuntimeError,
-                NotImplementedError) as exc:  # CRC mismatch, truncated deflate stream, malformed XML …
+        except (zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError, OSError, EOFError, ValueError, RuntimeError,
+                NotImplementedError) as exc:  # CRC mismatch, broken or truncated deflate stream, malformed XML …
             raise _reject(name, "corrupt_docx", f"{type(exc).__name__}: {exc}") from exc
