@@ -44,12 +44,16 @@ else:
                               help="读入后放进下面的文本框，可以先修改再检查。")
     if upload is not None and st.session_state.get("check_upload_seen") != upload.file_id:
         st.session_state.check_upload_seen = upload.file_id
+        warnings: list[str] = []
         try:
-            st.session_state.check_text = workspace().read_draft_data(upload.name, upload.getvalue())
+            st.session_state.check_text = workspace().read_draft_data(upload.name, upload.getvalue(),
+                                                                      warnings=warnings)
         except ShuzhiError as exc:
             show_error(exc)
         else:
             st.success(f"已读入「{upload.name}」。")
+            for warning in warnings:  # lines in another encoding, control characters removed
+                st.warning(warning)
     draft = st.text_area("草稿全文", key="check_text", height=300,
                          placeholder="粘贴整篇述职报告（Markdown 或纯文本，“一、”“（一）”作标题均可）")
     notes_text = st.text_area("工作笔记（用于核对数字，可选）", key="check_notes", height=150)

@@ -39,7 +39,8 @@ def _show_flash() -> None:
     # otherwise keep a stale copy of the notes box next to the new one until the run ends).
     box = st.container()
     for kind, message in st.session_state.pop(_FLASH, []):
-        {"error": box.error, "success": box.success, "info": box.info}.get(kind, box.info)(message)
+        {"error": box.error, "success": box.success, "info": box.info, "warning": box.warning}.get(
+            kind, box.info)(message)
 
 
 def _unsaved(key: str, sid: str | None) -> Any:
@@ -113,11 +114,14 @@ def _on_upload_notes() -> None:
     upload = st.session_state.get("notes_upload")
     if upload is None:
         return
+    warnings: list[str] = []
     try:
-        text = workspace().read_notes_data(upload.name, upload.getvalue())
+        text = workspace().read_notes_data(upload.name, upload.getvalue(), warnings=warnings)
     except ShuzhiError as exc:
         _flash("error", exc.user_message)
         return
+    for warning in warnings:  # lines in another encoding, control characters removed
+        _flash("warning", warning)
     _offer_notes(text, f"上传的笔记「{upload.name}」")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import __version__
 from .checks import CheckReport, format_report_zh
 from .config import ModelField, ModelOverrides, Settings, SettingSource, load_settings
+from .corpus.textsafe import strip_control_chars
 from .errors import IndexUnavailable, InputRejected, LLMError, ShuzhiError
 from .export import (
     ReportDocument,
@@ -135,4 +136,5 @@ __all__ = [
     "load_settings",
     "plan_from_json",
     "plan_to_json",
+    "strip_control_chars",
 ]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .corpus.textsafe import strip_control_chars
 from .datafiles import load_data
 from .genre import Genre, SectionKind, cn_numeral, failed_section_marker, resolve
 from .models import Plan, SectionDraft
@@ -53,9 +54,14 @@ def strip_numbering(heading: str, genre: Genre | None = None) -> str:
     return resolve(genre).numbering.strip_labels(clean_line(heading))
 
 
+def _safe(text: str) -> str:
+    """TEXT without control characters (Word refuses them; a line separator inside a line becomes a space)."""
+    return strip_control_chars(text).replace("\n", " ")
+
+
 def clean_line(line: str) -> str:
     """One line of Markdown-ish model output as plain text ("" when nothing is left)."""
-    text = line.strip().strip("\u3000").strip()
+    text = _safe(line).strip().strip("\u3000").strip()
     if _RULE.match(text):
         return ""
     match = _MD_HEADING.match(text)
@@ -170,8 +176,8 @@ def assemble_report(title: str, drafts: Sequence[SectionDraft], plan: Plan | Non
 # ---------------------------------------------------------------- Markdown
 def report_to_markdown(doc: ReportDocument) -> str:
     prefixes = {HEADING1: "## ", HEADING2: "### ", PARAGRAPH: ""}
-    parts = [f"# {doc.title}"] if doc.title else []
-    parts += [prefixes.get(b.kind, "") + b.text for b in doc.blocks]
+    parts = [f"# {_safe(doc.title)}"] if doc.title else []
+    parts += [prefixes.get(b.kind, "") + _safe(b.text) for b in doc.blocks]
     return "\n\n".join(parts) + "\n"
 
 
@@ -265,6 +271,7 @@ def _add_runs(paragraph: Any, text: str, font: str, size_pt: float, style: dict[
     from docx.shared import Pt
 
     latin = str(style.get("latin_font") or font)
+    text = _safe(text)  # the last guard: lxml refuses control characters (ValueError) and the export fails
     parts = _BRACKETED.split(text) if style.get("highlight_placeholders", True) else [text]
     for part in parts:
         if not part:
@@ -388,7 +395,7 @@ def export_docx(doc: ReportDocument, path: Path | None = None) -> bytes:
 
     props = document.core_properties
     now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
-    props.title = doc.title
+    props.title = _safe(doc.title)
     for attr in ("author", "last_modified_by", "comments", "subject", "keywords", "category"):
         setattr(props, attr, "")
     props.created = now
@@ -454,6 +461,7 @@ def report_to_html(doc: ReportDocument, style: dict[str, Any] | None = None) -> 
     highlight = bool(s.get("highlight_placeholders", True))
 
     def inline(text: str) -> str:
+        text = _safe(text)
         parts = _BRACKETED.split(text) if highlight else [text]
         return "".join(f"<mark>{escape(p)}</mark>" if highlight and _BRACKETED.fullmatch(p) else escape(p)
                        for p in parts if p)

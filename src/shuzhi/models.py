@@ -40,6 +40,7 @@ class LoadedFile:
     file_type: str  # "txt" | "md" | "docx"
     encoding: str  # detected encoding, "docx" for Word files
     blocks: tuple[Block, ...]
+    warnings: tuple[str, ...] = ()  # Chinese: what loading repaired or left out (bad encoding lines, …)
 
 
 # ---------------------------------------------------------------- clean
@@ -62,6 +63,7 @@ class CleanedFile:
     blocks: tuple[Block, ...]
     removed: tuple[Removal, ...]
     placeholders_normalised: int = 0
+    warnings: tuple[str, ...] = ()  # the LoadedFile's
 
 
 # ---------------------------------------------------------------- parse
@@ -97,6 +99,7 @@ class ParsedDocument:
     removed: tuple[Removal, ...] = ()
     encoding: str = ""
     file_type: str = ""
+    warnings: tuple[str, ...] = ()  # Chinese: what loading repaired or left out (LoadedFile.warnings)
 
     def sections_of(self, kind: str) -> list[Section]:
         return [s for s in self.sections if s.kind == kind]

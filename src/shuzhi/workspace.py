@@ -350,9 +350,12 @@ class Workspace:
         return self.genre(name or (plan.genre if plan is not None else None))
 
     # ------------------------------------------------------------ files and notes
-    def read_text_file(self, path: Path | str) -> str:
-        """A .txt/.md/.docx file as text (InputRejected with a Chinese message when unreadable)."""
+    def read_text_file(self, path: Path | str, *, warnings: list[str] | None = None) -> str:
+        """A .txt/.md/.docx file as text (InputRejected with a Chinese message when unreadable); what loading
+        repaired (lines in another encoding, control characters) is added to WARNINGS, in Chinese."""
         loaded = load_file(Path(path), self.settings.file_limits())
+        if warnings is not None:
+            warnings.extend(loaded.warnings)
         return "\n".join(b.text for b in loaded.blocks)
 
     def parse_document(self, path: Path | str) -> ParsedDocument:
@@ -380,14 +383,17 @@ class Workspace:
             path.write_bytes(data)
             return self.read_last_year(path, genre=genre)
 
-    def read_draft_data(self, name: str, data: bytes) -> str:
+    def read_draft_data(self, name: str, data: bytes, *, warnings: list[str] | None = None) -> str:
         """An uploaded draft (.md/.txt/.docx, its name and bytes) as Markdown with its headings; a Chinese
         InputRejected when the file is empty, corrupt, too large or of another type."""
         safe = Path(name).name or "草稿.txt"
         with tempfile.TemporaryDirectory(prefix="shuzhi-draft-") as folder:
             path = Path(folder) / safe
             path.write_bytes(data)
-            return blocks_to_markdown(load_file(path, self.settings.file_limits()))
+            loaded = load_file(path, self.settings.file_limits())
+        if warnings is not None:
+            warnings.extend(loaded.warnings)
+        return blocks_to_markdown(loaded)
 
     def parse_draft(self, text: str, *, genre: str | None = None) -> ParsedDocument:
         """A pasted or uploaded draft split into its sections (each with its kind), as the checks read it."""
@@ -399,14 +405,14 @@ class Workspace:
         roles = (SectionKind.PROBLEMS, SectionKind.CAUSES)
         doc = self.parse_draft(text, genre=g.name)
         return joined_sections([s.text for s in doc.sections if g.role(str(s.kind)) in roles])
-    def read_notes_data(self, name: str, data: bytes) -> str:
+    def read_notes_data(self, name: str, data: bytes, *, warnings: list[str] | None = None) -> str:
         """An uploaded notes file (.txt/.md/.docx: its name and bytes) as text, read like any input file
         (encoding detected, Word paragraphs, size limits); a Chinese InputRejected for a bad file."""
         safe = Path(name).name or "笔记.txt"
         with tempfile.TemporaryDirectory(prefix="shuzhi-notes-") as folder:
             path = Path(folder) / safe
             path.write_bytes(data)
-            text = self.read_text_file(path)
+            text = self.read_text_file(path, warnings=warnings)
         if not text.strip():
             raise InputRejected(f"文件「{safe}」中没有文字，请检查是否选错了文件。", f"no text in {safe!r}",
                                 reason="empty")

@@ -162,10 +162,19 @@ def _include_lines(ws: Workspace, plan: Plan, lines: list[str]) -> Plan:
     return plan
 
 
+def _read_file(ws: Workspace, path: str) -> str:
+    """A file's text; what loading repaired (bad encoding lines, control characters) is said on stderr."""
+    warnings: list[str] = []
+    text = ws.read_text_file(path, warnings=warnings)
+    for warning in warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    return text
+
+
 def cmd_draft(args: argparse.Namespace, ws: Workspace) -> int:
     _check_output_paths(args.output, args.docx)
     last_year = _read_last_year(ws, args.last_year, args.genre)
-    notes_text = ws.read_text_file(args.notes)
+    notes_text = _read_file(ws, args.notes)
     ws.ensure_index(on_progress=_progress)
     notes = ws.parse_notes(notes_text, year=args.year, genre=args.genre)
     if args.year and notes.meta.year and notes.meta.year != args.year:
@@ -264,9 +273,9 @@ def cmd_sessions(args: argparse.Namespace, ws: Workspace) -> int:
 
 # ------------------------------------------------------------------ rewrite / check / export
 def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
-    text = ws.read_text_file(args.file)
-    notes_text = ws.read_text_file(args.notes) if args.notes else ""
-    draft_text = ws.read_text_file(args.draft) if args.draft else ""
+    text = _read_file(ws, args.file)
+    notes_text = _read_file(ws, args.notes) if args.notes else ""
+    draft_text = _read_file(ws, args.draft) if args.draft else ""
     ws.ensure_index(on_progress=_progress)
     result = ws.rewrite(text, notes_text=notes_text, draft_text=draft_text, genre=args.genre)
     if args.output and result.rewritten:
@@ -292,8 +301,8 @@ def cmd_rewrite(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:
-    draft_text = ws.read_text_file(args.draft)
-    notes_text = ws.read_text_file(args.notes) if args.notes else None
+    draft_text = _read_file(ws, args.draft)
+    notes_text = _read_file(ws, args.notes) if args.notes else None
     last_year = _read_last_year(ws, args.last_year, args.genre)
     report = ws.check(draft_text, notes_text, year=args.year, genre=args.genre, last_year=last_year)
     if args.json:
@@ -308,7 +317,7 @@ def cmd_check(args: argparse.Namespace, ws: Workspace) -> int:
 def cmd_export(args: argparse.Namespace, ws: Workspace) -> int:
     if Path(args.docx).suffix.lower() != ".docx":
         raise ShuzhiError(f"Word 文件名应以 .docx 结尾（收到：{Path(args.docx).name}）。", f"bad docx name {args.docx}")
-    text = ws.read_text_file(args.draft)
+    text = _read_file(ws, args.draft)
     ws.export_docx(text, args.docx, genre=args.genre)
     print(f"已导出：{args.docx}")
     gaps = ws.unfinished_count(text)

@@ -16,6 +16,7 @@ from shuzhi.api import (
     RewriteResult,
     SessionInfo,
     format_report_zh,
+    strip_control_chars,
 )
 
 
@@ -43,12 +44,18 @@ def print_parsed(doc: ParsedDocument) -> None:
         print(f"  [{removal.reason}] {removal.text[:60]}")
 
 
+def _plain(text: str) -> str:
+    """Corpus text for a terminal: an index built before loading stripped them may still hold ESC sequences."""
+    return strip_control_chars(str(text))
+
+
 def print_hits(hits: list[Hit]) -> None:
     if not hits:
         print("没有找到匹配的范文片段。")
     for n, h in enumerate(hits, start=1):
-        print(f"{n}. [{h.chunk.kind}] {h.chunk.source} › {h.chunk.heading_path}  (score {h.score:.4f})")
-        print(f"   {h.chunk.text}\n")
+        print(f"{n}. [{_plain(h.chunk.kind)}] {_plain(h.chunk.source)} › {_plain(h.chunk.heading_path)}"
+              f"  (score {h.score:.4f})")
+        print(f"   {_plain(h.chunk.text)}\n")
 
 
 def print_plan(plan: Plan) -> None:

@@ -14,6 +14,10 @@ from .parse import detect_theme
 log = logging.getLogger(__name__)
 
 MIN_POINT_CHARS = 25  # shorter points say too little alone; they join the next one
+# A real report gives 20–30 chunks (the built-in corpus: at most 27). Past this a document is a
+# monster (5,000 lines without a heading gave 2,915 chunks, embedded for 5 minutes each); its first
+# chunks are indexed and a warning says the rest were not.
+MAX_CHUNKS_PER_DOCUMENT = 500
 
 
 def _chunk_id(doc_id: str, heading_path: str, text: str) -> str:
@@ -99,8 +103,12 @@ def _scrub(text: str, source: str) -> str:
     return text.strip()
 
 
-def chunk_document(doc: ParsedDocument, max_chars: int = 320, genre: Genre | None = None) -> list[Chunk]:
-    """Chunks of a parsed report in reading order (position = running index)."""
+def chunk_document(doc: ParsedDocument, max_chars: int = 320, genre: Genre | None = None, *,
+                   max_chunks: int = MAX_CHUNKS_PER_DOCUMENT, warnings: list[str] | None = None) -> list[Chunk]:
+    """Chunks of a parsed report in reading order (position = running index), at most MAX_CHUNKS.
+
+    A document cut at MAX_CHUNKS says so in WARNINGS (Chinese), when given, and in the log.
+    """
     g = resolve(genre)
     source = Path(doc.path).name
     chunks: list[Chunk] = []
@@ -109,6 +117,13 @@ def chunk_document(doc: ParsedDocument, max_chars: int = 320, genre: Genre | Non
         # The title's own path is itself; repeating it as context adds nothing.
         heading_path = "" if g.role(section.kind) == SectionKind.TITLE else " > ".join(section.heading_path)
         for raw in _section_texts(section, max_chars, g):
+            if len(chunks) >= max_chunks:
+                log.warning("%s: more than %d chunks, the rest not indexed", source, max_chunks)
+                if warnings is not None:
+                    warnings.append(f"「{source}」内容过多（超过 {max_chunks} 个片段，一篇报告通常只有二三十个），"
+                                    f"只索引了前 {max_chunks} 个；如是多篇报告的合集或整段未分行的长文，请拆分后再加入。")
+                log.info("chunked %s: %d chunks (capped)", source, len(chunks))
+                return chunks
             text = _scrub(raw, source)
             if not text:
                 continue

@@ -16,6 +16,7 @@ from ..datafiles import load_data
 from ..genre import Genre, resolve
 from ..models import PLACEHOLDER, Block, CleanedFile, LoadedFile, Removal
 from .load import load_text
+from .textsafe import neutralise_block_markers, strip_control_chars
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,8 @@ def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 # ---------------------------------------------------------------- whole files
 def _normalise_line(text: str, markdown: bool) -> str:
+    # Control characters again: notes and hand-made LoadedFiles do not pass through the loader.
+    text = neutralise_block_markers(strip_control_chars(text).replace("\n", " "))
     text = _ZERO_WIDTH.sub("", text).replace("\u3000", " ").replace("\xa0", " ").replace("\t", " ")
     if markdown:
         text = _MD_LINK.sub(r"\1", _MD_BULLET.sub("", text))
@@ -299,6 +302,7 @@ def clean_file(loaded: LoadedFile, genre: Genre | None = None) -> CleanedFile:
         blocks=tuple(blocks),
         removed=tuple(removed),
         placeholders_normalised=placeholders,
+        warnings=loaded.warnings,
     )
 
 

@@ -296,6 +296,7 @@ def parse_document(cleaned: CleanedFile, genre: Genre | None = None) -> ParsedDo
         removed=cleaned.removed,
         encoding=cleaned.encoding,
         file_type=cleaned.file_type,
+        warnings=cleaned.warnings,
     )
     kinds = Counter(s.kind for s in sections)
     log.info(

@@ -92,27 +92,89 @@ def _nothing_usable(dirs: Sequence[Path], skipped: Sequence[str]) -> ShuzhiError
 
 
 def find_corpus_files(dirs: Sequence[Path], warnings: list[str], skipped: list[str]) -> list[Path]:
+    """The report files under DIRS (sorted), each once; hidden files and Word's lock files are left out.
+
+    A symbolic link is followed only when its target lies inside the folder being searched: a link
+    to a file or folder outside (/etc/passwd, a home folder) is not read, with a warning. A folder
+    reached twice (a link back to a parent, two links to one folder) is searched once, so link
+    loops end. Pipes, devices and sockets are never opened; they are listed as skipped.
+    """
+    import stat
+
     from ..corpus.load import SUPPORTED_SUFFIXES
 
     found: list[Path] = []
+    seen_files: set[Path] = set()
     for root in dirs:
         root = Path(root)
         if root.is_file():
             candidates = [root]
         elif root.is_dir():
-            candidates = sorted(p for p in root.rglob("*") if p.is_file())
+            candidates = _walk_corpus(root, warnings, skipped)
         else:
             warnings.append(f"范文目录不存在：{root}")
             continue
         for path in candidates:
-            relative = path.relative_to(root) if root.is_dir() else Path(path.name)
-            if any(part.startswith((".", "~$")) for part in relative.parts):
-                continue  # hidden files and Word's lock files (~$报告.docx)
+            try:
+                real, mode = path.resolve(), path.stat().st_mode
+            except (OSError, RuntimeError):
+                skipped.append(f"{path.name}：链接指向的文件不存在，已跳过。")
+                continue
+            if real in seen_files:
+                continue  # the same file through a link inside the folder
+            if not stat.S_ISREG(mode):
+                skipped.append(f"{path.name}：不是普通文件（管道/设备），已跳过。")
+                continue
+            seen_files.add(real)
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 found.append(path)
             else:
                 skipped.append(f"{path.name}：不支持的文件类型（只读取 {'、'.join(SUPPORTED_SUFFIXES)}）")
     return found
+
+
+def _walk_corpus(root: Path, warnings: list[str], skipped: list[str]) -> list[Path]:
+    """Every non-hidden entry under ROOT that is not a folder, following only links that stay inside ROOT."""
+    import os
+
+    real_root = root.resolve()
+    visited = {real_root}
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            warnings.append(f"无法读取文件夹 {folder}（{type(exc).__name__}），其中的文件已跳过。")
+            continue
+        for entry in entries:
+            if entry.name.startswith((".", "~$")):
+                continue  # hidden files and Word's lock files (~$报告.docx)
+            path = Path(entry.path)
+            shown = path.relative_to(root)
+            if entry.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # a dangling link, or a loop of links
+                    skipped.append(f"{path.name}：链接指向的文件不存在，已跳过。")
+                    continue
+                if not target.is_relative_to(real_root):
+                    warnings.append(f"「{shown}」是指向范文目录以外（{target}）的链接，为安全起见未读取；"
+                                    "如需使用，请把文件复制到范文目录中。")
+                    continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                real = path.resolve()
+                if real not in visited:  # a link back up, or a second link to one folder
+                    visited.add(real)
+                    stack.append(path)
+            else:
+                out.append(path)
+    return sorted(out)
 
 
 @dataclass
@@ -142,16 +204,17 @@ def _reuse(entry: FileEntry | None, path: Path, old: dict[str, Chunk]) -> FileEn
     return None
 
 
-def _parse(path: Path, settings: Settings) -> tuple[FileEntry, list[Chunk]]:
+def _parse(path: Path, settings: Settings) -> tuple[FileEntry, list[Chunk], list[str]]:
     from ..corpus.chunk import chunk_document
     from ..corpus.parse import parse_file
 
     stat = path.stat()
     doc = parse_file(path, settings.file_limits())
-    chunks = chunk_document(doc, settings.chunk_max_chars)
+    warnings = list(doc.warnings)  # what loading repaired; chunking adds a cap
+    chunks = chunk_document(doc, settings.chunk_max_chars, warnings=warnings)
     entry = FileEntry(stat.st_mtime_ns, stat.st_size, _sha256(path), doc.doc_id, len(doc.sections),
                       [c.id for c in chunks], **describe_document(doc))
-    return entry, chunks
+    return entry, chunks, warnings
 
 
 MAX_REMOVALS_KEPT = 200
@@ -183,7 +246,8 @@ def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Mani
             else:
                 # The app shows this too: an upload's file name is a hash, so only the count.
                 progress(f"解析范文（{n}/{len(files)}）")
-                entry, chunks = _parse(path, settings)
+                entry, chunks, repaired = _parse(path, settings)
+                out.warnings.extend(repaired)
         except InputRejected as exc:
             out.skipped.append(f"{path.name}：{exc.user_message}")
             continue

@@ -28,14 +28,17 @@ def redaction_mark() -> str:
 
 
 def sanitise_exemplar(text: str) -> str:
-    """Exemplars reach prompts only through here: no ads, markers or corpus placeholders.
+    """Exemplars reach prompts only through here: no ads, markers or corpus placeholders, nothing
+    dressed as the prompt's own blocks (【范文片段…】, a line "本节事实：…").
 
     A redaction stays visibly a redaction ("××"): never a word that reads as a fact (若干, 某), never
     the 〔X〕 the model writes for a figure the user fills in. The prompt says never to copy it.
     """
     from ..corpus.clean import clean_text
+    from .prompts import neutralise_prompt_labels
 
-    return clean_text(text).replace(PLACEHOLDER, redaction_mark())
+    # clean_text also strips control characters and turns 【范文片段…】 look-alikes into 〖范文片段…〗.
+    return neutralise_prompt_labels(clean_text(text)).replace(PLACEHOLDER, redaction_mark())
 
 
 def exemplar_query(section: PlanSection, genre: Genre | None = None) -> str:

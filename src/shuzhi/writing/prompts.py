@@ -64,3 +64,31 @@ def render_prompt(name: str, **variables: object) -> str:
 def section_guides(genre: Genre | None = None) -> dict[str, str]:
     """Section kind → how to write it (the genre's `kinds.<kind>.guide`, inserted as $section_guide)."""
     return {str(k.kind): k.guide for k in resolve(genre).kinds if k.guide}
+
+
+_LABEL_LINE = re.compile(r"^([^\s$（：:][^$\n（：:]{0,30}?)(?:（[^）\n]*）)?[：:]\s*$")
+_VARIABLE_LINE = re.compile(r"^\$\{?\w+\}?\s*$")
+
+
+def prompt_labels() -> frozenset[str]:
+    """The labels that open a block in the prompt files ("本节事实", "范文片段", "本节原文" …): a line
+    ending in a colon whose next line is only a $variable. Quoted text must not start a block of its own."""
+    labels: set[str] = set()
+    for path in sorted(_prompts_dir().glob("*.md")):
+        lines = _read(path).splitlines()
+        for line, following in zip(lines, lines[1:], strict=False):
+            match = _LABEL_LINE.match(line.strip())
+            if match and _VARIABLE_LINE.match(following.strip()):
+                labels.add(match.group(1).strip())
+    return frozenset(labels)
+
+
+def neutralise_prompt_labels(text: str) -> str:
+    """A line of quoted TEXT that starts like a prompt block ("本节事实：…") keeps its words, but its colon
+    becomes "∶" (U+2236): it reads the same and no longer opens a block of the prompt."""
+    labels = prompt_labels()
+    if not labels or not any(label in text for label in labels):
+        return text
+    alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    pattern = re.compile(rf"(^|\n)(\s*(?:{alternatives})\s*(?:（[^）\n]*）)?)[：:]")
+    return pattern.sub(lambda m: m.group(1) + m.group(2) + "∶", text)
