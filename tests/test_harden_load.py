@@ -233,15 +233,7 @@ W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 def _docx_with_body(path: Path, body: str, compression: int = zipfile.ZIP_DEFLATED) -> None:
     """A real python-docx package whose document.xml body is BODY (generated XML: python-docx is too slow
     to build 250,000 paragraphs)."""
-    buffer = io.BytesIO()
-    docx.Document().save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
-    xml = parts["word/document.xml"].decode()
-    parts["word/document.xml"] = (xml[: xml.index("<w:body>") + 8] + body + xml[xml.index("<w:sectPr"):]).encode()
-    with zipfile.ZipFile(path, "w", compression) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
+    path.write_bytes(_docx_bytes(body, compression))
 
 
 def _paragraphs(n: int) -> str:
@@ -477,14 +469,14 @@ def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> 
     return buffer.getvalue()
 
 
-def _docx_bytes(body: str) -> bytes:
+def _docx_bytes(body: str, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
     docx.Document().save(buffer)
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as zf:
         parts = {n: zf.read(n) for n in zf.namelist()}
     xml = parts["word/document.xml"].decode()
     parts["word/document.xml"] = (xml[: xml.index("<w:body>") + 8] + body + xml[xml.index("<w:sectPr"):]).encode()
-    return _zip(parts)
+    return _zip(parts, compression)
 
 
 def _docx_part(body: str) -> bytes:
