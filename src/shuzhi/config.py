@@ -125,7 +125,11 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=3, description="Retries on 429/5xx/time-outs before giving up.")
     retry_base_delay_s: float = Field(default=1.0, description="First back-off delay; doubles each retry.")
     retry_max_delay_s: float = Field(default=30.0, description="Longest single back-off (also caps Retry-After).")
-    max_concurrency: int = Field(default=3, description="Sections drafted at once.")
+    max_concurrency: int = Field(
+        default=0, ge=0,
+        description="Sections drafted at once; 0 = automatic: every section at once, up to the endpoint's cap "
+        "(the preset's max_concurrency in data/providers.yaml, else its default_max_concurrency).",
+    )
     max_prompt_chars: int = Field(default=24000, description="Prompt budget in characters (no tokenizer offline).")
     stream_idle_timeout_s: float = Field(
         default=60.0,

@@ -7,7 +7,7 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ from .writing.draft import (
     NO_MODEL_MESSAGE,
     DraftStopped,
     SectionJob,
+    iter_jobs,
     prepare_jobs,
     section_facts,
     stopped,
@@ -114,6 +115,7 @@ from .writing.rewrite import RewriteResult, rewrite_section
 from .writing.runner import DraftOutcome, SessionDrafting, jobs_to_redo, session_drafts
 
 log = logging.getLogger(__name__)
+_CLIENTS_LOCK = threading.Lock()
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 _HASHED_NAME = re.compile(r"^(?:\d+_)?[0-9a-f]{8,}$", re.I)  # corpus files named by content hash
@@ -164,13 +166,15 @@ class Workspace:
     """Every job of shuzhi on one data directory. Thread-safe for the app's worker threads."""
 
     def __init__(self, settings: Settings | None = None, *, index: CorpusIndex | None = None,
-                 client: ChatClient | None = None, store: WorkspaceStore | None = None) -> None:
+                 client: ChatClient | None = None, store: WorkspaceStore | None = None,
+                 clients: dict[LLMConfig, ChatClient] | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
         configure_rules(self.settings.user_rules_dir)
         configure_prompts(self.settings.prompts_dir)
         self._lock = threading.RLock()
         self._index = index
         self._client = client
+        self._clients: dict[LLMConfig, ChatClient] = clients if clients is not None else {}
         self._store = store
         self._startup_settings = self.settings  # before any session's model settings (`with_model`)
         self._overrides = ModelOverrides()
@@ -189,7 +193,7 @@ class Workspace:
         """
         if settings.data_dir != self.settings.data_dir:
             return Workspace(settings)
-        return Workspace(settings, index=self.corpus_index, store=self.store)
+        return Workspace(settings, index=self.corpus_index, store=self.store, clients=self._clients)
 
     def with_model(self, overrides: ModelOverrides) -> Workspace:
         """A workspace using one session's model settings over the settings it started with, sharing
@@ -551,7 +555,13 @@ class Workspace:
                     return None
                 if config is None:
                     return None
-                self._client = ChatClient(config)
+                # Workspaces derived from one another (the app's per-rerun settings) share their clients:
+                # the same model settings reuse one client and its open connections.
+                with _CLIENTS_LOCK:
+                    client = self._clients.get(config)
+                    if client is None:
+                        client = self._clients[config] = ChatClient(config)
+                self._client = client
             return self._client
 
     def test_connection(self) -> list[str]:
@@ -597,14 +607,34 @@ class Workspace:
         """Draft every section; each is saved in the session the moment it finishes. LAST_YEAR (the
         report the plan's rectification part answers) is kept with the session for its checks."""
         session_id = self._session_for(plan, notes_text, session_id, last_year)
-        jobs = self.prepare(plan)
         warnings = tuple(self.plan_warnings(plan, last_year))
         client = self.chat_client()
         if client is None:
-            return DraftOutcome(session_id, plan, tuple(jobs), (), False, NO_MODEL_MESSAGE, warnings)
-        run = SessionDrafting(self.store, session_id, self.settings.max_concurrency)
-        drafts = run.run(jobs, client, VersionSource.GENERATED, events)
-        return run.outcome(plan, jobs, drafts, self._genre_of(plan), warnings, stopped=stopped(events))
+            return DraftOutcome(session_id, plan, tuple(self.prepare(plan)), (), False, NO_MODEL_MESSAGE, warnings)
+        # Each section's model call starts as soon as its exemplars are retrieved (all queries are embedded
+        # in one call first), so retrieval for the later sections overlaps the first calls.
+        genre = self._genre_of(plan)
+        keys = [s.key for s in drafted_sections(plan)]
+        jobs: list[SectionJob] = []
+
+        def produced() -> Iterator[SectionJob]:
+            for job in iter_jobs(plan, self._exemplar_index() if genre.uses_corpus else None, self.settings,
+                                 genre=genre):
+                jobs.append(job)
+                yield job
+
+        run = SessionDrafting(self.store, session_id, self.draft_concurrency(len(keys)))
+        drafts = run.run(produced(), client, VersionSource.GENERATED, events, keys=keys)
+        return run.outcome(plan, jobs, drafts, genre, warnings, stopped=stopped(events))
+
+    def draft_concurrency(self, sections: int) -> int:
+        """How many of SECTIONS are drafted at once: SHUZHI_MAX_CONCURRENCY when set (> 0), else all of
+        them, up to the endpoint's cap (its preset's `max_concurrency` in data/providers.yaml)."""
+        if self.settings.max_concurrency > 0:
+            return self.settings.max_concurrency
+        config = self.model_config()
+        cap = config.concurrency_cap if config is not None else 1
+        return max(1, min(sections, cap))
 
     def session_drafts(self, session: StoredSession) -> list[SectionDraft]:
         """The session's current text of each drafted section, in plan order."""
@@ -627,8 +657,9 @@ class Workspace:
         session, plan = self._planned_session(session_id)
         client = self._required_client("重试")
         jobs = self.prepare(plan)
-        run = SessionDrafting(self.store, session_id, self.settings.max_concurrency)
-        redone = {d.key: d for d in run.run(jobs_to_redo(jobs, session), client, VersionSource.GENERATED, events)}
+        todo = jobs_to_redo(jobs, session)
+        run = SessionDrafting(self.store, session_id, self.draft_concurrency(len(todo)))
+        redone = {d.key: d for d in run.run(todo, client, VersionSource.GENERATED, events)}
         current = {d.key: d for d in session_drafts(session)} | redone
         drafts = [current[j.section.key] for j in jobs if j.section.key in current]
         outcome = run.outcome(plan, jobs, drafts, self._genre_of(plan), stopped=stopped(events))

@@ -35,6 +35,7 @@ from ..models import Chunk, IndexReport, ParsedDocument
 from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
 from .lock import commit_lock
+from .matrix import previous_vectors, write_matrix
 from .store import BuildIntent, ChunkStore, DenseStore, FileEntry, Manifest
 
 log = logging.getLogger(__name__)
@@ -281,7 +282,11 @@ def _cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], progress: Progress) -> int:
+FLUSH_EVERY_S = 5.0  # embedded vectors wait at most this long (or a full batch) before going to Chroma
+
+
+def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], progress: Progress,
+                 out: dict[str, np.ndarray] | None = None) -> int:
     """Give every chunk of `chunks` a vector; returns how many passages the model embedded.
 
     Each chunk keeps its own Chroma record (id = chunk id) even when its passage repeats one
@@ -295,6 +300,10 @@ def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], 
 
     Records of chunks no longer indexed are left for `prune_vectors`, after the new chunk
     file is in place: until then a reader of the old index still finds its vectors.
+
+    New vectors go to Chroma in large batches (`DenseStore.batch` records, or whatever was embedded in
+    the last FLUSH_EVERY_S seconds: an interrupted build keeps all but those). OUT receives every vector
+    this call wrote, by chunk id (for the vector matrix, without reading them back).
     """
     existing = dense.existing_ids()
     missing = [c for c in chunks if c.id not in existing]
@@ -310,23 +319,63 @@ def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], 
         found = [c for c in reusable if donors[_text_key(c)] in by_id]
         if found:
             dense.upsert(found, np.vstack([by_id[donors[_text_key(c)]] for c in found]))
+            if out is not None:
+                out.update((c.id, by_id[donors[_text_key(c)]]) for c in found)
         reused = {c.id for c in found}
         missing = [c for c in missing if c.id not in reused]
     groups: dict[str, list[Chunk]] = {}
     for chunk in missing:  # the same passage twice in this run is embedded once
         groups.setdefault(_text_key(chunk), []).append(chunk)
     todo = list(groups.values())
+    pending: list[Chunk] = []
+    pending_rows: list[np.ndarray] = []
+    flushed = time.monotonic()
+
+    def flush() -> None:
+        nonlocal flushed
+        if pending:
+            dense.upsert(pending, np.vstack(pending_rows))
+            if out is not None:
+                out.update((c.id, row) for c, row in zip(pending, np.vstack(pending_rows), strict=True))
+            pending.clear()
+            pending_rows.clear()
+        flushed = time.monotonic()
+
     for start in range(0, len(todo), EMBED_BATCH):
         batch = todo[start:start + EMBED_BATCH]
         try:
             vectors = np.asarray(dense.embedder([group[0].context_text for group in batch]), dtype=np.float32)
         except Exception as exc:
+            flush()  # what was embedded before the failure is kept
             raise EmbedderFailed(_cause(exc)) from exc
-        rows = np.repeat(vectors, [len(group) for group in batch], axis=0)
-        # Upsert per batch: an interrupted build keeps what it already embedded.
-        dense.upsert([c for group in batch for c in group], rows)
+        pending.extend(c for group in batch for c in group)
+        pending_rows.append(np.repeat(vectors, [len(group) for group in batch], axis=0))
+        if len(pending) >= dense.batch or time.monotonic() - flushed >= FLUSH_EVERY_S:
+            flush()
         progress(f"嵌入向量 {start + len(batch)}/{len(todo)}")
+    flush()
     return len(todo)
+
+
+def _all_vectors(settings: Settings, dense: DenseStore, chunks: Sequence[Chunk], fresh: dict[str, np.ndarray],
+                 old_ids: Sequence[str], rebuild: bool) -> dict[str, np.ndarray] | None:
+    """Every chunk's vector for the matrix: those this build wrote, the last matrix's, then Chroma's for
+    the rest (the first build after an upgrade, chunks an interrupted run embedded). None when Chroma
+    cannot be read: readers then read vectors from Chroma themselves."""
+    vectors = dict(fresh)
+    if not rebuild:
+        meta = Manifest.load(index_paths(settings)["manifest"]).vectors
+        previous = previous_vectors(settings.index_dir, meta, old_ids, dense.name)
+        vectors.update((c.id, previous[c.id]) for c in chunks if c.id not in vectors and c.id in previous)
+    missing = [c.id for c in chunks if c.id not in vectors]
+    if missing:
+        try:
+            ids, matrix = dense.vectors(missing)
+        except Exception as exc:
+            log.warning("could not read vectors for the matrix, searches will read Chroma: %r", exc)
+            return None
+        vectors.update(zip(ids, matrix, strict=True))
+    return vectors
 
 
 def prune_vectors(dense: DenseStore, chunks: Sequence[Chunk]) -> int:
@@ -400,7 +449,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
       1. build-intent.json (atomic): the folders, before anything else is written (`record_intent`;
          `CorpusIndex.build` records it before loading the embedding model, else it is done here);
       2. Chroma: vectors of new passages, upserted per batch (kept by a resumed build);
-      3. under the commit lock: chunks.jsonl, bm25/, then manifest.json (atomic, last);
+      3. under the commit lock: chunks.jsonl, bm25/, the vector matrix (matrix.py), then manifest.json
+         (atomic, last);
       4. stale vectors deleted; build-intent.json removed.
     """
     started = time.perf_counter()
@@ -429,15 +479,18 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         restore_intent(settings, intent)
         raise
     embedded, dense_ok = 0, dense is not None
+    fresh_vectors: dict[str, np.ndarray] = {}
     if dense is not None:
         try:
             if rebuild:
                 dense.reset()
-            embedded = sync_vectors(dense, collected.chunks, {} if rebuild else old, progress)
+            embedded = sync_vectors(dense, collected.chunks, {} if rebuild else old, progress, out=fresh_vectors)
         except Exception as exc:
             log.exception("embedding failed")
             all_warnings.append(_dense_warning(exc, _count_without_vectors(dense, collected.chunks)))
             dense_ok = False
+    vectors = _all_vectors(settings, dense, collected.chunks, fresh_vectors, list(old), rebuild) \
+        if dense is not None else None
     ids = [c.id for c in collected.chunks]
     # A chunk id hashes its heading path and text: the same ids in the same order are the same BM25
     # rows, so an unchanged corpus keeps its saved BM25 (tokenizing is most of a no-change build).
@@ -455,6 +508,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         store.save(collected.chunks)
         if fresh:
             lexical.save(paths["bm25"])
+        if vectors and dense is not None:
+            collected.manifest.vectors = write_matrix(settings.index_dir, collected.chunks, vectors, dense.name)
         collected.manifest.save(paths["manifest"])
     if dense is not None and dense_ok:
         try:

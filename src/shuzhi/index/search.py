@@ -30,7 +30,8 @@ from .bm25 import LexicalIndex
 from .build import build_index, index_paths, record_intent, resolve_corpus_dirs, restore_intent
 from .embed import NO_EMBEDDER_WARNING, load_embedder
 from .lock import build_lock, build_running, commit_lock
-from .store import BuildIntent, ChunkStore, DenseStore, Manifest
+from .matrix import VectorMatrix, load_matrix
+from .store import BuildIntent, ChunkStore, DenseStore, Manifest, collection_name
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class _Corpus:
     year: np.ndarray
     doc_id: np.ndarray
     lexical: LexicalIndex
+    replica: VectorMatrix | None = None  # the build's vector matrix (matrix.py), memory-mapped
+    replica_collection: str = ""  # the Chroma collection (embedder) it was written from
 
     @classmethod
     def load(cls, settings: Settings) -> _Corpus:
@@ -78,7 +81,10 @@ class _Corpus:
         with commit_lock(settings.index_dir, shared=True, wait_s=settings.index_lock_wait_s):
             chunks = ChunkStore(paths["chunks"]).load()
             lexical = LexicalIndex.load(paths["bm25"])
-        ids = [c.id for c in chunks]
+            ids = [c.id for c in chunks]
+            meta = Manifest.load(paths["manifest"]).vectors
+            collection = str(meta.get("collection") or "")
+            replica = load_matrix(settings.index_dir, meta, ids, collection) if collection else None
         if lexical is None or lexical.ids != ids:
             log.info("BM25 index missing or stale, rebuilding from %d chunks", len(chunks))
             lexical = LexicalIndex.build(ids, [c.context_text for c in chunks])
@@ -92,7 +98,7 @@ class _Corpus:
             theme=np.array([c.theme for c in chunks], dtype=object),
             year=np.array([c.year for c in chunks], dtype=np.int64),
             doc_id=np.array([c.doc_id for c in chunks], dtype=object),
-            lexical=lexical,
+            lexical=lexical, replica=replica, replica_collection=collection,
         )
 
     def mask(self, filters: SearchFilters | None) -> np.ndarray | None:
@@ -363,7 +369,7 @@ class CorpusIndex:
             return []
         depth = max(4 * k, 50)
         lexical = [corpus.pos[cid] for cid, _ in corpus.lexical.rank(query, depth, mask=mask)]
-        dense = self._dense_ranking(query, corpus, mask, depth)
+        dense = self._dense_ranking(query, corpus, mask, depth, filters.kind if filters is not None else None)
         scores = fuse([dense, lexical], self.settings.rrf_k)
         self._apply_kind_prior(query, corpus, scores)
         order = sorted(scores, key=lambda item: (-scores[item], item))
@@ -386,8 +392,21 @@ class CorpusIndex:
             if corpus.chunks[item].kind in kinds:
                 scores[item] += bonus
 
-    def _dense_ranking(self, query: str, corpus: _Corpus, mask: np.ndarray | None, depth: int) -> list[int]:
+    def _dense_ranking(self, query: str, corpus: _Corpus, mask: np.ndarray | None, depth: int,
+                       kind: str | None = None) -> list[int]:
+        """Chunk positions by similarity to QUERY: an exact product over the build's memory-mapped vector
+        matrix (KIND's rows only), else, for an index without one, Chroma (HNSW; filtered: its vectors
+        copied once per process)."""
         try:
+            embedder = self.embedder()
+            if embedder is None:
+                return []
+            replica = corpus.replica
+            if replica is not None and corpus.replica_collection == collection_name(embedder):
+                if len(replica) == 0:
+                    self._warn("向量索引为空，本次只按关键词检索；请运行 `shuzhi index` 生成向量。")
+                    return []
+                return replica.rank(self._query_vector(embedder, query), depth, mask, kind)
             dense = self._dense_store()
             if dense is None:
                 return []
@@ -396,7 +415,7 @@ class CorpusIndex:
             if self._vector_count == 0:
                 self._warn("向量索引为空，本次只按关键词检索；请运行 `shuzhi index` 生成向量。")
                 return []
-            vector = self._query_vector(dense, query)
+            vector = self._query_vector(embedder, query)
             if mask is None:
                 hits = dense.query(vector, min(depth, self._vector_count))
                 return [corpus.pos[cid] for cid, _ in hits if cid in corpus.pos]
@@ -408,13 +427,37 @@ class CorpusIndex:
             self._warn(f"向量检索出错（{type(exc).__name__}），本次只按关键词检索。")
         return []
 
-    def _query_vector(self, dense: DenseStore, query: str) -> np.ndarray:
+    def prefetch_queries(self, queries: Iterable[str]) -> None:
+        """Embed every query not embedded yet in ONE model call, so the searches that follow (one per
+        section when drafting) find their vectors cached. Failures are left to the searches themselves."""
+        wanted = list(dict.fromkeys(q[:MAX_QUERY_CHARS] for q in queries if q and q.strip()))
+        if not wanted:
+            return
+        try:
+            embedder = self.embedder()
+            if embedder is None:
+                return
+            with self._lock:
+                todo = [q for q in wanted if q not in self._query_vectors][-QUERY_CACHE_SIZE:]
+            if not todo:
+                return
+            vectors = embedder.embed_query(todo)
+        except Exception as exc:  # each search then embeds its own query, or degrades to keywords
+            log.info("batch query embedding failed, searches embed one by one: %r", exc)
+            return
+        with self._lock:
+            for query, vector in zip(todo, vectors, strict=True):
+                self._query_vectors[query] = np.asarray(vector, dtype=np.float32)
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+
+    def _query_vector(self, embedder: EmbeddingFunction[Documents], query: str) -> np.ndarray:
         with self._lock:
             vector = self._query_vectors.get(query)
             if vector is not None:
                 self._query_vectors.move_to_end(query)
                 return vector
-        vector = np.asarray(dense.embedder.embed_query([query])[0], dtype=np.float32)
+        vector = np.asarray(embedder.embed_query([query])[0], dtype=np.float32)
         with self._lock:
             self._query_vectors[query] = vector
             if len(self._query_vectors) > QUERY_CACHE_SIZE:

@@ -6,6 +6,8 @@ Layout under `settings.index_dir`:
     manifest.json     file → mtime/size/sha256/chunk ids, the pipeline fingerprint, and the corpus
                       folders of the last build (what a later build without folders indexes again)
     bm25/             bm25s arrays + ids.json (see bm25.py)
+    vectors.npy, vector-rows.npy  every chunk's vector as one float32 matrix, rows grouped by kind,
+                      memory-mapped by readers (see matrix.py)
     build-intent.json the folders (and --rebuild) of a build under way: written first, removed
                       last, so a build killed half-way is resumed from the same folders
     .build.lock, .commit.lock  flock files (see lock.py)
@@ -32,7 +34,7 @@ from .embed import embedder_slug
 
 log = logging.getLogger(__name__)
 
-UPSERT_BATCH = 256
+UPSERT_BATCH = 4096  # records per Chroma write (its limit is about 5,000 on SQLite)
 GET_PAGE = 5000
 _COLLECTION_CHARS = re.compile(r"[^a-zA-Z0-9._-]+")
 
@@ -84,6 +86,7 @@ class Manifest:
     files: dict[str, FileEntry] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path → Chinese reason
     corpus_dirs: list[str] = field(default_factory=list)  # absolute folders (or files) the last build indexed
+    vectors: dict[str, Any] = field(default_factory=dict)  # the vector matrix's entry (matrix.py); {} = none
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -92,8 +95,9 @@ class Manifest:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             files = {p: FileEntry(**e) for p, e in raw.get("files", {}).items()}
+            vectors = raw.get("vectors")
             return cls(str(raw.get("fingerprint", "")), files, dict(raw.get("skipped", {})),
-                       [str(d) for d in raw.get("corpus_dirs", [])])
+                       [str(d) for d in raw.get("corpus_dirs", [])], dict(vectors) if isinstance(vectors, dict) else {})
         except (OSError, ValueError, TypeError) as exc:
             log.warning("manifest %s unreadable, re-parsing every file: %s", path, exc)
             return cls()
@@ -101,7 +105,8 @@ class Manifest:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"version": 1, "fingerprint": self.fingerprint, "corpus_dirs": self.corpus_dirs,
-                "files": {p: asdict(e) for p, e in sorted(self.files.items())}, "skipped": self.skipped}
+                "files": {p: asdict(e) for p, e in sorted(self.files.items())}, "skipped": self.skipped,
+                "vectors": self.vectors}
         _write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
 
 
@@ -161,9 +166,11 @@ class DenseStore:
     def __init__(self, settings: Settings, embedder: EmbeddingFunction[Documents], client: Any = None) -> None:
         self.embedder = embedder
         self.name = collection_name(embedder)
+        self.batch = UPSERT_BATCH
         try:
             self.client = client if client is not None else make_client(settings)
             self.collection = self._open()
+            self.batch = max(1, min(UPSERT_BATCH, int(self.client.get_max_batch_size())))
         except Exception as exc:
             where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
             raise IndexUnavailable(f"无法打开向量库（{where}），请检查 Chroma 设置或重新运行 `shuzhi index --rebuild`。",
@@ -228,19 +235,19 @@ class DenseStore:
         if len(rows) < len(chunks):  # one id twice in an upsert is a DuplicateIDError: keep the first
             rows.sort()
             chunks, embeddings = [chunks[i] for i in rows], embeddings[rows]
-        for start in range(0, len(chunks), UPSERT_BATCH):
-            batch = chunks[start:start + UPSERT_BATCH]
+        for start in range(0, len(chunks), self.batch):
+            batch = chunks[start:start + self.batch]
             self.collection.upsert(
                 ids=[c.id for c in batch],
-                embeddings=embeddings[start:start + UPSERT_BATCH],
+                embeddings=embeddings[start:start + self.batch],
                 documents=[c.context_text for c in batch],
                 metadatas=[c.metadata() for c in batch],
             )
 
     def delete(self, ids: Iterable[str]) -> None:
         id_list = list(ids)
-        for start in range(0, len(id_list), UPSERT_BATCH):
-            self.collection.delete(ids=id_list[start:start + UPSERT_BATCH])
+        for start in range(0, len(id_list), self.batch):
+            self.collection.delete(ids=id_list[start:start + self.batch])
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Approximate nearest neighbours (HNSW), unfiltered: (id, cosine similarity).

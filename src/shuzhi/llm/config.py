@@ -42,14 +42,28 @@ class ProviderPreset:
     model: str
     notes: str = ""
     api_key: str = ""  # only for local servers that ignore it (Ollama); never a real key
+    max_concurrency: int = 0  # sections drafted at once at most (0: the file's default_max_concurrency)
 
 
 def load_presets() -> dict[str, ProviderPreset]:
     """Presets from data/providers.yaml (merged with the user's rules/providers.yaml)."""
     raw = (load_data("providers") or {}).get("presets") or {}
     fields = ("label", "base_url", "model", "notes", "api_key")
-    return {str(name): ProviderPreset(name=str(name), **{f: str(p.get(f) or "") for f in fields})
+    return {str(name): ProviderPreset(name=str(name), **{f: str(p.get(f) or "") for f in fields},
+                                      max_concurrency=_positive_int(p.get("max_concurrency")))
             for name, p in raw.items() if isinstance(p, dict)}
+
+
+def _positive_int(value: object) -> int:
+    try:
+        return max(0, int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def default_concurrency_cap() -> int:
+    """data/providers.yaml `default_max_concurrency`: the cap of an endpoint without a preset (at least 1)."""
+    return max(1, _positive_int((load_data("providers") or {}).get("default_max_concurrency")) or 1)
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class LLMConfig:
     # Its constructor arguments; may hold a key, so not in repr (and unhashable, so not in the hash).
     chat_model_kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
     callbacks: tuple[str, ...] = ()  # "package.module:HandlerClass" specs, attached to every call
+    concurrency_cap: int = 10  # sections drafted at once at most by default (the preset's max_concurrency)
 
     @property
     def is_custom(self) -> bool:
@@ -121,7 +136,9 @@ def resolve_llm_config(settings: Settings) -> LLMConfig | None:
     return LLMConfig(base_url=base_url.rstrip("/"), model=model, api_key=api_key, temperature=settings.temperature,
                      timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
                      retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
-                     provider=provider, callbacks=callbacks, **_bounds(settings))
+                     provider=provider, callbacks=callbacks,
+                     concurrency_cap=(preset.max_concurrency if preset else 0) or default_concurrency_cap(),
+                     **_bounds(settings))
 
 
 def apply_model_overrides(settings: Settings, overrides: ModelOverrides) -> Settings:
@@ -150,7 +167,7 @@ def apply_model_overrides(settings: Settings, overrides: ModelOverrides) -> Sett
     if overrides.temperature is not None:
         update["temperature"] = min(2.0, max(0.0, float(overrides.temperature)))
     if overrides.max_concurrency is not None:
-        update["max_concurrency"] = max(1, int(overrides.max_concurrency))
+        update["max_concurrency"] = max(0, int(overrides.max_concurrency))  # 0: automatic
     if overrides.provider is not None or overrides.base_url is not None:
         update["chat_model"] = ""
     return settings.model_copy(update=update)
@@ -170,7 +187,8 @@ def _custom_config(settings: Settings, callbacks: tuple[str, ...]) -> LLMConfig:
                      temperature=float(temperature) if isinstance(temperature, int | float) else settings.temperature,
                      timeout_s=settings.timeout_s, max_retries=max(0, settings.max_retries),
                      retry_base_delay_s=settings.retry_base_delay_s, retry_max_delay_s=settings.retry_max_delay_s,
-                     chat_model=spec, chat_model_kwargs=kwargs, callbacks=callbacks, **_bounds(settings))
+                     chat_model=spec, chat_model_kwargs=kwargs, callbacks=callbacks,
+                     concurrency_cap=default_concurrency_cap(), **_bounds(settings))
 
 
 def _bounds(settings: Settings) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from ..datafiles import load_data
 from ..errors import LLMError
 from ..genre import MISSING_MATERIAL_MARKER, Genre, resolve
 from ..models import DraftEvents, Hit, Plan, PlanSection, SectionDraft
-from .exemplars import ExemplarTarget, format_exemplars, redaction_mark, retrieve_for_section
+from .exemplars import ExemplarTarget, exemplar_query, format_exemplars, redaction_mark, retrieve_for_section
 from .plan import drafted_sections, lacks_material, org_type_of
 from .prompts import render_prompt
 
@@ -224,17 +224,29 @@ def fit_exemplars(plan: Plan, section: PlanSection, exemplars: Sequence[Hit],
 def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
                  genre: Genre | None = None) -> list[SectionJob]:
     """One job per drafted section: exemplars (those the genre may borrow) and messages, or a skip."""
+    return list(iter_jobs(plan, index, settings, genre))
+
+
+def iter_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
+              genre: Genre | None = None) -> Iterator[SectionJob]:
+    """The jobs of `prepare_jobs`, one at a time, so drafting can start the first model call while the
+    later sections' exemplars are still being retrieved. Every section's query is embedded first, in one
+    model call (`CorpusIndex.prefetch_queries`)."""
     g = _plan_genre(plan, genre)
     target = ExemplarTarget(year=plan.year, org_type=plan.org_type or org_type_of(plan.org))
-    jobs = []
-    for section in drafted_sections(plan):
+    sections = drafted_sections(plan)
+    queries = [exemplar_query(s, g) for s in sections if not lacks_material(s, g) and g.borrows(s.kind)]
+    for n, section in enumerate(sections):
+        if index is not None and n <= 1:
+            # The first section's query alone (its model call starts a few ms later), then all the
+            # others in one embedding call, made while that first call runs.
+            index.prefetch_queries(queries[:1] if n == 0 else queries[1:])
         if lacks_material(section, g):
-            jobs.append(SectionJob(section, (), (), skip=True))
+            yield SectionJob(section, (), (), skip=True)
             continue
         found = retrieve_for_section(index, section, genre=g, target=target) if index is not None else ()
         exemplars, messages = fit_exemplars(plan, section, found, settings.max_prompt_chars, g)
-        jobs.append(SectionJob(section, exemplars, messages))
-    return jobs
+        yield SectionJob(section, exemplars, messages)
 
 
 # ------------------------------------------------------------------ model calls
@@ -335,13 +347,21 @@ def draft_section(job: SectionJob, client: ChatClient, events: DraftEvents | Non
     return result
 
 
-def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: int,
-             events: DraftEvents | None = None) -> list[SectionDraft]:
+def run_jobs(jobs: Iterable[SectionJob], client: ChatClient, max_concurrency: int,
+             events: DraftEvents | None = None, keys: Sequence[str] | None = None) -> list[SectionDraft]:
     """Sections run concurrently (bounded); results keep plan order whatever finishes first. After a
-    stop (events.stop), sections that never started are absent from the result."""
+    stop (events.stop), sections that never started are absent from the result.
+
+    JOBS may be produced lazily (`iter_jobs`): each starts as soon as it is produced, while the next
+    ones are prepared. KEYS (the sections' keys in order, for `on_jobs`) is needed only then.
+    """
     lock = threading.Lock()
     results: dict[str, SectionDraft] = {}
-    _emit(getattr(events, "on_jobs", None), [j.section.key for j in jobs])
+    if keys is None:
+        jobs = list(jobs)
+        keys = [j.section.key for j in jobs]
+    _emit(getattr(events, "on_jobs", None), list(keys))
+    order: list[str] = []
 
     def work(job: SectionJob) -> None:
         if stopped(events):  # the user stopped the run: no new section starts
@@ -352,7 +372,11 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
 
     pool = ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="draft")
     try:
-        for future in [pool.submit(work, job) for job in jobs]:
+        futures = []
+        for job in jobs:
+            order.append(job.section.key)
+            futures.append(pool.submit(work, job))
+        for future in futures:
             future.result()
     except BaseException:
         # Ctrl-C (or a bug) in the waiting thread: sections not started never start, the calls in flight end
@@ -361,4 +385,4 @@ def run_jobs(jobs: Sequence[SectionJob], client: ChatClient, max_concurrency: in
         client.abort()
         raise
     pool.shutdown()
-    return [results[j.section.key] for j in jobs if j.section.key in results]
+    return [results[k] for k in order if k in results]

