@@ -149,7 +149,7 @@ def test_with_model_sources_and_the_key_kept_out_of_reprs(tmp_path: Path, monkey
     assert "sk-in-memory-3" not in repr(overrides)
     session = ws.with_model(overrides)
     assert session.store is ws.store and session.corpus_index is ws.corpus_index
-    assert session.settings.max_concurrency == 2 and ws.settings.max_concurrency == 3
+    assert session.settings.max_concurrency == 2 and ws.settings.max_concurrency == 0  # 0: automatic
     view = session.model_settings_view()
     assert view.get(ModelField.BASE_URL).value.startswith("https://dashscope")
     assert view.get(ModelField.BASE_URL).source is SettingSource.PRESET
@@ -159,5 +159,5 @@ def test_with_model_sources_and_the_key_kept_out_of_reprs(tmp_path: Path, monkey
     assert config is not None and config.model == "qwen-plus" and config.api_key == "sk-in-memory-3"
     # A second session's settings replace the first one's (they are not stacked).
     again = session.with_model(ModelOverrides(temperature=0.1))
-    assert again.settings.max_concurrency == 3 and again.model_config() is not None
+    assert again.settings.max_concurrency == 0 and again.model_config() is not None
     assert again.model_config().model == "dotenv-model"  # type: ignore[union-attr]

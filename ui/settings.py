@@ -68,7 +68,7 @@ def _apply() -> None:
     url = str(st.session_state.get(W_URL) or "").strip()
     model = str(st.session_state.get(W_MODEL) or "").strip()
     temperature = float(st.session_state.get(W_TEMPERATURE, 0.4))
-    concurrency = int(st.session_state.get(W_CONCURRENCY, 3))
+    concurrency = int(st.session_state.get(W_CONCURRENCY, 0))
     start_provider = str(startup.get(ModelField.PROVIDER).value).strip().lower()
     overrides = ModelOverrides(
         provider=None if provider == start_provider else provider,
@@ -160,7 +160,8 @@ def model_section() -> None:
         c3.number_input("温度（越低越稳妥，越高越多变化）", min_value=0.0, max_value=2.0, step=0.1, key=W_TEMPERATURE)
         with c3:
             _source(view, ModelField.TEMPERATURE)
-        c4.number_input("并发节数（同时起草几节）", min_value=1, max_value=16, step=1, key=W_CONCURRENCY)
+        c4.number_input("并发节数（同时起草几节；0 = 自动：各节同时起草，不超过接口的上限）", min_value=0, max_value=16,
+                        step=1, key=W_CONCURRENCY)
         with c4:
             _source(view, ModelField.MAX_CONCURRENCY)
         b1, b2 = st.columns(2)
