@@ -120,8 +120,18 @@ class CountingEmbedder:
         return ["cosine"]
 
 
-def test_adding_a_file_keeps_the_matrix_whole_and_embeds_only_its_passages(built_index_dir: Path,
-                                                                           tmp_path: Path) -> None:
+def test_adding_a_file_keeps_the_matrix_whole_and_embeds_and_tokenizes_only_its_passages(
+        built_index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shuzhi.index.bm25 as bm25
+
+    tokenized: list[str] = []
+    real_tokenize = bm25.tokenize
+
+    def counting(text: str) -> list[str]:
+        tokenized.append(text)
+        return real_tokenize(text)
+
+    monkeypatch.setattr(bm25, "tokenize", counting)
     data = _copy(built_index_dir, tmp_path)
     extra = tmp_path / "extra"
     extra.mkdir()
@@ -135,6 +145,7 @@ def test_adding_a_file_keeps_the_matrix_whole_and_embeds_only_its_passages(built
     meta = _manifest(data)["vectors"]
     assert report.chunks == meta["rows"] > before
     assert embedder.passages == report.embedded <= report.chunks - before  # old vectors came from the matrix
+    assert len(tokenized) == report.chunks - before  # old chunks' words came from the saved tokens
     hits = CorpusIndex(Settings(data_dir=data)).search("读书班学用结合", SearchFilters(kind="problems"), k=3)
     assert hits[0].chunk.source == "新增述职.md" and hits[0].dense_rank == 1
 

@@ -1,7 +1,8 @@
 """The lexical half: jieba words scored by BM25 (bm25s), persisted next to the dense index.
 
 Chroma's `$contains` cannot search Chinese by word, so this is where keywords are matched.
-Rebuilding is cheap (seconds at 100k chunks), so the index is rebuilt whenever chunks change.
+The index is rebuilt whenever chunks change, but each chunk's words are saved with it (tokens.json):
+tokenizing is most of the cost (≈ 30 s at 100k chunks), so a re-index tokenizes only new chunks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ STOP_WORDS = frozenset(
     "的 了 和 与 及 以及 或 等 是 在 对 把 被 为 以 于 将 从 向 并 而 也 都 又 就 还 上 中 下 "
     "个 这 那 其 之 所 有 我 我们 他们 一 年 x xx xxx".split()
 )
+TOKENS_FILE = "tokens.json"  # chunk id → its words, so the next build tokenizes only new chunks
 _WORDISH = re.compile(r"\w")  # \w is Unicode-aware: CJK characters count, punctuation does not
 
 _jieba_lock = threading.Lock()
@@ -80,20 +82,35 @@ def _in_use(folder: Path) -> bool:
 class LexicalIndex:
     """BM25 over chunk `context_text`; rows are in the order of `ids`."""
 
-    def __init__(self, ids: Sequence[str], retriever: bm25s.BM25 | None) -> None:
+    def __init__(self, ids: Sequence[str], retriever: bm25s.BM25 | None,
+                 tokens: Mapping[str, list[str]] | None = None) -> None:
         self.ids = list(ids)
         self._retriever = retriever
         self._pos = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self._tokens = tokens  # each row's words (saved beside the index, reused by the next build)
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+    def build(cls, ids: Sequence[str], texts: Sequence[str],
+              cached: Mapping[str, list[str]] | None = None) -> LexicalIndex:
+        """BM25 over TEXTS. CACHED: words of chunks tokenized by an earlier build (`cached_tokens`), by
+        chunk id (a hash of the passage): only the other chunks are tokenized, which is most of the work."""
         if not ids:
             return cls([], None)
         retriever = bm25s.BM25()
+        cached = cached or {}
         # An empty token list would break bm25s' vocabulary; "" is its own empty token.
-        corpus = [tokenize(text) or [""] for text in texts]
+        corpus = [cached.get(cid) or tokenize(text) or [""] for cid, text in zip(ids, texts, strict=True)]
         retriever.index(corpus, show_progress=False)
-        return cls(ids, retriever)
+        return cls(ids, retriever, dict(zip(ids, corpus, strict=True)))
+
+    @staticmethod
+    def cached_tokens(directory: Path) -> dict[str, list[str]]:
+        """The words of every chunk the saved index was built from (empty when none were saved)."""
+        try:
+            raw = json.loads((directory / TOKENS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): [str(w) for w in v] for k, v in raw.items()} if isinstance(raw, dict) else {}
 
     def save(self, directory: Path) -> None:
         """Write into a fresh folder beside DIRECTORY, then swap it in (the old one is moved aside first).
@@ -112,6 +129,8 @@ class LexicalIndex:
             if self._retriever is not None:
                 self._retriever.save(str(tmp), show_progress=False)
             (tmp / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
+            if self._tokens:
+                (tmp / TOKENS_FILE).write_text(json.dumps(self._tokens, ensure_ascii=False), encoding="utf-8")
             if directory.exists():
                 directory.rename(aside)
             tmp.rename(directory)

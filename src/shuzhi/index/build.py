@@ -499,7 +499,9 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         lexical, fresh = saved, False
     else:
         progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
-        lexical, fresh = LexicalIndex.build(ids, [c.context_text for c in collected.chunks]), True
+        # Words of chunks an earlier build tokenized (same pipeline fingerprint: same tokenizer and words).
+        cached = LexicalIndex.cached_tokens(paths["bm25"]) if manifest.fingerprint == fingerprint else {}
+        lexical, fresh = LexicalIndex.build(ids, [c.context_text for c in collected.chunks], cached), True
     collected.manifest.fingerprint = fingerprint
     collected.manifest.corpus_dirs = [str(d) for d in dirs]
     collected.manifest.skipped = {s.split("：", 1)[0]: s for s in skipped}
