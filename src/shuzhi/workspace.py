@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checks import CheckReport, run_checks
 from .config import (
@@ -48,7 +48,7 @@ from .index.documents import (
     remove_document,
 )
 from .kinds import SectionKind
-from .llm import ChatClient, LLMConfig, apply_model_overrides, load_presets, resolve_llm_config
+from .llm import LLMConfig, apply_model_overrides, load_presets, resolve_llm_config
 from .models import (
     Chunk,
     Citation,
@@ -113,6 +113,9 @@ from .writing.revise import (
 )
 from .writing.rewrite import RewriteResult, rewrite_section
 from .writing.runner import DraftOutcome, SessionDrafting, jobs_to_redo, session_drafts
+
+if TYPE_CHECKING:
+    from .llm.client import ChatClient
 
 log = logging.getLogger(__name__)
 _CLIENTS_LOCK = threading.Lock()
@@ -560,6 +563,8 @@ class Workspace:
                 with _CLIENTS_LOCK:
                     client = self._clients.get(config)
                     if client is None:
+                        from .llm.client import ChatClient  # openai and langchain: only when a model is used
+
                         client = self._clients[config] = ChatClient(config)
                 self._client = client
             return self._client

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from ..config import ModelOverrides, Settings
 from ..datafiles import load_data
 from ..errors import LLMError
-from .errors import redact
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import BaseCallbackHandler
@@ -286,6 +285,8 @@ def _build_custom(config: LLMConfig) -> BaseChatModel:
                        "SHUZHI_CHAT_MODEL_KWARGS 中的参数。",
                        f"{config.chat_model}(keys={sorted(kwargs)}) failed: {type(exc).__name__}: {str(exc)[:300]}",
                        code="not_configured")
+        from .errors import redact  # imports openai and langchain: only when a model is built
+
         raise redact(err, config.api_key) from exc
 
 
