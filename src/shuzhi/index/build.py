@@ -35,6 +35,7 @@ from ..models import Chunk, IndexReport, ParsedDocument
 from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
 from .lock import commit_lock
+from .remote import publish
 from .store import BuildIntent, ChunkStore, DenseStore, FileEntry, Manifest
 
 log = logging.getLogger(__name__)
@@ -456,6 +457,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         if fresh:
             lexical.save(paths["bm25"])
         collected.manifest.save(paths["manifest"])
+    if settings.chroma_host and dense is not None:  # other machines' keyword side follows the server (remote.py)
+        all_warnings += publish(settings, dense, ids)
     if dense is not None and dense_ok:
         try:
             prune_vectors(dense, collected.chunks)

@@ -155,6 +155,13 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+def server_down_message(settings: Settings, exc: Exception) -> str:
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    return (f"无法连接 Chroma 服务器 {where}（{type(exc).__name__}）：检索只按关键词进行，索引不能更新。"
+            f"请确认服务器已启动（chroma run --host … --port {settings.chroma_port}），"
+            "并检查 SHUZHI_CHROMA_HOST、SHUZHI_CHROMA_PORT 设置。")
+
+
 class DenseStore:
     """One Chroma collection of chunk vectors, with the registered embedding function."""
 
@@ -165,9 +172,10 @@ class DenseStore:
             self.client = client if client is not None else make_client(settings)
             self.collection = self._open()
         except Exception as exc:
-            where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
-            raise IndexUnavailable(f"无法打开向量库（{where}），请检查 Chroma 设置或重新运行 `shuzhi index --rebuild`。",
-                                   f"chroma open failed: {exc!r}") from exc
+            if settings.chroma_host:  # a server that is down: no --rebuild advice, nothing local is wrong
+                raise IndexUnavailable(server_down_message(settings, exc), f"chroma server open failed: {exc!r}") from exc
+            raise IndexUnavailable(f"无法打开向量库（{settings.index_dir}），请检查 Chroma 设置或重新运行 "
+                                   "`shuzhi index --rebuild`。", f"chroma open failed: {exc!r}") from exc
 
     def _open(self) -> Any:
         return self.client.get_or_create_collection(
