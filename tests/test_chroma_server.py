@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from conftest import CORPUS_DIR, EXAMPLES_DIR
 from llm_stub import StubLLMServer
-from test_harden_index import EmbedStub, cli_env, index_json, make_corpus, shuzhi
+from test_harden_index import EmbedStub, cli_env, index_json, shuzhi
 
 CHROMA = Path(sys.executable).parent / "chroma"
 QUERIES = (  # (query, --kind): unfiltered (HNSW on the server) and filtered (exact, over the fetched vectors)
