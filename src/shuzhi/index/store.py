@@ -157,7 +157,9 @@ def make_client(settings: Settings) -> Any:
 
 def server_down_message(settings: Settings, exc: Exception) -> str:
     where = f"{settings.chroma_host}:{settings.chroma_port}"
-    return (f"无法连接 Chroma 服务器 {where}（{type(exc).__name__}）：检索只按关键词进行，索引不能更新。"
+    cause = "连接不上" if "could not connect" in str(exc).lower() else type(exc).__name__  # chromadb: ValueError
+    return (f"无法连接 Chroma 服务器 {where}（{cause}）。本机已有索引时检索只按关键词进行；"
+            "建立或更新索引需要这台服务器。"
             f"请确认服务器已启动（chroma run --host … --port {settings.chroma_port}），"
             "并检查 SHUZHI_CHROMA_HOST、SHUZHI_CHROMA_PORT 设置。")
 
