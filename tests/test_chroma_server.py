@@ -207,6 +207,7 @@ def test_second_machine_searches_the_first_machines_index_and_follows_its_reinde
     `python -m shuzhi search` process) builds nothing, takes A's chunks.jsonl and manifest byte for byte,
     and its 4 searches equal A's. A `--add`s a report; B's next command finds it, and the same 4
     searches again equal A's."""
+    cli.monkeypatch.setattr("shuzhi.index.remote.PAGE_CHARS", 4000)  # A publishes chunks.jsonl in ~10 pages
     a = cli_env(tmp_path / "A", embed_stub, **server.env())
     b = cli_env(tmp_path / "B", embed_stub, **server.env())
     cli.index(a, "--corpus", str(_corpus(tmp_path)))
