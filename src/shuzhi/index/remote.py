@@ -351,6 +351,16 @@ def claim_writer(settings: Settings, dense: DenseStore | None) -> WriterLease:
     """
     if not settings.chroma_host or dense is None:
         return WriterLease()
+    try:
+        return _claim(settings, dense)
+    except ShuzhiError:
+        raise
+    except Exception as exc:  # the guard failing must not stop a build the server itself accepts
+        log.warning("writer lease on %s not taken: %r", server_of(settings), exc)
+        return WriterLease()
+
+
+def _claim(settings: Settings, dense: DenseStore) -> WriterLease:
     holder = f"{_identity(settings)} pid {os.getpid()}"
     side = side_collection(dense)
     for attempt in range(2):
@@ -359,7 +369,8 @@ def claim_writer(settings: Settings, dense: DenseStore | None) -> WriterLease:
                 time.time() - float(current.get("renewed", 0.0)) < LEASE_TTL_S:
             since = time.strftime("%H:%M:%S", time.localtime(float(current.get("since", 0.0))))
             raise ShuzhiError(
-                f"另一台电脑（{current.get('host', '?')}，进程 {current.get('pid', '?')}）{since} 起正在向共用的 "
+                f"另一台电脑或数据目录（{current.get('host', '?')} 上的 {current.get('index_dir', '?')}，"
+                f"进程 {current.get('pid', '?')}）{since} 起正在向共用的 "
                 f"Chroma 服务器 {server_of(settings)} 写入范文库索引，本次没有改动索引。请等它完成后再运行；"
                 f"若那边的任务已中断，约 {int(LEASE_TTL_S // 60)} 分钟后可重试。",
                 f"writer lease on {server_of(settings)} held by {current.get('holder')} "
