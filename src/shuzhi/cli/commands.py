@@ -79,6 +79,8 @@ def cmd_parse(args: argparse.Namespace, ws: Workspace) -> int:
 
 def cmd_search(args: argparse.Namespace, ws: Workspace) -> int:
     hits = ws.search(args.query, kind=args.kind, theme=args.theme, year=args.year, k=args.k, on_progress=_progress)
+    for warning in ws.index_warnings():  # e.g. the vector store is unreachable: these hits are keyword-only
+        print(f"注意：{warning}", file=sys.stderr)
     if args.json:
         print_json([
             {"text": h.chunk.text, "kind": h.chunk.kind, "theme": h.chunk.theme, "source": h.chunk.source,

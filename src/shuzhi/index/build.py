@@ -36,6 +36,7 @@ from .bm25 import LexicalIndex
 from .embed import EMBED_BATCH
 from .lock import commit_lock
 from .matrix import previous_vectors, write_matrix
+from .remote import publish
 from .store import BuildIntent, ChunkStore, DenseStore, FileEntry, Manifest
 
 log = logging.getLogger(__name__)
@@ -513,6 +514,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         if vectors and dense is not None:
             collected.manifest.vectors = write_matrix(settings.index_dir, collected.chunks, vectors, dense.name)
         collected.manifest.save(paths["manifest"])
+    if settings.chroma_host and dense is not None:  # other machines' keyword side follows the server (remote.py)
+        all_warnings += publish(settings, dense, ids)
     if dense is not None and dense_ok:
         try:
             prune_vectors(dense, collected.chunks)

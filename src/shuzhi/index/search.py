@@ -31,6 +31,7 @@ from .build import build_index, index_paths, record_intent, resolve_corpus_dirs,
 from .embed import NO_EMBEDDER_WARNING, load_embedder
 from .lock import build_lock, build_running, commit_lock
 from .matrix import VectorMatrix, load_matrix
+from .remote import claim_writer, pull
 from .store import BuildIntent, ChunkStore, DenseStore, Manifest, collection_name
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,8 @@ class CorpusIndex:
         the next `ensure_index` or bare `shuzhi index` resumes it from its folders. While a build
         runs, the last complete index (if any) is the index.
         """
+        if self.settings.chroma_host and pull(self.settings, self._dense_store):  # another machine re-indexed
+            self._corpus, self._matrix, self._vector_count = None, None, None  # the shared server (remote.py)
         paths = index_paths(self.settings)
         chunks = paths["chunks"]
         if not (paths["manifest"].is_file() and chunks.is_file() and chunks.stat().st_size > 0):
@@ -314,6 +317,7 @@ class CorpusIndex:
                 if on_progress:
                     on_progress("加载向量模型…")
                 dense = self._dense_store()
+                lease = claim_writer(self.settings, dense)  # one writer per shared Chroma server (remote.py)
             except BaseException:
                 restore_intent(self.settings, recorded)  # Chroma would not open: the index is untouched
                 raise
@@ -321,6 +325,7 @@ class CorpusIndex:
                 report = build_index(self.settings, dense, dirs, rebuild, on_progress, warnings=self.warnings,
                                      intent=recorded)
             finally:
+                lease.release()
                 self._corpus = None
                 self._matrix = None
                 self._vector_count = None

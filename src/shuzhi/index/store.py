@@ -160,6 +160,15 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+def server_down_message(settings: Settings, exc: Exception) -> str:
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    cause = "连接不上" if "could not connect" in str(exc).lower() else type(exc).__name__  # chromadb: ValueError
+    return (f"无法连接 Chroma 服务器 {where}（{cause}）。本机已有索引时检索只按关键词进行；"
+            "建立或更新索引需要这台服务器。"
+            f"请确认服务器已启动（chroma run --host … --port {settings.chroma_port}），"
+            "并检查 SHUZHI_CHROMA_HOST、SHUZHI_CHROMA_PORT 设置。")
+
+
 class DenseStore:
     """One Chroma collection of chunk vectors, with the registered embedding function."""
 
@@ -172,9 +181,10 @@ class DenseStore:
             self.collection = self._open()
             self.batch = max(1, min(UPSERT_BATCH, int(self.client.get_max_batch_size())))
         except Exception as exc:
-            where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.index_dir)
-            raise IndexUnavailable(f"无法打开向量库（{where}），请检查 Chroma 设置或重新运行 `shuzhi index --rebuild`。",
-                                   f"chroma open failed: {exc!r}") from exc
+            if settings.chroma_host:  # a server that is down: no --rebuild advice, nothing local is wrong
+                raise IndexUnavailable(server_down_message(settings, exc), f"chroma server open failed: {exc!r}") from exc
+            raise IndexUnavailable(f"无法打开向量库（{settings.index_dir}），请检查 Chroma 设置或重新运行 "
+                                   "`shuzhi index --rebuild`。", f"chroma open failed: {exc!r}") from exc
 
     def _open(self) -> Any:
         return self.client.get_or_create_collection(
