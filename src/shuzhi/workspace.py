@@ -165,6 +165,23 @@ def may_change_corpus(settings: Settings, user_id: str | None) -> bool:
     return user_id.strip().casefold() in admin_ids(settings)
 
 
+class _LazyStore:
+    """A workspace's store, opened on first use and shared by the workspaces derived from it (`with_settings`),
+    so a derived workspace that never touches the store does not open (or create) it."""
+
+    def __init__(self, store: WorkspaceStore | None, path: Path, legacy_dir: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._store = store
+        self._path = path
+        self._legacy_dir = legacy_dir
+
+    def get(self) -> WorkspaceStore:
+        with self._lock:
+            if self._store is None:
+                self._store = WorkspaceStore(self._path, legacy_dir=self._legacy_dir)
+            return self._store
+
+
 class _UserStores:
     """The open stores of the users, shared by every workspace derived from one base (one per process)."""
 
@@ -237,7 +254,7 @@ class Workspace:
         self._lock = threading.RLock()
         self._index = index
         self._client = client
-        self._store = store
+        self._store = _LazyStore(store, self.settings.store_path, self.settings.drafts_dir)
         self._startup_settings = self.settings  # before any session's model settings (`with_model`)
         self._overrides = ModelOverrides()
         self._user_id: str | None = None  # None: the one person of a single-user data dir (or the command line)
@@ -258,7 +275,8 @@ class Workspace:
         if settings.data_dir != self.settings.data_dir:
             fresh = Workspace(settings)
             return fresh.for_user(self._user_id) if self._user_id is not None else fresh
-        workspace = Workspace(settings, index=self.corpus_index, store=self.store)
+        workspace = Workspace(settings, index=self.corpus_index)
+        workspace._store = self._store  # opened when first used, by whichever workspace needs it
         workspace._user_id = self._user_id
         workspace._user_stores = self._user_stores
         return workspace
@@ -313,10 +331,7 @@ class Workspace:
     # ------------------------------------------------------------ collaborators
     @property
     def store(self) -> WorkspaceStore:
-        with self._lock:
-            if self._store is None:
-                self._store = WorkspaceStore(self.settings.store_path, legacy_dir=self.settings.drafts_dir)
-            return self._store
+        return self._store.get()
 
     @property
     def corpus_index(self) -> CorpusIndex:
