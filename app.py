@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -70,6 +71,10 @@ def login_page() -> None:
     """Several users with st.login configured: nothing but a way to log in until the user has."""
     st.header("述职 · 抓基层党建工作述职报告助手")
     st.info("本系统供单位多人共用，每人的笔记和草稿保存在自己的工作区里，请先登录。", icon=":material/lock:")
+    if importlib.util.find_spec("authlib") is None:
+        st.error("已在 .streamlit/secrets.toml 中配置了登录，但服务器上没有安装登录所需的 Authlib。"
+                 "请管理员运行 .venv/bin/pip install \"Authlib>=1.3.2\" 后重新启动应用。")
+        return
     st.button("登录", type="primary", icon=":material/login:", on_click=st.login)
 
 
