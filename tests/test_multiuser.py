@@ -170,3 +170,13 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.multi_user is True and settings.admins == "a@x.cn,b"
     assert Workspace(settings).for_user("b").is_admin and not Workspace(settings).for_user("c").is_admin
+
+
+def test_a_store_that_cannot_open_fails_where_it_is_used_in_chinese(base: Workspace) -> None:
+    (base.user_dir("carol") / "workspace.sqlite3").mkdir(parents=True)  # in the way of carol's store
+    carol = base.for_user("carol")  # opening the workspace does not touch the store yet
+    assert carol.is_admin is False and carol.search("志愿服务")  # what needs no store keeps working
+    with pytest.raises(ShuzhiError) as caught:
+        carol.list_sessions()
+    assert "工作区数据库" in caught.value.user_message
+    assert base.for_user("dave").list_sessions() == []  # other users are not affected

@@ -166,19 +166,18 @@ def may_change_corpus(settings: Settings, user_id: str | None) -> bool:
 
 
 class _LazyStore:
-    """A workspace's store, opened on first use and shared by the workspaces derived from it (`with_settings`),
-    so a derived workspace that never touches the store does not open (or create) it."""
+    """A workspace's store, opened on first use (so a failure to open it is met where the store is used, and a
+    workspace that never needs it does not create it) and shared by the workspaces derived from it."""
 
-    def __init__(self, store: WorkspaceStore | None, path: Path, legacy_dir: Path | None) -> None:
+    def __init__(self, store: WorkspaceStore | None, opener: Callable[[], WorkspaceStore]) -> None:
         self._lock = threading.Lock()
         self._store = store
-        self._path = path
-        self._legacy_dir = legacy_dir
+        self._opener = opener
 
     def get(self) -> WorkspaceStore:
         with self._lock:
             if self._store is None:
-                self._store = WorkspaceStore(self._path, legacy_dir=self._legacy_dir)
+                self._store = self._opener()
             return self._store
 
 
@@ -254,7 +253,9 @@ class Workspace:
         self._lock = threading.RLock()
         self._index = index
         self._client = client
-        self._store = _LazyStore(store, self.settings.store_path, self.settings.drafts_dir)
+        settings_now = self.settings
+        self._store = _LazyStore(store, lambda: WorkspaceStore(settings_now.store_path,
+                                                               legacy_dir=settings_now.drafts_dir))
         self._startup_settings = self.settings  # before any session's model settings (`with_model`)
         self._overrides = ModelOverrides()
         self._user_id: str | None = None  # None: the one person of a single-user data dir (or the command line)
@@ -288,8 +289,9 @@ class Workspace:
         per process). Corpus changes are refused unless the user may make them (`is_admin`).
         A Chinese ShuzhiError for an unusable identity (empty, too long, control characters)."""
         ident = clean_user_id(user_id)
-        store = self._user_stores.get(self.user_dir(ident) / USER_STORE_NAME)
-        workspace = Workspace(self.settings, index=self.corpus_index, store=store)
+        path, stores = self.user_dir(ident) / USER_STORE_NAME, self._user_stores
+        workspace = Workspace(self.settings, index=self.corpus_index)
+        workspace._store = _LazyStore(None, lambda: stores.get(path))  # opened (once per process) when first used
         workspace._user_id = ident
         workspace._user_stores = self._user_stores
         workspace._startup_settings = self._startup_settings
