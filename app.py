@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,14 @@ import streamlit as st  # noqa: E402
 
 from shuzhi.api import load_settings  # noqa: E402
 from ui.autosave import inject_autosave  # noqa: E402
-from ui.common import md_escape, workspace  # noqa: E402
+from ui.common import (  # noqa: E402
+    current_user,
+    logged_in_identity,
+    md_escape,
+    needs_login,
+    process_workspace,
+    workspace,
+)
 
 # A local image: a ":material/…:" page icon would make the browser fetch it from a font server.
 FAVICON = ROOT / "assets" / "favicon.png"
@@ -34,7 +42,7 @@ DEFAULTS: dict[str, object] = {"rewrite_text": "", "rewrite_notes": "", "rewrite
 @st.cache_resource(show_spinner=False)
 def _logging_ready(data_dir: str) -> bool:
     """Logging is set up once per process (and data directory)."""
-    workspace().setup_logging()
+    process_workspace().setup_logging()
     return True
 
 
@@ -59,8 +67,39 @@ def sidebar_status() -> None:
             st.caption(f":material/cloud_done: 模型：{md_escape(status.model)}{own}")
 
 
+def login_page() -> None:
+    """Several users with st.login configured: nothing but a way to log in until the user has."""
+    st.header("述职 · 抓基层党建工作述职报告助手")
+    st.info("本系统供单位多人共用，每人的笔记和草稿保存在自己的工作区里，请先登录。", icon=":material/lock:")
+    if importlib.util.find_spec("authlib") is None:
+        st.error("已在 .streamlit/secrets.toml 中配置了登录，但服务器上没有安装登录所需的 Authlib。"
+                 "请管理员运行 .venv/bin/pip install \"Authlib>=1.3.2\" 后重新启动应用。")
+        return
+    st.button("登录", type="primary", icon=":material/login:", on_click=st.login)
+
+
+def sidebar_user() -> None:
+    """Several users: whose workspace this is, whether they may change the corpus, and how to come back."""
+    ws = workspace()
+    if ws.user_id is None:
+        return
+    with st.sidebar:
+        if logged_in_identity() is not None:
+            st.caption(f":material/person: 用户：{md_escape(ws.user_id)}")
+            st.button("退出登录", icon=":material/logout:", on_click=st.logout)
+        else:
+            st.caption(":material/person: 本浏览器自己的工作区：请收藏当前网址（含 ?w=…），"
+                       "用它回到自己的草稿；别人打开的是各自的工作区。")
+        st.caption(":material/admin_panel_settings: 范文库管理员" if ws.is_admin else ":material/visibility: 范文库只读")
+
+
 def main() -> None:
-    _logging_ready(str(load_settings().data_dir))
+    settings = load_settings()
+    _logging_ready(str(settings.data_dir))
+    if needs_login(settings):
+        login_page()
+        return
+    current_user(settings)  # the browser's ?w=… back in the address after a page switch cleared it
     init_state()
     pages = [
         st.Page("ui/draft.py", title="起草初稿", icon=":material/edit_note:", default=True),
@@ -73,6 +112,7 @@ def main() -> None:
     ]
     page = st.navigation(pages)
     sidebar_status()
+    sidebar_user()
     inject_autosave()  # text typed is committed (and saved) within a second, without leaving the box
     page.run()
 

@@ -1,8 +1,15 @@
-"""Shared pieces of the pages: the cached index, model status, check-report rendering, downloads."""
+"""Shared pieces of the pages: the cached index, who the user is, model status, check-report rendering, downloads.
+
+Several users (SHUZHI_MULTI_USER=true): the base workspace (corpus index, embedding model) is opened once per
+process and shared; each user's notes and drafts go to their own store (`Workspace.for_user`). The user is the
+st.login identity when [auth] is configured in .streamlit/secrets.toml (e-mail, else sub), otherwise the browser's
+own workspace id, kept in the address as ?w=… so F5 and a bookmark come back to it (see `browser_workspace_id`).
+"""
 
 from __future__ import annotations
 
 import re
+import secrets
 
 import streamlit as st
 
@@ -13,6 +20,7 @@ from shuzhi.api import (
     LLMConfig,
     ModelOverrides,
     Plan,
+    Settings,
     ShuzhiError,
     StoredSession,
     Workspace,
@@ -36,6 +44,66 @@ SEVERITY_GROUPS = (
 )
 
 
+WORKSPACE_PARAM = "w"  # ?w=<browser workspace id> (multi-user without st.login)
+_BROWSER_ID = "_browser_workspace_id"  # the same id in st.session_state: page switches clear the query params
+_BROWSER_ID_FORM = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what token_urlsafe makes; never an e-mail or a path
+
+
+# ------------------------------------------------------------------ who the user is
+def auth_configured() -> bool:
+    """Whether st.login can be used: an [auth] section in .streamlit/secrets.toml."""
+    try:
+        return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
+    except Exception:  # noqa: BLE001 - a broken secrets file means no login, the app keeps working
+        return False
+
+
+def logged_in_identity() -> str | None:
+    """The st.login user's e-mail (else the provider's `sub`), or None when nobody is logged in."""
+    try:
+        if not st.user.is_logged_in:
+            return None
+        ident = st.user.get("email") or st.user.get("sub")
+    except (AttributeError, KeyError):
+        return None
+    return str(ident) if ident else None
+
+
+def browser_workspace_id() -> str:
+    """This browser's own workspace id: the ?w=… of the address when it is one, else the one this browser
+    session already has, else a new random one; written back into the address so F5 keeps it."""
+    wanted = st.query_params.get(WORKSPACE_PARAM)
+    if wanted is not None and _BROWSER_ID_FORM.match(wanted):
+        wid = wanted
+    else:
+        held = st.session_state.get(_BROWSER_ID)
+        wid = held if isinstance(held, str) and _BROWSER_ID_FORM.match(held) else secrets.token_urlsafe(16)
+    st.session_state[_BROWSER_ID] = wid
+    if wanted != wid:
+        st.query_params[WORKSPACE_PARAM] = wid
+    return wid
+
+
+def needs_login(settings: Settings | None = None) -> bool:
+    """Multi-user with st.login configured and nobody logged in yet: the app shows only its login page."""
+    settings = settings or load_settings()
+    return settings.multi_user and auth_configured() and logged_in_identity() is None
+
+
+def current_user(settings: Settings | None = None) -> str | None:
+    """Who this browser session works as: None with one user (the default); the st.login identity, or the
+    browser's workspace id, with SHUZHI_MULTI_USER on."""
+    settings = settings or load_settings()
+    if not settings.multi_user:
+        return None
+    if auth_configured():
+        ident = logged_in_identity()
+        if ident is None:
+            raise ShuzhiError("请先登录。", "multi-user with st.login configured, but nobody is logged in")
+        return ident
+    return browser_workspace_id()
+
+
 # ------------------------------------------------------------------ shared resources
 @st.cache_resource(show_spinner="正在打开范文库（首次使用会先建立索引）……")
 def _base_workspace(data_dir: str, corpus_dirs: tuple[str, ...]) -> Workspace:
@@ -45,11 +113,20 @@ def _base_workspace(data_dir: str, corpus_dirs: tuple[str, ...]) -> Workspace:
     return workspace
 
 
-def startup_workspace() -> Workspace:
-    """This rerun's workspace with the settings read now (environment, .env), without the session's model settings."""
-    settings = load_settings()
+def process_workspace(settings: Settings | None = None) -> Workspace:
+    """The shared workspace with the settings read now, belonging to no user (logging, the login page)."""
+    settings = settings or load_settings()
     base = _base_workspace(str(settings.data_dir), tuple(str(d) for d in settings.corpus_dirs))
     return base.with_settings(settings)
+
+
+def startup_workspace() -> Workspace:
+    """This rerun's workspace with the settings read now (environment, .env), without the session's model settings:
+    with several users, the user's own (their store, the shared index)."""
+    settings = load_settings()
+    base = process_workspace(settings)
+    user = current_user(settings)
+    return base.for_user(user) if user is not None else base
 
 
 def model_overrides() -> ModelOverrides:

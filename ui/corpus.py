@@ -2,6 +2,8 @@
 
 Everything goes through the workspace (`corpus_documents`, `add_corpus_files`, `remove_corpus_document`,
 `rebuild_index`); corpus text and file names are shown escaped or as plain text, never as Markdown.
+With several users (SHUZHI_MULTI_USER) the corpus is shared: only SHUZHI_ADMINS see upload, 删除 and
+重新建立索引; everyone else reads it (the workspace refuses their changes as well).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ RESULTS_KEY = "corpus_upload_results"  # the last upload's per-file results, sho
 CONFIRM_KEY = "corpus_confirm_delete"  # the doc id whose 删除 waits for confirmation
 NOTICE_KEY = "corpus_notice"  # a success message that survives the rerun after a change
 STATUS_ICONS = {UploadStatus.ADDED: "✓", UploadStatus.DUPLICATE: "＝", UploadStatus.REJECTED: "✗"}
+READ_ONLY_TEXT = ("范文库由大家共用，只有管理员可以上传、删除范文或重新建立索引；您可以浏览这里的范文，"
+                  "检索和起草时照常参考它们。需要加入范文时，请把文件交给管理员。")
 
 
 def summary() -> None:
@@ -78,6 +82,8 @@ def upload_section() -> None:
 
 
 def _delete_controls(doc: CorpusDocument) -> None:
+    if not workspace().is_admin:
+        return
     if not doc.removable:
         st.caption("内置范文和命令行指定文件夹中的范文不能在这里删除。")
         return
@@ -171,6 +177,10 @@ def rebuild_section() -> None:
 st.header("语料库")
 st.caption("起草时参考的范文：系统从中检索相近的写法供模型借鉴，不会照搬其中的事实和数字。")
 summary()
-upload_section()
+if workspace().is_admin:
+    upload_section()
+else:
+    st.info(READ_ONLY_TEXT, icon=":material/lock:")
 document_list()
-rebuild_section()
+if workspace().is_admin:
+    rebuild_section()

@@ -176,8 +176,12 @@ def model_section() -> None:
 def storage_section() -> None:
     ws = workspace()
     st.subheader("资料保存在哪里")
-    st.markdown("笔记、提纲和每一节草稿都随写随存在这台电脑上（不需要点保存），下次打开会回到上次的位置：")
-    st.markdown(md_escape(str(ws.settings.store_path)))
+    if ws.user_id is None:
+        st.markdown("笔记、提纲和每一节草稿都随写随存在这台电脑上（不需要点保存），下次打开会回到上次的位置：")
+    else:
+        st.markdown("笔记、提纲和每一节草稿都随写随存在服务器上您自己的工作区里（不需要点保存，别人看不到），"
+                    "下次打开会回到上次的位置：")
+    st.markdown(md_escape(str(ws.store.path)))
     st.caption(f"运行记录（排查问题时用，不含密钥）：{md_escape(str(ws.log_path))}")
     st.page_link(PAGE_HISTORY, label="打开、改名、复制或删除以前的草稿：草稿历史", icon=":material/history:")
 
@@ -200,6 +204,9 @@ def index_section() -> None:
         st.warning("语义检索未启用，目前只用关键词检索；检索和范文匹配的效果会差一些。", icon=":material/warning:")
     for warning in ws.index_warnings():
         st.warning(warning)
+    if not ws.is_admin:
+        st.page_link(PAGE_CORPUS, label="浏览范文：语料库（只有管理员可以修改）", icon=":material/library_books:")
+        return
     st.page_link(PAGE_CORPUS, label="添加或删除范文：语料库", icon=":material/library_books:")
     if st.button("重新索引", icon=":material/sync:"):
         with st.status("正在索引……", expanded=True) as status:

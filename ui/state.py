@@ -13,7 +13,9 @@ session (`st.session_state`) only remembers *which* stored session is open and a
 - `DRAFT_RUN`: the drafting run going on in a background thread (ui/sections.py), so a rerun does not lose it.
 
 Pages read the session fresh from the store on every rerun (`current_session()`); they never keep
-their own copy of the user's text.
+their own copy of the user's text. With several users (SHUZHI_MULTI_USER) "the store" is this user's own
+(`ui.common.workspace()` → `Workspace.for_user`), so the landing session is the user's latest, never another's;
+everything in `st.session_state` (the model settings included) belongs to this browser session alone.
 """
 
 from __future__ import annotations

@@ -56,7 +56,15 @@ from .storage import (
     StoredSession,
     VersionSource,
 )
-from .workspace import EXAMPLES_DIR, ModelSetting, ModelSettingsView, ModelStatus, Workspace
+from .workspace import (
+    EXAMPLES_DIR,
+    NOT_ADMIN_MESSAGE,
+    ModelSetting,
+    ModelSettingsView,
+    ModelStatus,
+    Workspace,
+    user_folder_name,
+)
 from .writing.draft import (
     MISSING_MATERIAL_TEXT,
     NO_MODEL_MESSAGE,
@@ -74,6 +82,7 @@ from .writing.runner import DraftOutcome
 __all__ = [
     "EXAMPLES_DIR",
     "MISSING_MATERIAL_TEXT",
+    "NOT_ADMIN_MESSAGE",
     "NO_MODEL_MESSAGE",
     "SECTION_KINDS",
     "CheckReport",
@@ -137,4 +146,5 @@ __all__ = [
     "plan_from_json",
     "plan_to_json",
     "strip_control_chars",
+    "user_folder_name",
 ]

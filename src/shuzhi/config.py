@@ -164,6 +164,20 @@ class Settings(BaseSettings):
         "each built without arguments and attached to every model call.",
     )
 
+    # --- several users at once (the app served to a department)
+    multi_user: bool = Field(
+        default=False,
+        description="Serve several people at once: each browser (or each st.login user) gets its own workspace "
+        "under <data_dir>/users/, the example corpus is shared and read-only except for SHUZHI_ADMINS. "
+        "Off: one person, one workspace (<data_dir>/workspace.sqlite3), who may change the corpus.",
+    )
+    admins: str = Field(
+        default="",
+        description="Comma-separated identities (st.login e-mail or sub, or a browser workspace id ?w=...) allowed "
+        "to change the shared corpus when SHUZHI_MULTI_USER is on; empty = nobody in the app (the command line "
+        "still may). Not used when multi-user is off.",
+    )
+
     @property
     def user_rules_dir(self) -> Path:
         return self.rules_dir or self.data_dir / "rules"

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -123,6 +125,86 @@ _CLIENTS_LOCK = threading.Lock()
 EXAMPLES_DIR = REPO_ROOT / "examples"
 _HASHED_NAME = re.compile(r"^(?:\d+_)?[0-9a-f]{8,}$", re.I)  # corpus files named by content hash
 
+# ------------------------------------------------------------------ several users (SHUZHI_MULTI_USER)
+USERS_DIR_NAME = "users"  # <data_dir>/users/<user_folder_name(id)>/workspace.sqlite3
+USER_STORE_NAME = "workspace.sqlite3"
+MAX_USER_ID_CHARS = 256
+_USER_STORES_KEPT = 256  # open user stores remembered per process (an evicted one closes when unused)
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
+NOT_ADMIN_MESSAGE = ("范文库由管理员统一维护，您没有修改权限：可以浏览和检索范文，但不能上传、删除或重新建立索引。"
+                     "如需加入范文，请联系管理员（SHUZHI_ADMINS 中列出的用户）。")
+
+
+def clean_user_id(user_id: str) -> str:
+    """A user's identity as kept (surrounding spaces dropped); a Chinese ShuzhiError when it cannot be one."""
+    ident = str(user_id or "").strip()
+    if not ident:
+        raise ShuzhiError("无法识别当前用户，请重新打开页面或重新登录。", "empty user id")
+    if len(ident) > MAX_USER_ID_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in ident):
+        raise ShuzhiError("无法识别当前用户（用户标识过长或含有控制字符），请重新打开页面或重新登录。",
+                          f"unusable user id ({len(ident)} chars)")
+    return ident
+
+
+def user_folder_name(user_id: str) -> str:
+    """The one folder name (never a path: no separator, never "." or "..") for a user's identity.
+
+    A readable part (letters, digits, @ . _ - of the identity, at most 40) and the first 16 hex digits of
+    the identity's SHA-256, so "a/b" and "a_b" get different folders and "../x" stays inside users/.
+    """
+    ident = clean_user_id(user_id)
+    slug = _SLUG_UNSAFE.sub("_", ident)[:40].strip("._-") or "user"
+    return f"{slug}-{hashlib.sha256(ident.encode('utf-8')).hexdigest()[:16]}"
+
+
+def admin_ids(settings: Settings) -> frozenset[str]:
+    """SHUZHI_ADMINS as identities compared without case."""
+    return frozenset(a.strip().casefold() for a in settings.admins.split(",") if a.strip())
+
+
+def may_change_corpus(settings: Settings, user_id: str | None) -> bool:
+    """Whether a workspace may change the shared corpus: always without a user (one person, the command
+    line, the app's own start-up) or with multi-user off; with it on, only an identity in SHUZHI_ADMINS."""
+    if user_id is None or not settings.multi_user:
+        return True
+    return user_id.strip().casefold() in admin_ids(settings)
+
+
+class _LazyStore:
+    """A workspace's store, opened on first use (so a failure to open it is met where the store is used, and a
+    workspace that never needs it does not create it) and shared by the workspaces derived from it."""
+
+    def __init__(self, store: WorkspaceStore | None, opener: Callable[[], WorkspaceStore]) -> None:
+        self._lock = threading.Lock()
+        self._store = store
+        self._opener = opener
+
+    def get(self) -> WorkspaceStore:
+        with self._lock:
+            if self._store is None:
+                self._store = self._opener()
+            return self._store
+
+
+class _UserStores:
+    """The open stores of the users, shared by every workspace derived from one base (one per process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stores: OrderedDict[Path, WorkspaceStore] = OrderedDict()
+
+    def get(self, path: Path) -> WorkspaceStore:
+        with self._lock:
+            store = self._stores.get(path)
+            if store is None:
+                store = WorkspaceStore(path)
+                self._stores[path] = store
+                while len(self._stores) > _USER_STORES_KEPT:
+                    # Not closed here: a drafting thread may still hold it; the connection closes with its last user.
+                    self._stores.popitem(last=False)
+            self._stores.move_to_end(path)
+            return store
+
 
 @dataclass(frozen=True)
 class ModelStatus:
@@ -178,9 +260,13 @@ class Workspace:
         self._index = index
         self._client = client
         self._clients: dict[LLMConfig, ChatClient] = clients if clients is not None else {}
-        self._store = store
+        settings_now = self.settings
+        self._store = _LazyStore(store, lambda: WorkspaceStore(settings_now.store_path,
+                                                               legacy_dir=settings_now.drafts_dir))
         self._startup_settings = self.settings  # before any session's model settings (`with_model`)
         self._overrides = ModelOverrides()
+        self._user_id: str | None = None  # None: the one person of a single-user data dir (or the command line)
+        self._user_stores = _UserStores()
 
     @classmethod
     def open(cls, data_dir: Path | str | None = None, **overrides: Any) -> Workspace:
@@ -195,8 +281,47 @@ class Workspace:
         The data directory must stay the same: the index and the store belong to it.
         """
         if settings.data_dir != self.settings.data_dir:
-            return Workspace(settings)
-        return Workspace(settings, index=self.corpus_index, store=self.store, clients=self._clients)
+            fresh = Workspace(settings)
+            return fresh.for_user(self._user_id) if self._user_id is not None else fresh
+        workspace = Workspace(settings, index=self.corpus_index, clients=self._clients)
+        workspace._store = self._store  # opened when first used, by whichever workspace needs it
+        workspace._user_id = self._user_id
+        workspace._user_stores = self._user_stores
+        return workspace
+
+    # ------------------------------------------------------------ users (SHUZHI_MULTI_USER)
+    def for_user(self, user_id: str) -> Workspace:
+        """The workspace of one user: the same settings, corpus index and embedding model as this one, but
+        the user's own store, `<data_dir>/users/<user_folder_name(user_id)>/workspace.sqlite3` (opened once
+        per process). Corpus changes are refused unless the user may make them (`is_admin`).
+        A Chinese ShuzhiError for an unusable identity (empty, too long, control characters)."""
+        ident = clean_user_id(user_id)
+        path, stores = self.user_dir(ident) / USER_STORE_NAME, self._user_stores
+        workspace = Workspace(self.settings, index=self.corpus_index, clients=self._clients)
+        workspace._store = _LazyStore(None, lambda: stores.get(path))  # opened (once per process) when first used
+        workspace._user_id = ident
+        workspace._user_stores = self._user_stores
+        workspace._startup_settings = self._startup_settings
+        workspace._overrides = self._overrides
+        return workspace
+
+    def user_dir(self, user_id: str) -> Path:
+        """The folder of a user's own files: always directly inside `<data_dir>/users/`."""
+        return self.settings.data_dir / USERS_DIR_NAME / user_folder_name(user_id)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user this workspace belongs to; None for the single-user workspace (and the command line)."""
+        return self._user_id
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this workspace may change the shared corpus (upload, remove, re-index); see `may_change_corpus`."""
+        return may_change_corpus(self.settings, self._user_id)
+
+    def _require_admin(self, action: str) -> None:
+        if not self.is_admin:
+            raise ShuzhiError(NOT_ADMIN_MESSAGE, f"corpus change refused ({action}) for non-admin user {self._user_id!r}")
 
     def with_model(self, overrides: ModelOverrides) -> Workspace:
         """A workspace using one session's model settings over the settings it started with, sharing
@@ -215,10 +340,7 @@ class Workspace:
     # ------------------------------------------------------------ collaborators
     @property
     def store(self) -> WorkspaceStore:
-        with self._lock:
-            if self._store is None:
-                self._store = WorkspaceStore(self.settings.store_path, legacy_dir=self.settings.drafts_dir)
-            return self._store
+        return self._store.get()
 
     @property
     def corpus_index(self) -> CorpusIndex:
@@ -275,6 +397,7 @@ class Workspace:
         The remembered folders that `add` extends are read once this build holds the index lock,
         so two `--add` runs at once keep both folders.
         """
+        self._require_admin("build_index")
         if add and not corpus_dirs:
             raise ShuzhiError("追加范文目录时要给出目录，例如：shuzhi index --corpus 新目录 --add。")
         dirs = list(corpus_dirs) if corpus_dirs else None
@@ -305,16 +428,20 @@ class Workspace:
         its own Chinese message and is not kept, the others are stored under names the code makes
         (content hash) in `<data_dir>/corpus_uploads/` and indexed; the name is display text only. A file
         whose content is already in the corpus is reported as a duplicate. `on_progress(done, total, message)`.
+        Refused (Chinese ShuzhiError) for a user who may not change the corpus (`is_admin`); so are the next two.
         """
+        self._require_admin("add_corpus_files")
         return add_files(self.corpus_index, files, on_progress)
 
     def remove_corpus_document(self, doc_id: str, on_progress: Callable[[str], None] | None = None) -> IndexReport:
         """Remove an uploaded document (its file and every passage of it); built-in and `--corpus` folder
         documents are refused with a Chinese ShuzhiError (they are managed as folders)."""
+        self._require_admin("remove_corpus_document")
         return remove_document(self.corpus_index, doc_id, on_progress)
 
     def rebuild_index(self, on_progress: Callable[[str], None] | None = None) -> IndexReport:
         """Parse and embed every remembered corpus folder (uploads included) again from scratch."""
+        self._require_admin("rebuild_index")
         return rebuild(self.corpus_index, on_progress)
 
     def search(self, query: str, *, kind: str | None = None, theme: str | None = None, year: int | None = None,
