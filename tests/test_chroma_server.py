@@ -216,6 +216,11 @@ def test_second_machine_searches_the_first_machines_index_and_follows_its_reinde
     assert "首次使用" not in err  # B did not build its own (built-in) corpus into the shared collection
     for name in ("chunks.jsonl", "manifest.json"):
         assert (tmp_path / "B" / "index" / name).read_bytes() == (tmp_path / "A" / "index" / name).read_bytes()
+    # B made its own vector matrix from the server's vectors: the same as A's, so its searches need no Chroma copy.
+    import numpy as np
+
+    mine, theirs = (np.load(tmp_path / m / "index" / "vectors.npy") for m in ("B", "A"))
+    assert mine.shape == theirs.shape and np.allclose(mine, theirs, atol=1e-6)
     assert [first_b] + [cli.search(b, q, kind) for q, kind in QUERIES[1:]] == \
         [cli.search(a, q, kind) for q, kind in QUERIES]
 
@@ -256,10 +261,10 @@ def test_a_second_machines_build_waits_for_the_writer_lease(tmp_path: Path, serv
 
 
 # ---------------------------------------------------------------- 3. the server is down
-def test_server_down_search_is_keyword_only_with_a_warning_and_a_fresh_machine_gets_an_error(
+def test_server_down_search_uses_the_local_copy_with_a_warning_and_a_fresh_machine_gets_an_error(
         tmp_path: Path, server: ChromaServer, embed_stub: EmbedStub, cli: Cli) -> None:
-    """Server stopped: A (has a local index) searches by keywords, exit 0, and stderr says why and that
-    the hits are keyword-only; B (no index) `search` and A's `index` stop with exit 2 and the same
+    """Server stopped: A (has a local index and its vector matrix) searches its own copy, exit 0, and stderr
+    says why and that the copy may not be the server's latest; B (no index) `search` and A's `index` stop with exit 2 and the same
     Chinese cause; no traceback (real processes: their stderr is what a user sees)."""
     a = cli_env(tmp_path / "A", embed_stub, **server.env())
     b = cli_env(tmp_path / "B", embed_stub, **server.env())
@@ -269,7 +274,7 @@ def test_server_down_search_is_keyword_only_with_a_warning_and_a_fresh_machine_g
     hits, err = _search(a, *QUERIES[0])
     where = f"127.0.0.1:{server.port}"
     assert hits and {h for h, _ in hits} <= set(_chunk_ids(tmp_path / "A"))
-    assert f"无法连接 Chroma 服务器 {where}" in err and "只按关键词" in err and "SHUZHI_CHROMA_HOST" in err
+    assert f"无法连接 Chroma 服务器 {where}" in err and "可能不是服务器上的最新版本" in err and "SHUZHI_CHROMA_HOST" in err
     for env, args in ((b, ("search", QUERIES[0][0])), (a, ("index",))):
         code, out, err = shuzhi(env, *args)
         assert code == 2, (args, err)

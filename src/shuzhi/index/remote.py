@@ -209,7 +209,16 @@ def publish(settings: Settings, dense: DenseStore, chunk_ids: Sequence[str]) -> 
 
 
 # ---------------------------------------------------------------- reader side
-def pull(settings: Settings, dense_store: Callable[[], DenseStore | None]) -> bool:
+def stale_message(settings: Settings, exc: Exception) -> str:
+    """A machine with its own index cannot reach the server: it searches the copy it has, and says so."""
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    cause = "连接不上" if "could not connect" in str(exc).lower() or "连接不上" in str(exc) else type(exc).__name__
+    return (f"无法连接 Chroma 服务器 {where}（{cause}）：本次用本机上次取得的索引检索，可能不是服务器上的最新版本；"
+            "建立或更新索引需要这台服务器。请确认服务器已启动，并检查 SHUZHI_CHROMA_HOST、SHUZHI_CHROMA_PORT 设置。")
+
+
+def pull(settings: Settings, dense_store: Callable[[], DenseStore | None],
+         warn: Callable[[str], None] | None = None) -> bool:
     """Bring the local chunks.jsonl, manifest.json and bm25/ to the server's current version.
 
     True when they were replaced. Does nothing while a build of this machine runs or was interrupted
@@ -243,12 +252,15 @@ def pull(settings: Settings, dense_store: Callable[[], DenseStore | None]) -> bo
         bm25 = _download(side, head, "b", head.bm25_pages) if head.bm25_pages else b""
     except Exception as exc:
         log.warning("could not read the shared index from %s: %r", server_of(settings), exc)
+        if warn is not None and paths["chunks"].is_file():
+            warn(stale_message(settings, getattr(exc, "__cause__", None) or exc))
+        _last_pull.pop(key, None)  # try again next time rather than in 5 s
         return False
     if _sha(chunks_text) != head.chunks_sha or _sha(manifest_text) != head.manifest_sha:
         log.warning("shared index %s changed while it was read; keeping the local index", head.version)
         _last_pull.pop(key, None)
         return False
-    _install(settings, head, chunks_text, manifest_text, bm25)
+    _install(settings, head, chunks_text, manifest_text, bm25, dense)
     return True
 
 
@@ -266,10 +278,12 @@ def _download(side: Any, head: Head, tag: str, count: int) -> bytes:
     return _unpage([by_id[i] for i in ids])
 
 
-def _install(settings: Settings, head: Head, chunks_text: str, manifest_text: str, bm25: bytes) -> None:
+def _install(settings: Settings, head: Head, chunks_text: str, manifest_text: str, bm25: bytes,
+             dense: DenseStore | None = None) -> None:
     from ..models import Chunk
     from .bm25 import LexicalIndex
     from .build import index_paths
+    from .matrix import write_matrix
 
     paths = index_paths(settings)
     chunks = [Chunk(**json.loads(line)) for line in chunks_text.splitlines() if line.strip()]
@@ -281,10 +295,23 @@ def _install(settings: Settings, head: Head, chunks_text: str, manifest_text: st
     lexical = _published_bm25(settings, bm25, ids) if bm25 else None
     if lexical is None:  # none published (or not for these chunks): the same chunks in order give the same rows
         lexical = LexicalIndex.build(ids, [c.context_text for c in chunks])
+    # This machine's own vector matrix (matrix.py), from the server's vectors: its searches then never copy
+    # every vector out of Chroma. Without it (Chroma unreadable) searches read Chroma, as before.
+    manifest = json.loads(manifest_text)
+    manifest["vectors"] = {}
+    vectors: dict[str, Any] = {}
+    if dense is not None:
+        try:
+            got_ids, matrix = dense.vectors()
+            vectors = dict(zip(got_ids, matrix, strict=True))
+        except Exception as exc:
+            log.warning("could not read the server's vectors for a local matrix: %r", exc)
     with commit_lock(settings.index_dir, shared=False, wait_s=settings.index_lock_wait_s):
         write_atomic(paths["chunks"], chunks_text)
         lexical.save(paths["bm25"])
-        write_atomic(paths["manifest"], manifest_text)
+        if vectors and dense is not None:
+            manifest["vectors"] = write_matrix(settings.index_dir, chunks, vectors, dense.name)
+        write_atomic(paths["manifest"], json.dumps(manifest, ensure_ascii=False, indent=1))
         _save_local_state(settings, head)
     log.info("took index version %s (%d chunks, by %s) from %s", head.version, head.chunks, head.writer,
              server_of(settings))

@@ -230,7 +230,7 @@ class CorpusIndex:
         the next `ensure_index` or bare `shuzhi index` resumes it from its folders. While a build
         runs, the last complete index (if any) is the index.
         """
-        if self.settings.chroma_host and pull(self.settings, self._dense_store):  # another machine re-indexed
+        if self.settings.chroma_host and pull(self.settings, self._dense_store, self._warn):  # another machine re-indexed
             self._corpus, self._matrix, self._vector_count = None, None, None  # the shared server (remote.py)
         paths = index_paths(self.settings)
         chunks = paths["chunks"]
