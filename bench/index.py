@@ -172,7 +172,8 @@ def run(args: argparse.Namespace, root: Path) -> None:
           f"ratio {one_s / cold_s:.3f}")
     print(f"  each: {', '.join(f'{t:.2f} s' for t in one_file)}; passages embedded {one_file_embedded}, "
           f"in the embedder {', '.join(f'{t:.2f} s' for t in one_file_embed_s)}")
-    print(f"cold `python -m shuzhi index` (fresh process) {cli_s:8.2f} s")
+    shown = "skipped (--no-cli)" if args.no_cli else f"{cli_s:8.2f} s"
+    print(f"cold `python -m shuzhi index` (fresh process) {shown}")
     print(f"peak RSS (ru_maxrss): after model load {rss_start:.0f} MB, end {peak:.0f} MB; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(json.dumps({
