@@ -9,7 +9,7 @@ export ANONYMIZED_TELEMETRY := False
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test venv deps dev-deps system-deps index lint clean
+.PHONY: run test venv deps dev-deps bench-deps system-deps index lint clean
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "需要 Python 3.11 或更新版本（当前：$(PY)）"; exit 1; }
@@ -25,8 +25,14 @@ $(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
+$(VENV)/.bench-deps: requirements-bench.txt $(VENV)/.deps
+	$(BIN)/pip install -q -r requirements-bench.txt
+	@touch $@
+
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
+# The LangChain baseline of bench/retrieval.py; the app itself never needs it.
+bench-deps: $(VENV)/.bench-deps
 
 # The browser test needs Chromium and CJK fonts; install them when we are root and they are missing.
 system-deps:
