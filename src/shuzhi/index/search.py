@@ -14,7 +14,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ EMPTY_INDEX_MESSAGE = "范文库为空，请先运行 `shuzhi index`（可用 --
 EMPTY_QUERY_MESSAGE = "请输入检索内容。"
 INTERRUPTED_MESSAGE = "上次建立范文库索引没有完成，请运行 `shuzhi index` 继续（沿用当时的范文目录）。"
 QUERY_CACHE_SIZE = 256
+MASK_CACHE_SIZE = 64  # filter masks kept per loaded corpus (one per kind × theme combination in use)
 # A query longer than this is cut before BM25 and embedding: a pasted 40,000-character report
 # took 19 s to tokenize and embed; e5 models are trained on at most 512 tokens, and a search
 # query (a heading, a note line) is far shorter. rewrite.py already sends at most 400 chars.
@@ -74,6 +75,7 @@ class _Corpus:
     lexical: LexicalIndex
     replica: VectorMatrix | None = None  # the build's vector matrix (matrix.py), memory-mapped
     replica_collection: str = ""  # the Chroma collection (embedder) it was written from
+    _masks: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, settings: Settings) -> _Corpus:
@@ -103,18 +105,25 @@ class _Corpus:
         )
 
     def mask(self, filters: SearchFilters | None) -> np.ndarray | None:
+        """Rows passing FILTERS (None: no filter). The kind/theme/year part is computed once per
+        combination (comparing 100k-row object columns costs milliseconds per search)."""
         if filters is None:
             return None
-        mask = np.ones(len(self.chunks), dtype=bool)
-        active = False
-        for column, value in ((self.kind, filters.kind), (self.theme, filters.theme), (self.year, filters.year)):
-            if value:
-                mask &= column == value
-                active = True
+        key = (filters.kind or None, filters.theme or None, filters.year or None)
+        mask = self._masks.get(key) if any(key) else None
+        if mask is None and any(key):
+            mask = np.ones(len(self.chunks), dtype=bool)
+            for column, value in ((self.kind, key[0]), (self.theme, key[1]), (self.year, key[2])):
+                if value:
+                    mask &= column == value
+            mask.setflags(write=False)
+            if len(self._masks) >= MASK_CACHE_SIZE:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[key] = mask
         if filters.exclude_doc_ids:
-            mask &= ~np.isin(self.doc_id, list(filters.exclude_doc_ids))
-            active = True
-        return mask if active else None
+            excluded = ~np.isin(self.doc_id, list(filters.exclude_doc_ids))
+            mask = excluded if mask is None else mask & excluded
+        return mask
 
 
 # ---------------------------------------------------------------- fusion and diversity
