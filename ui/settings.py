@@ -160,8 +160,8 @@ def model_section() -> None:
         c3.number_input("温度（越低越稳妥，越高越多变化）", min_value=0.0, max_value=2.0, step=0.1, key=W_TEMPERATURE)
         with c3:
             _source(view, ModelField.TEMPERATURE)
-        c4.number_input("并发节数（同时起草几节；0 = 自动：各节同时起草，不超过接口的上限）", min_value=0, max_value=16,
-                        step=1, key=W_CONCURRENCY)
+        c4.number_input("并发节数（同时起草几节）", min_value=0, max_value=16, step=1, key=W_CONCURRENCY,
+                        help="0 = 自动：各节同时起草，不超过所选接口的上限（预设中的 max_concurrency；本地 Ollama 为 1）。")
         with c4:
             _source(view, ModelField.MAX_CONCURRENCY)
         b1, b2 = st.columns(2)
