@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -358,6 +359,29 @@ def sync_vectors(dense: DenseStore, chunks: list[Chunk], old: dict[str, Chunk], 
     return len(todo)
 
 
+class _Background:
+    """FN run in a daemon thread (a Ctrl-C of the build does not wait for it); `result()` joins and re-raises."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="index-keywords", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _all_vectors(settings: Settings, dense: DenseStore, chunks: Sequence[Chunk], fresh: dict[str, np.ndarray],
                  old_ids: Sequence[str], rebuild: bool) -> dict[str, np.ndarray] | None:
     """Every chunk's vector for the matrix: those this build wrote, the last matrix's, then Chroma's for
@@ -479,6 +503,20 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
     except ShuzhiError:
         restore_intent(settings, intent)
         raise
+    ids = [c.id for c in collected.chunks]
+
+    # A chunk id hashes its heading path and text: the same ids in the same order are the same BM25
+    # rows, so an unchanged corpus keeps its saved BM25 (tokenizing is most of a no-change build).
+    saved = LexicalIndex.load(paths["bm25"]) if manifest.fingerprint == fingerprint else None
+    keywords: _Background | None = None
+    if saved is None or saved.ids != ids:
+        progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
+        # Words of chunks an earlier build tokenized (same pipeline fingerprint: same tokenizer and words).
+        cached = LexicalIndex.cached_tokens(paths["bm25"]) if manifest.fingerprint == fingerprint else {}
+        texts = [c.context_text for c in collected.chunks]
+        # Tokenizing (Python, jieba) runs beside the dense side, whose embedding model (C) and Chroma writes
+        # (Rust) release the interpreter: on two cores the keyword index costs little extra time.
+        keywords = _Background(lambda: LexicalIndex.build(ids, texts, cached))
     embedded, dense_ok = 0, dense is not None
     fresh_vectors: dict[str, np.ndarray] = {}
     if dense is not None:
@@ -492,17 +530,11 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
             dense_ok = False
     vectors = _all_vectors(settings, dense, collected.chunks, fresh_vectors, list(old), rebuild) \
         if dense is not None else None
-    ids = [c.id for c in collected.chunks]
-    # A chunk id hashes its heading path and text: the same ids in the same order are the same BM25
-    # rows, so an unchanged corpus keeps its saved BM25 (tokenizing is most of a no-change build).
-    saved = LexicalIndex.load(paths["bm25"]) if manifest.fingerprint == fingerprint else None
-    if saved is not None and saved.ids == ids:
-        lexical, fresh = saved, False
+    if keywords is not None:
+        lexical, fresh = keywords.result(), True
     else:
-        progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
-        # Words of chunks an earlier build tokenized (same pipeline fingerprint: same tokenizer and words).
-        cached = LexicalIndex.cached_tokens(paths["bm25"]) if manifest.fingerprint == fingerprint else {}
-        lexical, fresh = LexicalIndex.build(ids, [c.context_text for c in collected.chunks], cached), True
+        assert saved is not None
+        lexical, fresh = saved, False
     collected.manifest.fingerprint = fingerprint
     collected.manifest.corpus_dirs = [str(d) for d in dirs]
     collected.manifest.skipped = {s.split("：", 1)[0]: s for s in skipped}
