@@ -236,11 +236,13 @@ def iter_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
     target = ExemplarTarget(year=plan.year, org_type=plan.org_type or org_type_of(plan.org))
     sections = drafted_sections(plan)
     queries = [exemplar_query(s, g) for s in sections if not lacks_material(s, g) and g.borrows(s.kind)]
+    # An index without a batch (a test double, another retriever) embeds each query in its search.
+    prefetch = getattr(index, "prefetch_queries", None)
     for n, section in enumerate(sections):
-        if index is not None and n <= 1:
+        if prefetch is not None and n <= 1:
             # The first section's query alone (its model call starts a few ms later), then all the
             # others in one embedding call, made while that first call runs.
-            index.prefetch_queries(queries[:1] if n == 0 else queries[1:])
+            prefetch(queries[:1] if n == 0 else queries[1:])
         if lacks_material(section, g):
             yield SectionJob(section, (), (), skip=True)
             continue
