@@ -174,7 +174,6 @@ def test_the_first_model_call_starts_before_the_later_sections_are_retrieved(use
     """Exemplars of later sections are retrieved while the first call runs. Made deterministic by holding
     both sides: a later section's retrieval waits for the first request to reach the stub, and the stub
     holds that request until a later retrieval has happened. Without the overlap neither would come."""
-    settings = Settings(data_dir=use_built_index)
     first_request = threading.Event()
     later_search = threading.Event()
     queries: list[str] = []
@@ -197,9 +196,10 @@ def test_the_first_model_call_starts_before_the_later_sections_are_retrieved(use
 
     with StubLLMServer(responder=responder) as stub:
         llm_env(stub, timeout_s=60)
+        settings = Settings(data_dir=use_built_index)  # after llm_env: the model settings are read here
         ws = Workspace(settings, index=WatchedIndex(settings))
         outcome = ws.draft(_plan(ws))
-    assert not outcome.failed and len(set(queries)) >= 8
+    assert outcome.model_configured and outcome.sections and not outcome.failed and len(set(queries)) >= 8
     assert "未重叠" not in "".join(s.text for s in outcome.sections)
 
 
