@@ -192,7 +192,7 @@ class CorpusIndex:
         self._embedder: EmbeddingFunction[Documents] | None = None
         self._dense: DenseStore | None = None
         self._corpus: _Corpus | None = None
-        self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # (vectors by position, has-vector)
+        self._matrix: VectorMatrix | None = None  # vectors copied from Chroma (an index without its own matrix)
         self._vector_count: int | None = None
         # Drafting asks the same query with and without a theme filter: embed it once.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -433,7 +433,7 @@ class CorpusIndex:
             if mask is None:
                 hits = dense.query(vector, min(depth, self._vector_count))
                 return [corpus.pos[cid] for cid, _ in hits if cid in corpus.pos]
-            return self._exact_ranking(vector, mask, depth)
+            return self._vector_matrix(corpus).rank(vector, depth, mask)
         except IndexUnavailable as exc:
             self._warn(exc.user_message)
         except Exception as exc:  # a failing endpoint degrades to lexical search, it does not stop it
@@ -478,34 +478,18 @@ class CorpusIndex:
                 self._query_vectors.popitem(last=False)
         return vector
 
-    def _vector_matrix(self, corpus: _Corpus) -> tuple[np.ndarray, np.ndarray]:
-        """All vectors in chunk order, loaded once per build (exact filtered search needs them)."""
+    def _vector_matrix(self, corpus: _Corpus) -> VectorMatrix:
+        """For an index without a vector matrix of its own (matrix.py): every vector copied out of Chroma,
+        once per build, as a matrix in memory (its kind filter is then the mask alone)."""
         with self._lock:
             if self._matrix is None:
                 dense = self._dense_store()
                 assert dense is not None
                 ids, matrix = dense.vectors()
-                dim = matrix.shape[1] if matrix.size else 1
-                full = np.zeros((len(corpus.chunks), dim), dtype=np.float32)
-                present = np.zeros(len(corpus.chunks), dtype=bool)
-                for row, cid in enumerate(ids):
-                    pos = corpus.pos.get(cid)
-                    if pos is not None:
-                        full[pos] = matrix[row]
-                        present[pos] = True
-                self._matrix = (full, present)
+                rows = [(row, corpus.pos[cid]) for row, cid in enumerate(ids) if cid in corpus.pos]
+                self._matrix = VectorMatrix(matrix[[r for r, _ in rows]] if rows else matrix,
+                                            np.array([p for _, p in rows], dtype=np.int64), {})
             return self._matrix
-
-    def _exact_ranking(self, vector: np.ndarray, mask: np.ndarray, depth: int) -> list[int]:
-        matrix, present = self._vector_matrix(self._corpus_state())
-        rows = np.flatnonzero(mask & present)
-        if rows.size == 0:
-            return []
-        sims = matrix[rows] @ vector
-        if rows.size > depth:
-            top = np.argpartition(-sims, depth - 1)[:depth]
-            rows, sims = rows[top], sims[top]
-        return [int(r) for r in rows[np.argsort(-sims, kind="stable")]]
 
     # ------------------------------------------------------------ reading
     def chunks(self, kind: str | None = None) -> list[Chunk]:
