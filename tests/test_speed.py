@@ -1,6 +1,7 @@
 """What makes drafting and retrieval fast, checked by behaviour (the figures are in bench/):
-the memory-mapped vector matrix, one embedding call for all sections' queries, the first model call
-starting before the last section's exemplars are retrieved, and the default concurrency."""
+the memory-mapped vector matrix, one embedding call for all sections' queries, an outline's queries
+embedded before the draft (and never twice), the short text the embedding model reads, the first model
+call starting before the last section's exemplars are retrieved, and the default concurrency."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from llm_stub import StubLLMServer
 from shuzhi.api import Workspace
 from shuzhi.config import Settings
 from shuzhi.index.matrix import ROWS_FILE, VECTORS_FILE
-from shuzhi.index.search import CorpusIndex
+from shuzhi.index.search import CorpusIndex, dense_text
 from shuzhi.models import SearchFilters
 
 NOTES = Path(__file__).resolve().parent.parent / "examples" / "notes_jiguan_2024.md"
@@ -201,6 +202,79 @@ def test_the_first_model_call_starts_before_the_later_sections_are_retrieved(use
         outcome = ws.draft(_plan(ws))
     assert outcome.model_configured and outcome.sections and not outcome.failed and len(set(queries)) >= 8
     assert "未重叠" not in "".join(s.text for s in outcome.sections)
+
+
+def test_an_outline_warmed_up_is_drafted_without_embedding_again(use_built_index: Path, llm_env: Any) -> None:
+    """`prepare_draft` (the app calls it when it shows an outline) embeds the outline's queries in the
+    background; the draft then makes no embedding call and gets the exemplars an unwarmed draft gets."""
+    embedder = CountingEmbedder()
+    with StubLLMServer(responder=lambda body: "一是按笔记写成的段落。") as stub:
+        llm_env(stub)
+        settings = Settings(data_dir=use_built_index)
+        ws = Workspace(settings, index=CorpusIndex(settings, embedder=embedder))  # type: ignore[arg-type]
+        plan = _plan(ws)
+        embedder.query_calls.clear()
+        warming = ws.prepare_draft(plan)
+        assert warming is not None
+        warming.result(timeout=60)
+        assert embedder.query_calls and sum(embedder.query_calls) >= 8
+        embedder.query_calls.clear()
+        warmed = ws.draft(plan)
+        assert embedder.query_calls == [] and ws.prepare_draft(plan) is None  # nothing left to embed
+        cold = Workspace(settings).prepare(plan)
+    assert not warmed.failed and len(warmed.jobs) == len(cold) >= 8
+    assert [[h.chunk.id for h in j.exemplars] for j in warmed.jobs] == [[h.chunk.id for h in j.exemplars] for j in cold]
+
+
+def test_a_draft_started_while_the_outline_warms_up_embeds_each_query_once(use_built_index: Path,
+                                                                          llm_env: Any) -> None:
+    """The draft waits for the queries the warm-up is embedding instead of embedding them a second time."""
+    draft_asked = threading.Event()
+    texts: list[str] = []
+
+    class HeldEmbedder(CountingEmbedder):
+        def embed_query(self, input: list[str]) -> Any:
+            texts.extend(input)
+            draft_asked.wait(timeout=20)  # the warm-up's call is still running when the draft asks
+            return super().embed_query(input)
+
+    class WatchedIndex(CorpusIndex):
+        def prefetch_queries(self, queries: Any) -> None:
+            draft_asked.set()
+            super().prefetch_queries(queries)
+
+    embedder = HeldEmbedder()
+    with StubLLMServer(responder=lambda body: "一是按笔记写成的段落。") as stub:
+        llm_env(stub)
+        settings = Settings(data_dir=use_built_index)
+        index = WatchedIndex(settings, embedder=embedder)  # type: ignore[arg-type]
+        ws = Workspace(settings, index=index)
+        plan = _plan(ws)
+        texts.clear()
+        draft_asked.clear()
+        assert ws.prepare_draft(plan) is not None
+        outcome = ws.draft(plan)
+    assert draft_asked.is_set() and not outcome.failed
+    assert len(texts) == len(set(texts)) >= 8, texts
+
+
+@pytest.mark.parametrize(("query", "limit", "expected"), [
+    pytest.param("发展党员2名，预备党员转正1名", 0, "发展党员名，预备党员转正名", id="counts-left-out"),
+    pytest.param("党费收缴率100%；  主题党日12次", 0, "党费收缴率；主题党日次", id="percent-and-spaces"),
+    pytest.param("夯实组织基础，提升支部标准化规范化水平 三会一课：支部党员大会5次", 24,
+                 "夯实组织基础，提升支部标准化规范化水平 三会一课", id="cut-to-the-limit"),
+    pytest.param("2024", 32, "2024", id="all-digits-kept-whole"),
+    pytest.param("下一步打算", 32, "下一步打算", id="short-query-as-is"),
+])
+def test_the_embedding_model_reads_a_short_digit_free_query(query: str, limit: int, expected: str) -> None:
+    assert dense_text(query, limit) == expected
+
+
+def test_the_keyword_side_still_reads_the_numbers(use_built_index: Path) -> None:
+    """Only the embedding model's text is shortened: a query's digits still count for BM25."""
+    index = CorpusIndex(Settings(data_dir=use_built_index, embedder="none"))
+    with_year = index.search("2023年主题教育", k=5)
+    assert with_year and any("2023" in h.chunk.text for h in with_year)
 
 
 @pytest.mark.parametrize(("env", "sections", "expected"), [

@@ -226,6 +226,7 @@ def render_generate(session_id: str, plan: Plan) -> None:
         _live_panel()
         return
     ws = workspace()
+    ws.prepare_draft(plan)  # the outline's exemplar queries are embedded while the user reads it
     has_text = any(s.text.strip() for s in ws.open_session(session_id).sections)
     if st.session_state.get(_CONFIRMING):
         st.warning(CONFIRM_ALL + "。确定吗？")

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,7 @@ from .writing.draft import (
     NO_MODEL_MESSAGE,
     DraftStopped,
     SectionJob,
+    exemplar_queries,
     iter_jobs,
     prepare_jobs,
     section_facts,
@@ -717,6 +719,24 @@ class Workspace:
             log.warning("drafting without exemplars: %s", exc.detail)
             return None
 
+    def prepare_draft(self, plan: Plan) -> Future[None] | None:
+        """Start embedding PLAN's exemplar queries in the background, so 生成初稿 finds them ready: the
+        app calls it when an outline is made or shown (the user reads it meanwhile; a draft of ten sections
+        otherwise spends about 0.2 s of its start on them). Returns at once, the future of that work (None:
+        nothing to do: no built index, a genre without corpus, all ready); it never raises, and a draft that
+        starts before it ends waits for it rather than embedding the same queries again."""
+        genre = self._genre_of(plan)
+        try:
+            if not genre.uses_corpus or not self.has_index():
+                return None
+            queries = exemplar_queries(plan, genre)
+            # The first section's query alone (a draft's first model call waits only for it), then the rest.
+            first = self.corpus_index.warm_queries(queries[:1])
+            return self.corpus_index.warm_queries(queries[1:]) or first
+        except Exception as exc:  # a warm-up is an optimisation: drafting embeds whatever it still needs
+            log.info("outline warm-up skipped: %r", exc)
+            return None
+
     def prepare(self, plan: Plan) -> list[SectionJob]:
         """Per section: its facts, its exemplars and the prompt, without calling a model."""
         genre = self._genre_of(plan)
@@ -738,13 +758,14 @@ class Workspace:
               events: DraftEvents | None = None, last_year: LastYearReport | None = None) -> DraftOutcome:
         """Draft every section; each is saved in the session the moment it finishes. LAST_YEAR (the
         report the plan's rectification part answers) is kept with the session for its checks."""
+        self.prepare_draft(plan)  # embedding starts now, beside the session's save and the client's set-up
         session_id = self._session_for(plan, notes_text, session_id, last_year)
         warnings = tuple(self.plan_warnings(plan, last_year))
         client = self.chat_client()
         if client is None:
             return DraftOutcome(session_id, plan, tuple(self.prepare(plan)), (), False, NO_MODEL_MESSAGE, warnings)
-        # Each section's model call starts as soon as its exemplars are retrieved (all queries are embedded
-        # in one call first), so retrieval for the later sections overlaps the first calls.
+        # Each section's model call starts as soon as its exemplars are retrieved (the first query embedded
+        # alone, the others in one call beside it), so retrieval for the later sections overlaps the first calls.
         genre = self._genre_of(plan)
         keys = [s.key for s in drafted_sections(plan)]
         jobs: list[SectionJob] = []

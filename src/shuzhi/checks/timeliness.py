@@ -34,10 +34,13 @@ class Campaign:
             return False
         return self.valid_until >= year or any(w in sentence for w in self.ok_if)
 
-    def found_in(self, sentence: str) -> bool:
+    def found_in(self, sentence: str, flat: str | None = None) -> bool:
+        """Whether SENTENCE cites it (FLAT: the sentence already `flatten`ed, when checking many entries)."""
         if self.pattern.pattern and self.pattern.search(sentence):
             return True
-        flat = flatten(sentence)
+        if not self.aliases:
+            return False
+        flat = flatten(sentence) if flat is None else flat
         return any(a in flat for a in self.aliases)
 
 
@@ -81,7 +84,8 @@ def out_of_time(sentence: str, year: int, source_year: int = 0) -> list[Campaign
     YEAR carries counts as out of time.
     """
     entries, _ = campaigns()
-    cited = [e for e in entries if e.found_in(sentence)]
+    flat = flatten(sentence)
+    cited = [e for e in entries if e.found_in(sentence, flat)]
     shorts = [e for e in entries if e.short is not None and e not in cited and e.short.search(sentence)]
     if source_year:
         cited += [e for e in shorts if e.year <= source_year <= e.valid_until]
@@ -104,8 +108,9 @@ def stale_references(draft_text: str, year: int, genre: Genre | None = None) -> 
         out.append(Finding(check="timeliness", severity=Severity.WARN, message=message, evidence=sentence.strip()[:120]))
 
     for sentence in g.split_sentences(draft_text, g.punctuation.full_stops + "\n"):
+        flat = flatten(sentence)
         for entry in entries:
-            if not entry.found_in(sentence):
+            if not entry.found_in(sentence, flat):
                 continue
             if entry.year > year:
                 add(

@@ -227,22 +227,31 @@ def prepare_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
     return list(iter_jobs(plan, index, settings, genre))
 
 
+def exemplar_queries(plan: Plan, genre: Genre | None = None) -> list[str]:
+    """The exemplar query of every drafted section that borrows from the corpus, in outline order."""
+    g = _plan_genre(plan, genre)
+    return [exemplar_query(s, g) for s in drafted_sections(plan) if not lacks_material(s, g) and g.borrows(s.kind)]
+
+
 def iter_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
               genre: Genre | None = None) -> Iterator[SectionJob]:
     """The jobs of `prepare_jobs`, one at a time, so drafting can start the first model call while the
-    later sections' exemplars are still being retrieved. Every section's query is embedded first, in one
-    model call (`CorpusIndex.prefetch_queries`)."""
+    later sections' exemplars are still being retrieved.
+
+    The first section's query is embedded alone (its model call starts a few ms later), the others in
+    one call in the index's background thread (`CorpusIndex.warm_queries`; nothing to do when the
+    outline warmed them up already, `Workspace.prepare_draft`).
+    """
     g = _plan_genre(plan, genre)
     target = ExemplarTarget(year=plan.year, org_type=plan.org_type or org_type_of(plan.org))
-    sections = drafted_sections(plan)
-    queries = [exemplar_query(s, g) for s in sections if not lacks_material(s, g) and g.borrows(s.kind)]
-    # An index without a batch (a test double, another retriever) embeds each query in its search.
-    prefetch = getattr(index, "prefetch_queries", None)
-    for n, section in enumerate(sections):
-        if prefetch is not None and n <= 1:
-            # The first section's query alone (its model call starts a few ms later), then all the
-            # others in one embedding call, made while that first call runs.
-            prefetch(queries[:1] if n == 0 else queries[1:])
+    queries = exemplar_queries(plan, g)
+    # An index without these (a test double, another retriever) embeds each query in its search.
+    prefetch, warm = getattr(index, "prefetch_queries", None), getattr(index, "warm_queries", None)
+    if prefetch is not None and queries:
+        prefetch(queries[:1])
+        if warm is not None:
+            warm(queries[1:])  # a search whose query is still being embedded waits for it
+    for section in drafted_sections(plan):
         if lacks_material(section, g):
             yield SectionJob(section, (), (), skip=True)
             continue

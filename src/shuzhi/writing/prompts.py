@@ -7,6 +7,7 @@ genre file (genres/<name>.yaml `prompt.voice`, `kinds.<kind>.guide`), not from p
 from __future__ import annotations
 
 import re
+import time
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -19,9 +20,14 @@ _HEADER = re.compile(r"^<!--.*?-->\s*", re.S)
 _state = {"dir": REPO_ROOT / "prompts"}
 
 
+PROMPTS_RECHECK_S = 1.0  # how long the labels found in the prompt files are trusted before looking again
+_labels: dict[str, object] = {}  # "at", "dir", "labels"
+
+
 def configure_prompts(prompts_dir: Path) -> None:
     """Read prompt files from `prompts_dir` from now on (the Workspace passes Settings.prompts_dir)."""
     _state["dir"] = Path(prompts_dir)
+    _labels.clear()
 
 
 def _prompts_dir() -> Path:
@@ -72,9 +78,23 @@ _VARIABLE_LINE = re.compile(r"^\$\{?\w+\}?\s*$")
 
 def prompt_labels() -> frozenset[str]:
     """The labels that open a block in the prompt files ("本节事实", "范文片段", "本节原文" …): a line
-    ending in a colon whose next line is only a $variable. Quoted text must not start a block of its own."""
+    ending in a colon whose next line is only a $variable. Quoted text must not start a block of its own.
+
+    Every exemplar of a draft asks (about fifty times): the folder is read again at most every
+    PROMPTS_RECHECK_S, or at once after `configure_prompts`."""
+    folder, now = _prompts_dir(), time.monotonic()
+    at, known = _labels.get("at"), _labels.get("labels")
+    if (isinstance(at, float) and isinstance(known, frozenset) and _labels.get("dir") == folder
+            and now - at < PROMPTS_RECHECK_S):
+        return known
+    found = _read_labels(folder)
+    _labels.update(at=now, dir=folder, labels=found)
+    return found
+
+
+def _read_labels(folder: Path) -> frozenset[str]:
     labels: set[str] = set()
-    for path in sorted(_prompts_dir().glob("*.md")):
+    for path in sorted(folder.glob("*.md")):
         lines = _read(path).splitlines()
         for line, following in zip(lines, lines[1:], strict=False):
             match = _LABEL_LINE.match(line.strip())
