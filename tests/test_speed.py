@@ -6,8 +6,12 @@ call starting before the last section's exemplars are retrieved, and the default
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,16 @@ from llm_stub import StubLLMServer
 
 from shuzhi.api import Workspace
 from shuzhi.config import Settings
-from shuzhi.index.matrix import ROWS_FILE, VECTORS_FILE
+from shuzhi.index.bm25 import tokenize
+from shuzhi.index.matrix import ENTRY_FILE, ROWS_FILE, VECTORS_FILE
 from shuzhi.index.search import CorpusIndex, dense_text
+from shuzhi.index.store import ChunkStore
+from shuzhi.index.wordfreq import FREQ_FILE, stored_key, stored_tokenizer, table_key
 from shuzhi.models import SearchFilters
 
-NOTES = Path(__file__).resolve().parent.parent / "examples" / "notes_jiguan_2024.md"
+REPO = Path(__file__).resolve().parent.parent
+NOTES = REPO / "examples" / "notes_jiguan_2024.md"
+SRC, CORPUS = REPO / "src", REPO / "corpus"
 QUERIES = [("理论学习不够深入", "problems"), ("下一步加强党员教育管理", "next_steps"),
            ("严格落实三会一课", None), ("主观原因是政治站位不高", "causes")]
 
@@ -60,6 +69,7 @@ def test_searching_the_matrix_finds_what_chroma_finds(built_index_dir: Path, tmp
     manifest = _manifest(data)
     manifest["vectors"] = {}
     (data / "index" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    (data / "index" / ENTRY_FILE).unlink()  # as an index written by an older version: no matrix entry at all
     from_chroma = CorpusIndex(Settings(data_dir=data)).search(query, SearchFilters(kind=kind), k=5)
     if kind is not None:  # exact both ways
         assert [h.chunk.id for h in with_matrix] == [h.chunk.id for h in from_chroma]
@@ -75,6 +85,89 @@ def test_a_search_reads_the_matrix_without_opening_chroma(use_built_index: Path)
     hits = index.search("理论学习不够深入", SearchFilters(kind="problems"), k=3)
     assert hits and hits[0].dense_rank is not None
     assert index._dense is None  # noqa: SLF001 - the point of the test: no Chroma client was made
+
+
+def test_a_search_takes_the_matrix_entry_from_its_own_file_not_the_manifest(built_index_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    """vectors.json holds the manifest's matrix entry: a reader never parses the whole manifest for it."""
+    data = _copy(built_index_dir, tmp_path)
+    entry = json.loads((data / "index" / ENTRY_FILE).read_text(encoding="utf-8"))
+    assert entry == _manifest(data)["vectors"] and entry["rows"] > 0
+    (data / "index" / "manifest.json").write_text("not json", encoding="utf-8")
+    index = CorpusIndex(Settings(data_dir=data))
+    hits = index.search("理论学习不够深入", SearchFilters(kind="problems"), k=3)
+    assert hits and hits[0].dense_rank is not None and index._dense is None  # noqa: SLF001
+
+
+def test_chunks_are_read_lazily_and_the_same_as_parsing_every_line(built_index_dir: Path, tmp_path: Path) -> None:
+    data = _copy(built_index_dir, tmp_path)
+    store = ChunkStore(data / "index" / "chunks.jsonl")
+    every = store.load()
+    table = store.open()
+    assert store.columns_path.is_file() and len(table) == len(every) > 100
+    assert table[len(table) - 1] == every[-1] and table[3] == every[3] and table[-2] == every[-2]
+    assert list(table) == every and table.ids == [c.id for c in every]
+    assert table.columns["kind"] == [str(c.kind) for c in every]
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param("rewritten", id="chunks-rewritten-by-another-program"),
+    pytest.param("columns-missing", id="no-columns-file"),
+    pytest.param("columns-broken", id="columns-file-not-json"),
+])
+def test_chunks_whose_columns_file_does_not_fit_are_all_parsed(built_index_dir: Path, tmp_path: Path,
+                                                              change: str) -> None:
+    data = _copy(built_index_dir, tmp_path)
+    store = ChunkStore(data / "index" / "chunks.jsonl")
+    every = store.load()
+    if change == "rewritten":  # one chunk fewer, written without its columns file (e.g. by hand)
+        every = every[1:]
+        store.path.write_text("".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in every),
+                              encoding="utf-8")
+    elif change == "columns-missing":
+        store.columns_path.unlink()
+    else:
+        store.columns_path.write_text("{", encoding="utf-8")
+    table = store.open()
+    assert list(table) == every and table.ids == [c.id for c in every]
+    hits = CorpusIndex(Settings(data_dir=data)).search("理论学习不够深入", SearchFilters(kind="problems"), k=3)
+    assert hits and {h.chunk.kind for h in hits} == {"problems"}
+
+
+QUERY_TEXTS = ["理论学习不够深入", "下一步加强党员教育管理", "严格落实三会一课制度", "2023年主题教育走深走实",
+               "两个维护", "发挥党支部战斗堡垒作用和党员先锋模范作用", "AI赋能智慧党建平台建设", "党费按时足额收缴"]
+
+
+def test_a_fresh_process_cuts_queries_with_the_stored_table_into_the_same_words(built_index_dir: Path) -> None:
+    """The build stores jieba's table; a process that has not loaded jieba's own uses it and gets, for every
+    query, the words jieba gives (without the second jieba's own table takes to load)."""
+    index_dir = built_index_dir / "index"
+    assert (index_dir / FREQ_FILE).is_file()
+    script = ("import json, sys, jieba\n"
+              "from pathlib import Path\n"
+              "from shuzhi.index.bm25 import query_words\n"
+              "words = [query_words(q, Path(sys.argv[1])) for q in json.loads(sys.argv[2])]\n"
+              "print(json.dumps({'words': words, 'loaded': jieba.dt.initialized}, ensure_ascii=False))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(index_dir), json.dumps(QUERY_TEXTS, ensure_ascii=False)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["loaded"] is False  # jieba's own table was never loaded
+    assert answer["words"] == [tokenize(q) for q in QUERY_TEXTS]
+
+
+def test_a_stored_table_made_from_other_words_is_not_used(built_index_dir: Path) -> None:
+    path = built_index_dir / "index" / FREQ_FILE
+    assert stored_tokenizer(path, table_key(["另一套主题词"])) is None
+    assert stored_tokenizer(path, stored_key(path)) is not None
+
+
+def test_an_unchanged_re_index_keeps_the_stored_table(built_index_dir: Path, tmp_path: Path) -> None:
+    data = _copy(built_index_dir, tmp_path)
+    path = data / "index" / FREQ_FILE
+    before = path.stat().st_mtime_ns
+    CorpusIndex(Settings(data_dir=data, corpus_dirs=[CORPUS])).build()
+    assert path.stat().st_mtime_ns == before
 
 
 def test_a_matrix_that_does_not_fit_the_chunks_is_not_used(built_index_dir: Path, tmp_path: Path) -> None:

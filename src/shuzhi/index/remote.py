@@ -281,9 +281,10 @@ def _download(side: Any, head: Head, tag: str, count: int) -> bytes:
 def _install(settings: Settings, head: Head, chunks_text: str, manifest_text: str, bm25: bytes,
              dense: DenseStore | None = None) -> None:
     from ..models import Chunk
-    from .bm25 import LexicalIndex
+    from .bm25 import LexicalIndex, save_word_table
     from .build import index_paths
-    from .matrix import write_matrix
+    from .matrix import write_matrix, write_matrix_entry
+    from .store import ChunkStore
 
     paths = index_paths(settings)
     chunks = [Chunk(**json.loads(line)) for line in chunks_text.splitlines() if line.strip()]
@@ -307,12 +308,14 @@ def _install(settings: Settings, head: Head, chunks_text: str, manifest_text: st
         except Exception as exc:
             log.warning("could not read the server's vectors for a local matrix: %r", exc)
     with commit_lock(settings.index_dir, shared=False, wait_s=settings.index_lock_wait_s):
-        write_atomic(paths["chunks"], chunks_text)
+        ChunkStore(paths["chunks"]).save_text(chunks_text, chunks)
         lexical.save(paths["bm25"])
         if vectors and dense is not None:
             manifest["vectors"] = write_matrix(settings.index_dir, chunks, vectors, dense.name)
+        write_matrix_entry(settings.index_dir, manifest["vectors"])
         write_atomic(paths["manifest"], json.dumps(manifest, ensure_ascii=False, indent=1))
         _save_local_state(settings, head)
+    save_word_table(settings.index_dir)
     log.info("took index version %s (%d chunks, by %s) from %s", head.version, head.chunks, head.writer,
              server_of(settings))
 

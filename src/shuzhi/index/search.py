@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction
 
 from ..config import Settings
 from ..corpus.uploads import is_stored_name, uploads_dir
@@ -29,11 +28,11 @@ from ..errors import IndexUnavailable, ShuzhiError
 from ..models import Chunk, Hit, IndexReport, SearchFilters
 from .bm25 import LexicalIndex
 from .build import build_index, index_paths, record_intent, resolve_corpus_dirs, restore_intent
-from .embed import NO_EMBEDDER_WARNING, load_embedder
+from .embed import NO_EMBEDDER_WARNING, Embedder, load_embedder
 from .lock import build_lock, build_running, commit_lock
-from .matrix import VectorMatrix, load_matrix
+from .matrix import VectorMatrix, load_matrix, load_matrix_entry
 from .remote import claim_writer, pull
-from .store import BuildIntent, ChunkStore, DenseStore, Manifest, collection_name
+from .store import BuildIntent, ChunkStore, ChunkTable, DenseStore, Manifest, collection_name
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ class IndexStats:
 class _Corpus:
     """Everything lexical search needs, loaded from chunks.jsonl and bm25/."""
 
-    chunks: tuple[Chunk, ...]
+    chunks: ChunkTable
     pos: dict[str, int]
     kind: np.ndarray
     theme: np.ndarray
@@ -95,10 +94,12 @@ class _Corpus:
         paths = index_paths(settings)
         # Shared commit lock: a build replacing these files waits, or is waited for (lock.py).
         with commit_lock(settings.index_dir, shared=True, wait_s=settings.index_lock_wait_s):
-            chunks = ChunkStore(paths["chunks"]).load()
+            chunks = ChunkStore(paths["chunks"]).open()
             lexical = LexicalIndex.load(paths["bm25"])
-            ids = [c.id for c in chunks]
-            meta = Manifest.load(paths["manifest"]).vectors
+            ids = chunks.ids
+            meta = load_matrix_entry(settings.index_dir)
+            if meta is None:  # an index written before vectors.json
+                meta = Manifest.load(paths["manifest"]).vectors
             collection = str(meta.get("collection") or "")
             replica = load_matrix(settings.index_dir, meta, ids, collection) if collection else None
         if lexical is None or lexical.ids != ids:
@@ -108,12 +109,11 @@ class _Corpus:
                 lexical.save(paths["bm25"])
             except OSError as exc:  # a read-only index still searches
                 log.warning("could not save BM25 index: %s", exc)
+        columns = chunks.columns
         return cls(
-            chunks=tuple(chunks), pos={cid: i for i, cid in enumerate(ids)},
-            kind=np.array([c.kind for c in chunks], dtype=object),
-            theme=np.array([c.theme for c in chunks], dtype=object),
-            year=np.array([c.year for c in chunks], dtype=np.int64),
-            doc_id=np.array([c.doc_id for c in chunks], dtype=object),
+            chunks=chunks, pos={cid: i for i, cid in enumerate(ids)},
+            kind=np.array(columns["kind"], dtype=object), theme=np.array(columns["theme"], dtype=object),
+            year=np.array(columns["year"], dtype=np.int64), doc_id=np.array(columns["doc_id"], dtype=object),
             lexical=lexical, replica=replica, replica_collection=collection,
         )
 
@@ -197,12 +197,12 @@ class CorpusIndex:
     """The built corpus index: build it, search it, read its chunks."""
 
     def __init__(self, settings: Settings,
-                 embedder: EmbeddingFunction[Documents] | None = _LOAD) -> None:
+                 embedder: Embedder | None = _LOAD) -> None:
         self.settings = settings
         self._lock = threading.RLock()
         self._embedder_arg = embedder
         self._embedder_ready = False
-        self._embedder: EmbeddingFunction[Documents] | None = None
+        self._embedder: Embedder | None = None
         self._dense: DenseStore | None = None
         self._corpus: _Corpus | None = None
         self._matrix: VectorMatrix | None = None  # vectors copied from Chroma (an index without its own matrix)
@@ -218,7 +218,7 @@ class CorpusIndex:
         if message and message not in self.warnings:
             self.warnings.append(message)
 
-    def embedder(self) -> EmbeddingFunction[Documents] | None:
+    def embedder(self) -> Embedder | None:
         with self._lock:
             if not self._embedder_ready:
                 if self._embedder_arg is _LOAD:
@@ -530,7 +530,7 @@ class CorpusIndex:
         while len(self._query_vectors) > QUERY_CACHE_SIZE:
             self._query_vectors.popitem(last=False)
 
-    def _query_vector(self, embedder: EmbeddingFunction[Documents], query: str) -> np.ndarray:
+    def _query_vector(self, embedder: Embedder, query: str) -> np.ndarray:
         text = dense_text(query, self.settings.query_embed_chars)
         with self._lock:
             flight = self._in_flight.get(text)
