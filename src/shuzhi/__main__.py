@@ -1,3 +1,4 @@
 from .cli.parser import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a worker process (index/build.py) imports it
+    raise SystemExit(main())

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant.")
     query_embed_chars: int = Field(
         default=32, ge=0,
-        description="Characters of a search query the embedding model reads, digits left out (its cost grows "
+        description="Characters of a search query the embedding model reads (its cost grows "
         "with the length: ~0.7 ms a token here; the keyword side reads the whole query); 0 = the whole query.",
     )
 

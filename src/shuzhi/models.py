@@ -160,18 +160,6 @@ class Chunk:
         """What gets embedded and BM25-indexed: heading path gives the passage its topic."""
         return f"{self.heading_path}\n{self.text}" if self.heading_path else self.text
 
-    def metadata(self) -> dict[str, str | int]:
-        return {
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "year": self.year,
-            "org_type": self.org_type,
-            "kind": self.kind,
-            "theme": self.theme,
-            "heading_path": self.heading_path,
-            "position": self.position,
-        }
-
 
 @dataclass(frozen=True)
 class Hit:

@@ -188,6 +188,7 @@ class _Collected:
     sections: int = 0
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # BM25 words of chunks a worker process cut
 
 
 def _sha256(path: Path) -> str:
@@ -236,20 +237,95 @@ def describe_document(doc: ParsedDocument) -> dict[str, Any]:
             "removed": removed[:MAX_REMOVALS_KEPT], "lead": lead}
 
 
+# Parsing (and cutting into BM25 words) is Python: with many files to parse, worker processes do it on
+# every core. Each starts in about two seconds (imports, jieba's dictionary), so only from this many files.
+PARALLEL_PARSE_FILES = 100
+_Parsed = tuple[FileEntry, list[Chunk], list[str]]
+
+
+def _start_worker(rules: Path | None) -> None:
+    from ..datafiles import configure_rules
+
+    configure_rules(rules)  # the parent's rules folder: the same parse and the same words
+
+
+def _parse_in_worker(path: str, settings: Settings) -> tuple[str, Any]:
+    """_parse in a worker process, with each chunk's BM25 words; errors as values (pickled back)."""
+    from .bm25 import tokenize
+
+    try:
+        entry, chunks, warnings = _parse(Path(path), settings)
+    except InputRejected as exc:
+        return "rejected", exc.user_message
+    except Exception as exc:
+        log.exception("failed to index %s", path)
+        return "failed", type(exc).__name__
+    return "ok", (entry, chunks, warnings, {c.id: tokenize(c.context_text) for c in chunks})
+
+
+def _parse_in_workers(paths: Sequence[Path], settings: Settings, progress: Progress,
+                      tokens: dict[str, list[str]]) -> dict[Path, tuple[str, Any]]:
+    """Each of PATHS parsed in worker processes (one per core), by path; {} when no pool could start
+    (the caller parses them itself)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from itertools import repeat
+
+    from ..datafiles import rules_dir
+
+    workers = min(4, os.cpu_count() or 1)
+    results: dict[Path, tuple[str, Any]] = {}
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(rules_dir(),)) as pool:
+            done = pool.map(_parse_in_worker, [str(p) for p in paths], repeat(settings), chunksize=4)
+            for n, (path, (status, value)) in enumerate(zip(paths, done, strict=True), start=1):
+                if status == "ok":
+                    entry, chunks, warnings, words = value
+                    tokens.update(words)
+                    value = (entry, chunks, warnings)
+                results[path] = (status, value)
+                progress(f"解析范文（{n}/{len(paths)}）")
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:  # no processes here (a sandbox): parse in this one
+        log.warning("parsing in worker processes failed, parsing here: %r", exc)
+        return {}
+    return results
+
+
 def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Manifest, old: dict[str, Chunk],
                    progress: Progress) -> _Collected:
     out = _Collected()
     seen: set[str] = set()
+    reused: dict[Path, FileEntry | None] = {}
+    for path in files:
+        try:
+            reused[path] = _reuse(old_manifest.files.get(str(path.resolve())), path, old)
+        except OSError:
+            reused[path] = None  # parsing it says what is wrong
+    todo = [p for p in files if reused[p] is None]
+    parsed: dict[Path, tuple[str, Any]] = {}  # (status, value): "ok" (entry, chunks, warnings), "rejected" …
+    if len(todo) >= PARALLEL_PARSE_FILES and (os.cpu_count() or 1) > 1:
+        parsed = _parse_in_workers(todo, settings, progress, out.tokens)
     for n, path in enumerate(files, start=1):
         key = str(path.resolve())
         try:
-            entry = _reuse(old_manifest.files.get(key), path, old)
+            entry = reused[path]
             if entry is not None:
                 chunks = [old[cid] for cid in entry.chunk_ids]
             else:
-                # The app shows this too: an upload's file name is a hash, so only the count.
-                progress(f"解析范文（{n}/{len(files)}）")
-                entry, chunks, repaired = _parse(path, settings)
+                status, value = parsed.get(path, ("here", None))
+                if status == "rejected":
+                    out.skipped.append(f"{path.name}：{value}")
+                    continue
+                if status == "failed":
+                    out.skipped.append(f"{path.name}：无法解析（{value}），已跳过。")
+                    continue
+                if status == "here":
+                    # The app shows this too: an upload's file name is a hash, so only the count.
+                    progress(f"解析范文（{n}/{len(files)}）")
+                    value = _parse(path, settings)
+                entry, chunks, repaired = value
                 out.warnings.extend(repaired)
         except InputRejected as exc:
             out.skipped.append(f"{path.name}：{exc.user_message}")
@@ -513,6 +589,7 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         progress(f"建立关键词索引（{len(collected.chunks)} 个片段）")
         # Words of chunks an earlier build tokenized (same pipeline fingerprint: same tokenizer and words).
         cached = LexicalIndex.cached_tokens(paths["bm25"]) if manifest.fingerprint == fingerprint else {}
+        cached.update(collected.tokens)  # cut by the worker processes that parsed the files
         texts = [c.context_text for c in collected.chunks]
         # Tokenizing (Python, jieba) runs beside the dense side, whose embedding model (C) and Chroma writes
         # (Rust) release the interpreter: on two cores the keyword index costs little extra time.
