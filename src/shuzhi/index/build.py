@@ -293,6 +293,12 @@ def _parse_in_workers(paths: Sequence[Path], settings: Settings, progress: Progr
     return results
 
 
+def _keywords(ids: Sequence[str], texts: Sequence[str], cached: dict[str, list[str]], index_dir: Path) -> LexicalIndex:
+    lexical = LexicalIndex.build(ids, texts, cached)
+    save_word_table(index_dir)  # a later process's first query needs not load jieba's own table
+    return lexical
+
+
 def collect_chunks(files: Sequence[Path], settings: Settings, old_manifest: Manifest, old: dict[str, Chunk],
                    progress: Progress) -> _Collected:
     out = _Collected()
@@ -593,7 +599,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
         texts = [c.context_text for c in collected.chunks]
         # Tokenizing (Python, jieba) runs beside the dense side, whose embedding model (C) and Chroma writes
         # (Rust) release the interpreter: on two cores the keyword index costs little extra time.
-        keywords = _Background(lambda: LexicalIndex.build(ids, texts, cached))
+        # jieba's table for later processes' queries is stored there too (its words are loaded by then).
+        keywords = _Background(lambda: _keywords(ids, texts, cached, settings.index_dir))
     embedded, dense_ok = 0, dense is not None
     fresh_vectors: dict[str, np.ndarray] = {}
     if dense is not None:
@@ -624,7 +631,8 @@ def build_index(settings: Settings, dense: DenseStore | None, corpus_dirs: Seque
             collected.manifest.vectors = write_matrix(settings.index_dir, collected.chunks, vectors, dense.name)
         write_matrix_entry(settings.index_dir, collected.manifest.vectors)
         collected.manifest.save(paths["manifest"])
-    save_word_table(settings.index_dir)  # a later process's first query needs not load jieba's table
+    if keywords is None:
+        save_word_table(settings.index_dir)  # unless it is there already (an index of an older version)
     if settings.chroma_host and dense is not None:  # other machines' keyword side follows the server (remote.py)
         all_warnings += publish(settings, dense, ids)
     if dense is not None and dense_ok:
