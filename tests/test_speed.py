@@ -351,6 +351,29 @@ def test_a_draft_started_while_the_outline_warms_up_embeds_each_query_once(use_b
     assert len(texts) == len(set(texts)) >= 8, texts
 
 
+@pytest.mark.parametrize("fault", [pytest.param("raises", id="batch-call-raises"),
+                                   pytest.param("too-few", id="batch-call-returns-too-few-vectors")])
+def test_a_failing_warm_up_never_holds_the_draft(use_built_index: Path, llm_env: Any, fault: str) -> None:
+    """When the background batch fails, each search embeds its own query: the draft completes with exemplars."""
+
+    class FailingBatch(CountingEmbedder):
+        def embed_query(self, input: list[str]) -> Any:
+            if len(input) > 1:
+                if fault == "raises":
+                    raise RuntimeError("embedding endpoint went away")
+                return super().embed_query(input)[:-1]
+            return super().embed_query(input)
+
+    embedder = FailingBatch()
+    with StubLLMServer(responder=lambda body: "一是按笔记写成的段落。") as stub:
+        llm_env(stub)
+        settings = Settings(data_dir=use_built_index)
+        ws = Workspace(settings, index=CorpusIndex(settings, embedder=embedder))  # type: ignore[arg-type]
+        outcome = ws.draft(_plan(ws))
+    assert not outcome.failed and sum(1 for j in outcome.jobs if j.exemplars) >= 8
+    assert embedder.query_calls.count(1) >= 8  # every section's query embedded on its own
+
+
 @pytest.mark.parametrize(("query", "limit", "expected"), [
     pytest.param("夯实组织基础，提升支部标准化规范化水平 三会一课：支部党员大会5次", 24,
                  "夯实组织基础，提升支部标准化规范化水平 三会一课", id="cut-to-the-limit"),

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,43 @@ def select_diverse(order: Sequence[int], chunks: Sequence[Chunk], k: int) -> lis
     return picked + held[: k - len(picked)]
 
 
+class _Warmer:
+    """The process's one background thread for `warm_queries`: a daemon, so a warm-up never delays the exit
+    of a process (Ctrl-C in `shuzhi draft`); a job left unfinished only means its searches embed themselves."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[None], Callable[[], None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="shuzhi-warm", daemon=True).start()
+
+    def submit(self, job: Callable[[], None]) -> Future[None]:
+        done: Future[None] = Future()
+        self._jobs.put((done, job))
+        return done
+
+    def _work(self) -> None:
+        while True:
+            done, job = self._jobs.get()
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                job()
+            except BaseException as exc:  # the job logs its own failures; the future must still end
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+
+_WARMER: list[_Warmer] = []
+_WARMER_LOCK = threading.Lock()
+
+
+def _warmer() -> _Warmer:
+    with _WARMER_LOCK:
+        if not _WARMER:
+            _WARMER.append(_Warmer())
+        return _WARMER[0]
+
+
 class CorpusIndex:
     """The built corpus index: build it, search it, read its chunks."""
 
@@ -208,7 +246,6 @@ class CorpusIndex:
         # Drafting asks the same query with and without a theme filter: embed it once.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._in_flight: dict[str, threading.Event] = {}  # texts being embedded, set when cached (or failed)
-        self._warmer: ThreadPoolExecutor | None = None  # warm_queries' thread, started on first use
         self.warnings: list[str] = []
 
     # ------------------------------------------------------------ collaborators
@@ -468,7 +505,7 @@ class CorpusIndex:
             flight.wait()
 
     def warm_queries(self, queries: Iterable[str]) -> Future[None] | None:
-        """Embed QUERIES in the background (one thread per index, one model call per request, in order),
+        """Embed QUERIES in the background (one thread per process, one model call per request, in order),
         e.g. an outline's exemplar queries while the user reads it: the draft then finds them ready. None
         when there is nothing to embed; the future never raises (a failure leaves each search its own)."""
         texts = self._dense_texts(queries)
@@ -477,11 +514,12 @@ class CorpusIndex:
         todo, _ = self._claim(texts)
         if not todo:
             return None
-        with self._lock:
-            if self._warmer is None:
-                self._warmer = ThreadPoolExecutor(1, thread_name_prefix="shuzhi-warm")
-            warmer = self._warmer
-        return warmer.submit(self._embed_claimed, todo)
+        try:
+            return _warmer().submit(lambda: self._embed_claimed(todo))
+        except RuntimeError as exc:  # no thread can start (the interpreter is shutting down): searches embed
+            log.info("query warm-up not started: %r", exc)
+            self._release(todo)
+            return None
 
     def _dense_texts(self, queries: Iterable[str]) -> list[str]:
         limit = self.settings.query_embed_chars
@@ -506,17 +544,24 @@ class CorpusIndex:
         return todo, waiting
 
     def _embed_claimed(self, texts: list[str]) -> None:
-        """Embed TEXTS (claimed by `_claim`) in one call, cache them, and release their waiters."""
+        """Embed TEXTS (claimed by `_claim`) in one call, cache them, and release their waiters, always."""
         try:
             embedder = self.embedder()
             vectors = embedder.embed_query(texts) if embedder is not None else None
+            if vectors is not None and len(vectors) != len(texts):  # which vector is whose is unknown: none kept
+                raise ValueError(f"{len(vectors)} vectors for {len(texts)} queries")
+            if vectors is not None:
+                with self._lock:
+                    for text, vector in zip(texts, vectors, strict=True):
+                        self._remember(text, np.asarray(vector, dtype=np.float32))
         except Exception as exc:  # each search then embeds its own query, or degrades to keywords
             log.info("batch query embedding failed, searches embed one by one: %r", exc)
-            vectors = None
+        finally:
+            self._release(texts)
+
+    def _release(self, texts: list[str]) -> None:
+        """TEXTS are no longer in flight: whoever waits for them goes on (finding them cached, or not)."""
         with self._lock:
-            if vectors is not None:
-                for text, vector in zip(texts, vectors, strict=True):
-                    self._remember(text, np.asarray(vector, dtype=np.float32))
             for text in texts:
                 flight = self._in_flight.pop(text, None)
                 if flight is not None:

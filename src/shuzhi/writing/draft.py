@@ -239,7 +239,7 @@ def iter_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
     later sections' exemplars are still being retrieved.
 
     The first section's query is embedded alone (its model call starts a few ms later), the others in
-    one call in the index's background thread (`CorpusIndex.warm_queries`; nothing to do when the
+    one call in a background thread (`CorpusIndex.warm_queries`; nothing to do when the
     outline warmed them up already, `Workspace.prepare_draft`).
     """
     g = _plan_genre(plan, genre)
