@@ -345,7 +345,8 @@ def test_ctrl_c_on_a_stuck_stream_exits_within_5_s_and_keeps_the_finished_sectio
     monkeypatch.setenv("SHUZHI_SECTION_DEADLINE_S", "0")
     with StubLLMServer(fault_for=OnlyTarget("keepalive_forever")) as stub:
         llm_env(stub)
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        # faulthandler: a process that does not exit is sent SIGABRT below, and prints where each thread was.
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PYTHONFAULTHANDLER": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "shuzhi", "draft", str(NOTES)], env=env, cwd=str(own_index),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         lines: list[str] = []
@@ -362,7 +363,13 @@ def test_ctrl_c_on_a_stuck_stream_exits_within_5_s_and_keeps_the_finished_sectio
             assert sum(1 for line in list(lines) if line.startswith("✓")) >= 8
             proc.send_signal(signal.SIGINT)
             started = time.monotonic()
-            code = proc.wait(timeout=5)
+            try:
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGABRT)
+                proc.wait(timeout=10)
+                reader.join(timeout=5)
+                pytest.fail("still running 5 s after Ctrl-C; its threads were:\n" + "".join(lines)[-6000:])
             assert time.monotonic() - started < 5
         finally:
             if proc.poll() is None:

@@ -354,7 +354,7 @@ def test_a_draft_started_while_the_outline_warms_up_embeds_each_query_once(use_b
 @pytest.mark.parametrize("fault", [pytest.param("raises", id="batch-call-raises"),
                                    pytest.param("too-few", id="batch-call-returns-too-few-vectors")])
 def test_a_failing_warm_up_never_holds_the_draft(use_built_index: Path, llm_env: Any, fault: str) -> None:
-    """When the background batch fails, each search embeds its own query: the draft completes with exemplars."""
+    """When the batch of queries fails, each search embeds its own query: the draft completes with exemplars."""
 
     class FailingBatch(CountingEmbedder):
         def embed_query(self, input: list[str]) -> Any:

@@ -758,14 +758,13 @@ class Workspace:
               events: DraftEvents | None = None, last_year: LastYearReport | None = None) -> DraftOutcome:
         """Draft every section; each is saved in the session the moment it finishes. LAST_YEAR (the
         report the plan's rectification part answers) is kept with the session for its checks."""
-        self.prepare_draft(plan)  # embedding starts now, beside the session's save and the client's set-up
         session_id = self._session_for(plan, notes_text, session_id, last_year)
         warnings = tuple(self.plan_warnings(plan, last_year))
         client = self.chat_client()
         if client is None:
             return DraftOutcome(session_id, plan, tuple(self.prepare(plan)), (), False, NO_MODEL_MESSAGE, warnings)
         # Each section's model call starts as soon as its exemplars are retrieved (the first query embedded
-        # alone, the others in one call beside it), so retrieval for the later sections overlaps the first calls.
+        # alone, the others in one call after it), so retrieval for the later sections overlaps the first calls.
         genre = self._genre_of(plan)
         keys = [s.key for s in drafted_sections(plan)]
         jobs: list[SectionJob] = []

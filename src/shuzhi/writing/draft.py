@@ -239,19 +239,19 @@ def iter_jobs(plan: Plan, index: CorpusIndex | None, settings: Settings,
     later sections' exemplars are still being retrieved.
 
     The first section's query is embedded alone (its model call starts a few ms later), the others in
-    one call in a background thread (`CorpusIndex.warm_queries`; nothing to do when the
-    outline warmed them up already, `Workspace.prepare_draft`).
+    one call while that first call runs (`CorpusIndex.prefetch_queries`; nothing to do for queries the
+    outline warmed up already, `Workspace.prepare_draft`, and a query still being warmed up is waited for).
     """
     g = _plan_genre(plan, genre)
     target = ExemplarTarget(year=plan.year, org_type=plan.org_type or org_type_of(plan.org))
     queries = exemplar_queries(plan, g)
-    # An index without these (a test double, another retriever) embeds each query in its search.
-    prefetch, warm = getattr(index, "prefetch_queries", None), getattr(index, "warm_queries", None)
-    if prefetch is not None and queries:
-        prefetch(queries[:1])
-        if warm is not None:
-            warm(queries[1:])  # a search whose query is still being embedded waits for it
+    # An index without a batch (a test double, another retriever) embeds each query in its search.
+    prefetch = getattr(index, "prefetch_queries", None)
+    asked = 0
     for section in drafted_sections(plan):
+        if prefetch is not None and asked < 2 and queries:
+            prefetch(queries[:1] if asked == 0 else queries[1:])  # the second: once the first call started
+            asked += 1
         if lacks_material(section, g):
             yield SectionJob(section, (), (), skip=True)
             continue
