@@ -336,6 +336,14 @@ def test_rewrite_7_faults_7_precise_messages_exit_2(use_built_index: Path, llm_e
 
 
 # ------------------------------------------------------------------ Ctrl-C on a stuck stream
+def _ctrl_c_as_at_a_terminal() -> None:
+    """A shell that starts a command in the background (`cmd &` in a script, as a CI runner may) starts it
+    with SIGINT ignored, and Python then keeps it ignored: Ctrl-C would never reach the draft. A user at a
+    terminal runs `shuzhi draft` in the foreground, where SIGINT has its default action; the child is put
+    back there before it starts, whatever way the tests themselves were launched."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_a_stuck_stream_exits_within_5_s_and_keeps_the_finished_sections(
         own_index: Path, llm_env: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """`shuzhi draft` in a real process, one section stuck on keep-alives (no idle check, no deadline): SIGINT
@@ -348,7 +356,8 @@ def test_ctrl_c_on_a_stuck_stream_exits_within_5_s_and_keeps_the_finished_sectio
         # faulthandler: a process that does not exit is sent SIGABRT below, and prints where each thread was.
         env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "PYTHONFAULTHANDLER": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "shuzhi", "draft", str(NOTES)], env=env, cwd=str(own_index),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_ctrl_c_as_at_a_terminal)
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
         reader.start()
